@@ -1,0 +1,65 @@
+//! # Layout
+//!
+//! The Leptos application: what a person sees, rendered on the server and
+//! hydrated in the browser.
+//!
+//! - [`shell`] and [`App`] (this file): the HTML document and the routes.
+//! - [`model`]: the shared types — service status, page snapshot, and the
+//!   WebSocket messages — used by both the server and the browser.
+//! - [`status_page`]: the status page (`/` and `/status/<slug>`) and its
+//!   server function, with the server-only snapshot source in `ssr`.
+//! - [`live`]: the browser's WebSocket client: applies live events to the
+//!   page's signals, reconnects with back-off, and tells connected /
+//!   reconnecting / stale apart.
+
+pub mod live;
+pub mod model;
+pub mod status_page;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+pub use status_page::{NotFound, StatusPage};
+
+/// The HTML document around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="min-h-screen bg-slate-50 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    // Status pages render in `Async` mode: the whole page is sent once its
+    // data is ready, so it is complete without JavaScript (scrapers, curl,
+    // people with scripts off) and an unknown slug can still answer 404.
+    view! {
+        <Stylesheet id="hale" href="/pkg/hale.css" />
+        <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
+        <Meta name="description" content="Live service status" />
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=StatusPage ssr=SsrMode::Async />
+                <Route path=path!("/status/:slug") view=StatusPage ssr=SsrMode::Async />
+            </Routes>
+        </Router>
+    }
+}

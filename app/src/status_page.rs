@@ -1,0 +1,262 @@
+//! The status page: `/` (the default page) and `/status/<slug>`.
+//!
+//! Rendered on the server from a [`PageSnapshot`], then hydrated; from then
+//! on the page's signals follow the live hub (see [`crate::live`]).
+
+use crate::live::{self, Connection};
+use crate::model::{overall_headline, PageSnapshot, ServiceStatus, ServiceView};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+/// Loads a page's snapshot: `None` for the default page, or a slug.
+/// `Ok(None)` means there is no such page.
+#[server]
+pub async fn get_status_page(slug: Option<String>) -> Result<Option<PageSnapshot>, ServerFnError> {
+    let source = use_context::<ssr::Snapshots>()
+        .ok_or_else(|| ServerFnError::new("the status page source is not configured"))?;
+    Ok(source.0.page(slug.as_deref()))
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use crate::model::PageSnapshot;
+    use std::sync::Arc;
+
+    /// Where the server's render gets the current truth from. The server
+    /// crate implements it over its live state; the app only reads it.
+    pub trait SnapshotSource: Send + Sync + 'static {
+        /// The page for `slug`, or the default page for `None`.
+        fn page(&self, slug: Option<&str>) -> Option<PageSnapshot>;
+    }
+
+    /// The context value the server provides to every render.
+    #[derive(Clone)]
+    pub struct Snapshots(pub Arc<dyn SnapshotSource>);
+}
+
+#[component]
+pub fn StatusPage() -> impl IntoView {
+    let params = use_params_map();
+    let page = Resource::new(move || params.read().get("slug"), get_status_page);
+
+    view! {
+        <Suspense fallback=|| view! { <p class="p-8 text-slate-500">"Loading status…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Ok(Some(snapshot)) => view! { <LivePage snapshot /> }.into_any(),
+                    Ok(None) => view! { <NotFound /> }.into_any(),
+                    Err(err) => view! { <LoadError message=err.to_string() /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A page whose cards follow the live hub.
+#[component]
+fn LivePage(snapshot: PageSnapshot) -> impl IntoView {
+    let connection = RwSignal::new(Connection::Connecting);
+    let groups: Vec<(Option<String>, Vec<RwSignal<ServiceView>>)> = snapshot
+        .groups
+        .into_iter()
+        .map(|g| (g.name, g.services.into_iter().map(RwSignal::new).collect()))
+        .collect();
+    let services: Vec<RwSignal<ServiceView>> =
+        groups.iter().flat_map(|(_, s)| s.iter().copied()).collect();
+
+    let statuses = {
+        let services = services.clone();
+        Memo::new(move |_| {
+            services
+                .iter()
+                .map(|s| s.with(|v| v.status))
+                .collect::<Vec<_>>()
+        })
+    };
+    let overall = Memo::new(move |_| statuses.with(|s| ServiceStatus::worst(s.iter().copied())));
+
+    live::follow(services, connection);
+
+    let title = snapshot.title.clone();
+    let rendered_at = snapshot.generated_at;
+    view! {
+        <Title text=title.clone() />
+        <div class="mx-auto max-w-3xl px-4 py-10 sm:py-14">
+            <header class="mb-8 flex flex-wrap items-start justify-between gap-4">
+                <div>
+                    <h1 class="text-2xl font-semibold tracking-tight sm:text-3xl">{title}</h1>
+                    {snapshot
+                        .description
+                        .map(|d| view! { <p class="mt-1 text-slate-600 dark:text-slate-400">{d}</p> })}
+                </div>
+                <LiveIndicator connection />
+            </header>
+
+            <section
+                data-overall-status=move || overall.get().as_str()
+                class=move || format!("flex items-center gap-3 rounded-xl px-5 py-4 shadow-sm ring-1 {}", banner_class(overall.get()))
+                aria-live="polite"
+            >
+                <span class=move || format!("h-3 w-3 shrink-0 rounded-full {}", dot_class(overall.get()))></span>
+                <h2 class="text-lg font-medium">
+                    {move || statuses.with(|s| overall_headline(overall.get(), s))}
+                </h2>
+            </section>
+
+            {groups
+                .into_iter()
+                .map(|(name, services)| {
+                    view! {
+                        <section class="mt-8">
+                            {name.map(|n| view! {
+                                <h3 class="mb-2 text-sm font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">{n}</h3>
+                            })}
+                            <ul class="divide-y divide-slate-200 overflow-hidden rounded-xl bg-white shadow-sm ring-1 ring-slate-200 dark:divide-slate-800 dark:bg-slate-900 dark:ring-slate-800">
+                                {services.into_iter().map(|svc| view! { <ServiceCard svc /> }).collect_view()}
+                            </ul>
+                        </section>
+                    }
+                })
+                .collect_view()}
+
+            <footer class="mt-10 flex flex-wrap justify-between gap-2 text-xs text-slate-500 dark:text-slate-400">
+                <span>
+                    "Rendered at "
+                    <time datetime=rendered_at.to_rfc3339()>{format_utc(rendered_at)}</time>
+                    <noscript>" · enable JavaScript for live updates"</noscript>
+                </span>
+                <span>"Powered by Hale"</span>
+            </footer>
+        </div>
+    }
+    .into_any()
+}
+
+#[component]
+fn ServiceCard(svc: RwSignal<ServiceView>) -> impl IntoView {
+    let name = svc.with_untracked(|s| s.name.clone());
+    let label = name.clone();
+    let status = Memo::new(move |_| svc.with(|s| s.status));
+    let detail = move || {
+        svc.with(|s| {
+            let latency = s
+                .latency_ms
+                .map(|ms| format!("{ms:.0} ms"))
+                .unwrap_or_else(|| "—".into());
+            (latency, s.last_checked)
+        })
+    };
+    let problem = move || {
+        svc.with(|s| match s.status {
+            ServiceStatus::Down | ServiceStatus::Degraded => s.message.clone(),
+            _ => None,
+        })
+    };
+
+    view! {
+        <li
+            class="flex items-center justify-between gap-4 px-4 py-3 sm:px-5"
+            data-service=name
+            data-status=move || status.get().as_str()
+        >
+            <div class="min-w-0">
+                <p class="truncate font-medium">{label}</p>
+                <p class="text-sm text-slate-500 dark:text-slate-400">
+                    <span data-latency>{move || detail().0}</span>
+                    " · checked "
+                    {move || match detail().1 {
+                        Some(at) => view! { <time datetime=at.to_rfc3339()>{format_utc(at)}</time> }.into_any(),
+                        None => view! { <span>"not yet"</span> }.into_any(),
+                    }}
+                </p>
+                {move || problem().map(|m| view! { <p class="mt-0.5 truncate text-sm text-red-600 dark:text-red-400">{m}</p> })}
+            </div>
+            <span class=move || format!("inline-flex shrink-0 items-center gap-1.5 rounded-full px-2.5 py-1 text-xs font-medium ring-1 ring-inset {}", pill_class(status.get()))>
+                <span aria-hidden="true" class=move || format!("h-1.5 w-1.5 rounded-full {}", dot_class(status.get()))></span>
+                {move || status.get().label()}
+            </span>
+        </li>
+    }
+    .into_any()
+}
+
+#[component]
+fn LiveIndicator(connection: RwSignal<Connection>) -> impl IntoView {
+    view! {
+        <span
+            data-live=move || connection.get().as_str()
+            title=move || connection.get().explanation()
+            class="inline-flex items-center gap-2 rounded-full bg-white px-3 py-1 text-xs font-medium text-slate-600 shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:text-slate-300 dark:ring-slate-800"
+        >
+            <span class=move || format!("h-2 w-2 rounded-full {}", match connection.get() {
+                Connection::Connected => "bg-emerald-500 animate-pulse",
+                Connection::Connecting | Connection::Reconnecting => "bg-amber-400",
+                Connection::Stale => "bg-red-500",
+            })></span>
+            {move || connection.get().label()}
+        </span>
+    }
+}
+
+/// The page for an unknown address or slug; answers 404 on the server.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found" />
+        <main class="mx-auto max-w-xl px-4 py-24 text-center">
+            <p class="text-sm font-semibold text-slate-500">"404"</p>
+            <h1 class="mt-2 text-2xl font-semibold">"No status page here"</h1>
+            <p class="mt-2 text-slate-600 dark:text-slate-400">"Check the address, or go to the "<a class="underline" href="/">"main status page"</a>"."</p>
+        </main>
+    }
+}
+
+#[component]
+fn LoadError(message: String) -> impl IntoView {
+    view! {
+        <main class="mx-auto max-w-xl px-4 py-24 text-center">
+            <h1 class="text-2xl font-semibold">"Status is unavailable right now"</h1>
+            <p class="mt-2 text-slate-600 dark:text-slate-400">{message}</p>
+        </main>
+    }
+}
+
+fn format_utc(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+fn banner_class(status: ServiceStatus) -> &'static str {
+    match status {
+        ServiceStatus::Operational => "bg-emerald-50 text-emerald-900 ring-emerald-200 dark:bg-emerald-950/40 dark:text-emerald-100 dark:ring-emerald-900",
+        ServiceStatus::Degraded => "bg-amber-50 text-amber-900 ring-amber-200 dark:bg-amber-950/40 dark:text-amber-100 dark:ring-amber-900",
+        ServiceStatus::Down => "bg-red-50 text-red-900 ring-red-200 dark:bg-red-950/40 dark:text-red-100 dark:ring-red-900",
+        ServiceStatus::Maintenance => "bg-sky-50 text-sky-900 ring-sky-200 dark:bg-sky-950/40 dark:text-sky-100 dark:ring-sky-900",
+        ServiceStatus::Unknown => "bg-slate-100 text-slate-800 ring-slate-200 dark:bg-slate-900 dark:text-slate-200 dark:ring-slate-800",
+    }
+}
+
+fn pill_class(status: ServiceStatus) -> &'static str {
+    match status {
+        ServiceStatus::Operational => "bg-emerald-50 text-emerald-700 ring-emerald-600/20 dark:bg-emerald-950/50 dark:text-emerald-300",
+        ServiceStatus::Degraded => "bg-amber-50 text-amber-800 ring-amber-600/20 dark:bg-amber-950/50 dark:text-amber-300",
+        ServiceStatus::Down => "bg-red-50 text-red-700 ring-red-600/20 dark:bg-red-950/50 dark:text-red-300",
+        ServiceStatus::Maintenance => "bg-sky-50 text-sky-700 ring-sky-600/20 dark:bg-sky-950/50 dark:text-sky-300",
+        ServiceStatus::Unknown => "bg-slate-100 text-slate-600 ring-slate-500/20 dark:bg-slate-800 dark:text-slate-300",
+    }
+}
+
+fn dot_class(status: ServiceStatus) -> &'static str {
+    match status {
+        ServiceStatus::Operational => "bg-emerald-500",
+        ServiceStatus::Degraded => "bg-amber-500",
+        ServiceStatus::Down => "bg-red-500",
+        ServiceStatus::Maintenance => "bg-sky-500",
+        ServiceStatus::Unknown => "bg-slate-400",
+    }
+}
