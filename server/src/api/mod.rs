@@ -1,0 +1,94 @@
+//! The HTTP surface: JSON endpoints, the WebSocket, and the Leptos pages.
+
+mod health;
+mod websocket;
+
+pub use websocket::serve_client;
+
+use crate::board::StatusBoard;
+use crate::hub::Hub;
+use crate::store::Store;
+use app::status_page::ssr::Snapshots;
+use app::{shell, App};
+use axum::extract::FromRef;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything a request handler may need.
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub store: Arc<dyn Store>,
+    pub board: Arc<StatusBoard>,
+    pub hub: Hub,
+    pub started_at: DateTime<Utc>,
+    /// How long a WebSocket send may block before the client is dropped.
+    pub send_timeout: Duration,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let snapshots = Snapshots(state.board.clone());
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/api/health", get(health::health))
+        .route("/api/health/live", get(health::live))
+        .route("/api/health/ready", get(health::ready))
+        .route("/api/health/detailed", get(health::detailed))
+        .route("/api/websocket", get(websocket::upgrade))
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            move || provide_context(snapshots.clone()),
+            move || shell(options.clone()),
+        )
+        .route(
+            "/api/{*rest}",
+            any(|| async { ApiError::NotFound("no such API endpoint".into()) }),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Errors an API handler returns: a status and a JSON `{"error": …}`.
+/// The detail of server-side failures goes to the log, not the client.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Internal(e) => {
+                tracing::error!(error = ?e, "request failed");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        (
+            status,
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,237 @@
+//! The status board: the current state of every service, in memory.
+//!
+//! The pipeline folds each probe result in; the status page's render, the
+//! WebSocket snapshot and the health endpoints read from it. Nothing here
+//! touches the database.
+
+use crate::config::Config;
+use crate::probe::ProbeResult;
+use crate::tracker::{StatusChange, Tracker};
+use app::model::{GroupView, PageSnapshot, ServiceStatus, ServiceView};
+use app::status_page::ssr::SnapshotSource;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+struct Entry {
+    view: ServiceView,
+    tracker: Tracker,
+}
+
+pub struct StatusBoard {
+    config: Arc<Config>,
+    entries: RwLock<HashMap<String, Entry>>,
+}
+
+impl StatusBoard {
+    /// Every configured service starts `unknown`: until Hale has checked it
+    /// in this run it does not know.
+    pub fn new(config: Arc<Config>) -> StatusBoard {
+        let entries = config
+            .services
+            .iter()
+            .map(|s| {
+                let entry = Entry {
+                    view: ServiceView::new(s.name.clone(), s.group.clone()),
+                    tracker: Tracker::new(s.failure_threshold, s.success_threshold),
+                };
+                (s.name.clone(), entry)
+            })
+            .collect();
+        StatusBoard {
+            config,
+            entries: RwLock::new(entries),
+        }
+    }
+
+    /// Shows the last stored latency and check time while the first probes
+    /// of this run are under way (the status stays unknown).
+    pub fn seed(&self, latest: &[ProbeResult]) {
+        let mut entries = self.entries.write().expect("board lock");
+        for result in latest {
+            if let Some(entry) = entries.get_mut(&*result.service) {
+                entry.view.apply_probe(&result.to_event());
+            }
+        }
+    }
+
+    /// Folds one result in; returns the status change it caused, if any.
+    pub fn record(&self, result: &ProbeResult) -> Option<StatusChange> {
+        let mut entries = self.entries.write().expect("board lock");
+        let entry = entries.get_mut(&*result.service)?;
+        entry.view.latency_ms = Some(result.latency_ms());
+        entry.view.last_checked = Some(result.checked_at);
+        entry.view.message = Some(result.message.clone());
+        let (from, to, cause) = entry.tracker.observe(result.success, &result.message)?;
+        entry.view.status = to;
+        Some(StatusChange {
+            service: result.service.to_string(),
+            from,
+            to,
+            at: result.checked_at,
+            cause,
+        })
+    }
+
+    /// Every service, in config order.
+    pub fn views(&self) -> Vec<ServiceView> {
+        let entries = self.entries.read().expect("board lock");
+        self.config
+            .services
+            .iter()
+            .filter_map(|s| entries.get(&s.name).map(|e| e.view.clone()))
+            .collect()
+    }
+
+    /// How many services are in each state.
+    pub fn counts(&self) -> BTreeMap<&'static str, usize> {
+        let entries = self.entries.read().expect("board lock");
+        let mut counts: BTreeMap<&'static str, usize> =
+            ServiceStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+        for entry in entries.values() {
+            *counts.entry(entry.view.status.as_str()).or_default() += 1;
+        }
+        counts
+    }
+
+    fn snapshot(
+        &self,
+        slug: &str,
+        title: &str,
+        description: Option<&str>,
+        names: &[&str],
+    ) -> PageSnapshot {
+        let entries = self.entries.read().expect("board lock");
+        let mut groups: Vec<GroupView> = Vec::new();
+        for name in names {
+            let Some(entry) = entries.get(*name) else {
+                continue;
+            };
+            let group = entry.view.group.clone();
+            match groups.iter_mut().find(|g| g.name == group) {
+                Some(g) => g.services.push(entry.view.clone()),
+                None => groups.push(GroupView {
+                    name: group,
+                    services: vec![entry.view.clone()],
+                }),
+            }
+        }
+        // Ungrouped services first, as the page's lead section.
+        groups.sort_by_key(|g| g.name.is_some());
+        let overall = ServiceStatus::worst(
+            groups
+                .iter()
+                .flat_map(|g| g.services.iter().map(|s| s.status)),
+        );
+        PageSnapshot {
+            slug: slug.to_string(),
+            title: title.to_string(),
+            description: description.map(str::to_string),
+            overall_status: overall,
+            groups,
+            generated_at: crate::probe::now(),
+        }
+    }
+}
+
+impl SnapshotSource for StatusBoard {
+    /// `None` is the default page (`/`): every service, under the config's
+    /// title. A slug names one of `status_pages`.
+    fn page(&self, slug: Option<&str>) -> Option<PageSnapshot> {
+        match slug {
+            None => {
+                let names: Vec<&str> = self
+                    .config
+                    .services
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect();
+                Some(self.snapshot(
+                    "",
+                    &self.config.title,
+                    self.config.description.as_deref(),
+                    &names,
+                ))
+            }
+            Some(slug) => {
+                let page = self.config.status_pages.iter().find(|p| p.slug == slug)?;
+                let names: Vec<&str> = page.services.iter().map(String::as_str).collect();
+                Some(self.snapshot(&page.slug, &page.title, page.description.as_deref(), &names))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::time::Duration;
+
+    fn board() -> StatusBoard {
+        let config = Config::parse(
+            "title: Acme\nservices:\n  - {name: api, group: Core, url: 'http://a/', failure_threshold: 1}\n  - {name: web, url: 'http://b/'}\n  - {name: db, group: Core, url: 'http://c/'}\nstatus_pages:\n  - {slug: public, title: Public, services: [web]}\n",
+            Path::new("t.yaml"),
+            |_| None,
+        )
+        .unwrap();
+        StatusBoard::new(Arc::new(config))
+    }
+
+    fn result(service: &str, success: bool) -> ProbeResult {
+        ProbeResult {
+            service: Arc::from(service),
+            checked_at: crate::probe::now(),
+            success,
+            latency: Duration::from_millis(12),
+            status_code: Some(if success { 200 } else { 500 }),
+            message: if success { "HTTP 200" } else { "HTTP 500" }.into(),
+            conditions: vec![],
+            region: None,
+        }
+    }
+
+    #[test]
+    fn pages_group_services_and_take_the_worst_status() {
+        let board = board();
+        let page = board.page(None).unwrap();
+        assert_eq!(page.title, "Acme");
+        assert_eq!(page.overall_status, ServiceStatus::Unknown);
+        let groups: Vec<_> = page
+            .groups
+            .iter()
+            .map(|g| (g.name.as_deref(), g.services.len()))
+            .collect();
+        assert_eq!(groups, [(None, 1), (Some("Core"), 2)]);
+
+        for name in ["api", "web", "db"] {
+            board.record(&result(name, true));
+        }
+        assert_eq!(
+            board.page(None).unwrap().overall_status,
+            ServiceStatus::Operational
+        );
+        let change = board
+            .record(&result("api", false))
+            .expect("threshold 1 changes at once");
+        assert_eq!(
+            (change.from, change.to),
+            (ServiceStatus::Operational, ServiceStatus::Down)
+        );
+        assert_eq!(
+            board.page(None).unwrap().overall_status,
+            ServiceStatus::Down
+        );
+        // The public page shows only `web`, which is fine.
+        assert_eq!(
+            board.page(Some("public")).unwrap().overall_status,
+            ServiceStatus::Operational
+        );
+        assert!(board.page(Some("nope")).is_none());
+        assert_eq!(board.counts()["down"], 1);
+    }
+
+    #[test]
+    fn results_of_unconfigured_services_are_ignored() {
+        assert!(board().record(&result("ghost", false)).is_none());
+    }
+}

@@ -1,0 +1,565 @@
+//! The YAML configuration: parsed once, into typed values, at start.
+//!
+//! Every error names the file, the line and the field, e.g.
+//! `hale.yaml:7:15: services[0].interval: invalid duration "5x" …`.
+//! `${VAR}` is replaced from the environment before parsing, so secrets stay
+//! out of the file.
+
+mod duration;
+mod locate;
+
+pub use duration::HumanDuration;
+
+use crate::condition::Condition;
+use serde::{de, Deserialize, Deserializer};
+use std::{
+    collections::BTreeMap, collections::HashSet, fmt, path::Path, path::PathBuf, time::Duration,
+};
+
+/// The whole configuration, valid by construction.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Title of the default page at `/`.
+    pub title: String,
+    pub description: Option<String>,
+    pub services: Vec<ServiceConfig>,
+    pub status_pages: Vec<StatusPageConfig>,
+}
+
+/// One monitored service.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    pub name: String,
+    #[serde(default)]
+    pub group: Option<String>,
+    #[serde(deserialize_with = "deserialize_url")]
+    pub url: url::Url,
+    #[serde(default)]
+    pub method: HttpMethod,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default = "default_interval")]
+    pub interval: HumanDuration,
+    /// Defaults to the smaller of 10 s and the interval.
+    #[serde(default)]
+    pub timeout: Option<HumanDuration>,
+    #[serde(default = "default_conditions")]
+    pub conditions: Vec<Condition>,
+    /// Consecutive failures before a service is called down.
+    #[serde(default = "default_failure_threshold")]
+    pub failure_threshold: u32,
+    /// Consecutive successes before a down service is called operational.
+    #[serde(default = "default_success_threshold")]
+    pub success_threshold: u32,
+}
+
+impl ServiceConfig {
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+            .map(|t| t.0)
+            .unwrap_or_else(|| self.interval.0.min(Duration::from_secs(10)))
+    }
+}
+
+/// A public status page.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusPageConfig {
+    pub slug: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Service names, in the order shown (grouped by each service's group).
+    pub services: Vec<String>,
+}
+
+/// An HTTP method, checked at load time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpMethod(pub reqwest::Method);
+
+impl Default for HttpMethod {
+    fn default() -> Self {
+        HttpMethod(reqwest::Method::GET)
+    }
+}
+
+impl<'de> Deserialize<'de> for HttpMethod {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        parse_str(deserializer, "an HTTP method", |text| {
+            let upper = text.to_ascii_uppercase();
+            match upper.as_str() {
+                "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => {
+                    upper.parse().map(HttpMethod).map_err(|e| format!("{e}"))
+                }
+                _ => Err(format!(
+                    "unsupported HTTP method {text:?} (expected GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS)"
+                )),
+            }
+        })
+    }
+}
+
+/// Deserializes a string through `parse`. Parsing inside the visitor (not
+/// after `String::deserialize` returns) keeps serde_yaml's line and column
+/// on the error.
+pub(crate) fn parse_str<'de, D, T>(
+    deserializer: D,
+    expecting: &'static str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    struct Visitor<F>(&'static str, F);
+    impl<T, F: FnOnce(&str) -> Result<T, String>> de::Visitor<'_> for Visitor<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.0)
+        }
+        fn visit_str<E: de::Error>(self, text: &str) -> Result<T, E> {
+            (self.1)(text).map_err(E::custom)
+        }
+    }
+    deserializer.deserialize_str(Visitor(expecting, parse))
+}
+
+fn deserialize_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<url::Url, D::Error> {
+    parse_str(deserializer, "a URL", |text| {
+        url::Url::parse(text).map_err(|e| format!("invalid URL {text:?}: {e}"))
+    })
+}
+
+fn default_interval() -> HumanDuration {
+    HumanDuration(Duration::from_secs(60))
+}
+fn default_conditions() -> Vec<Condition> {
+    vec!["[STATUS] < 400"
+        .parse()
+        .expect("the default condition parses")]
+}
+fn default_failure_threshold() -> u32 {
+    3
+}
+fn default_success_threshold() -> u32 {
+    2
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    services: Vec<ServiceConfig>,
+    #[serde(default)]
+    status_pages: Vec<StatusPageConfig>,
+}
+
+/// One problem in a config file, located.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigIssue {
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// The field, as a path: `services[2].url`.
+    pub field: String,
+    pub message: String,
+}
+
+/// Why a config could not be loaded: every problem found, with the file.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub issues: Vec<ConfigIssue>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, issue) in self.issues.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{}", self.file.display())?;
+            if let Some(line) = issue.line {
+                write!(f, ":{line}")?;
+                if let Some(column) = issue.column {
+                    write!(f, ":{column}")?;
+                }
+            }
+            if issue.field.is_empty() {
+                write!(f, ": {}", issue.message)?;
+            } else {
+                write!(f, ": {}: {}", issue.field, issue.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Reads and parses a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let source = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            issues: vec![ConfigIssue {
+                line: None,
+                column: None,
+                field: String::new(),
+                message: format!("cannot read the file: {e}"),
+            }],
+        })?;
+        Config::parse(&source, path, |name| std::env::var(name).ok())
+    }
+
+    /// Parses config text; `path` only names the file in errors, and `env`
+    /// resolves `${VAR}`.
+    pub fn parse(
+        source: &str,
+        path: &Path,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let fail = |issues| ConfigError {
+            file: path.to_path_buf(),
+            issues,
+        };
+        let expanded = expand_env(source, &env).map_err(|issue| fail(vec![issue]))?;
+        if expanded.trim().is_empty() {
+            return Ok(Config::empty());
+        }
+        let raw: RawConfig =
+            serde_yaml::from_str(&expanded).map_err(|e| fail(vec![serde_issue(&e)]))?;
+        let issues = validate(&raw, source);
+        if !issues.is_empty() {
+            return Err(fail(issues));
+        }
+        Ok(Config {
+            title: raw.title.unwrap_or_else(|| "Service status".into()),
+            description: raw.description,
+            services: raw.services,
+            status_pages: raw.status_pages,
+        })
+    }
+
+    /// No services, no pages: what `hale serve` runs with no config file.
+    pub fn empty() -> Config {
+        Config {
+            title: "Service status".into(),
+            ..Default::default()
+        }
+    }
+
+    pub fn service(&self, name: &str) -> Option<&ServiceConfig> {
+        self.services.iter().find(|s| s.name == name)
+    }
+}
+
+/// Replaces `${VAR}` with the variable's value; `$${` stays a literal `${`.
+fn expand_env(source: &str, env: &impl Fn(&str) -> Option<String>) -> Result<String, ConfigIssue> {
+    let mut out = String::with_capacity(source.len());
+    for (index, line) in source.split_inclusive('\n').enumerate() {
+        let mut rest = line;
+        while let Some(start) = rest.find("${") {
+            if rest[..start].ends_with('$') {
+                out.push_str(&rest[..start - 1]);
+                out.push_str("${");
+                rest = &rest[start + 2..];
+                continue;
+            }
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let issue = |message: String| ConfigIssue {
+                line: Some(index + 1),
+                column: Some(line.len() - rest.len() + start + 1),
+                field: String::new(),
+                message,
+            };
+            let end = after
+                .find('}')
+                .ok_or_else(|| issue("unclosed ${ (write $${ for a literal ${)".into()))?;
+            let name = &after[..end];
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(issue(format!(
+                    "${{{name}}} is not a valid environment variable name"
+                )));
+            }
+            let value = env(name)
+                .ok_or_else(|| issue(format!("environment variable {name} is not set")))?;
+            if value.contains('\n') {
+                return Err(issue(format!(
+                    "environment variable {name} contains a newline"
+                )));
+            }
+            out.push_str(&value);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+    }
+    Ok(out)
+}
+
+/// serde_yaml says `services[0].interval: message at line 7 column 15`;
+/// split that into our parts.
+fn serde_issue(error: &serde_yaml::Error) -> ConfigIssue {
+    let mut message = error.to_string();
+    if let Some(at) = message.rfind(" at line ") {
+        message.truncate(at);
+    }
+    let (field, message) = match message.split_once(": ") {
+        Some((field, rest)) if !field.contains(' ') => (field.to_string(), rest.to_string()),
+        _ => (String::new(), message),
+    };
+    ConfigIssue {
+        line: error.location().map(|l| l.line()),
+        column: error.location().map(|l| l.column()),
+        field,
+        message,
+    }
+}
+
+fn validate(raw: &RawConfig, source: &str) -> Vec<ConfigIssue> {
+    let mut issues = Vec::new();
+    let mut issue = |path: Vec<locate::Segment>, message: String| {
+        issues.push(ConfigIssue {
+            line: locate::line_of(source, &path),
+            column: None,
+            field: locate::display(&path),
+            message,
+        });
+    };
+    use locate::Segment::{Index, Key};
+
+    let mut names = HashSet::new();
+    for (i, service) in raw.services.iter().enumerate() {
+        let at = |field: &'static str| vec![Key("services"), Index(i), Key(field)];
+        if service.name.trim().is_empty() {
+            issue(at("name"), "must not be empty".into());
+        } else if !names.insert(service.name.as_str()) {
+            issue(
+                at("name"),
+                format!("duplicate service name {:?}", service.name),
+            );
+        }
+        if !matches!(service.url.scheme(), "http" | "https") {
+            issue(
+                at("url"),
+                format!(
+                    "unsupported scheme {:?} (expected http or https)",
+                    service.url.scheme()
+                ),
+            );
+        }
+        if service.interval.0 < Duration::from_secs(1) {
+            issue(
+                at("interval"),
+                format!("{} is below the 1s minimum", service.interval),
+            );
+        }
+        if let Some(timeout) = service.timeout {
+            if timeout.0.is_zero() {
+                issue(at("timeout"), "must be above zero".into());
+            } else if timeout > service.interval {
+                issue(
+                    at("timeout"),
+                    format!(
+                        "{timeout} is longer than the interval ({})",
+                        service.interval
+                    ),
+                );
+            }
+        }
+        if service.failure_threshold == 0 {
+            issue(at("failure_threshold"), "must be at least 1".into());
+        }
+        if service.success_threshold == 0 {
+            issue(at("success_threshold"), "must be at least 1".into());
+        }
+        if service.conditions.is_empty() {
+            issue(
+                at("conditions"),
+                "needs at least one condition (or leave it out for [STATUS] < 400)".into(),
+            );
+        }
+        for header in service.headers.keys() {
+            if reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                issue(
+                    at("headers"),
+                    format!("{header:?} is not a valid header name"),
+                );
+            }
+        }
+    }
+
+    let mut slugs = HashSet::new();
+    for (i, page) in raw.status_pages.iter().enumerate() {
+        let at = |field: &'static str| vec![Key("status_pages"), Index(i), Key(field)];
+        let valid_slug = !page.slug.is_empty()
+            && page
+                .slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !valid_slug {
+            issue(
+                at("slug"),
+                format!(
+                    "{:?} must be lowercase letters, digits and dashes",
+                    page.slug
+                ),
+            );
+        } else if !slugs.insert(page.slug.as_str()) {
+            issue(
+                at("slug"),
+                format!("duplicate status page slug {:?}", page.slug),
+            );
+        }
+        for name in &page.services {
+            if !names.contains(name.as_str()) {
+                issue(at("services"), format!("unknown service {name:?}"));
+            }
+        }
+    }
+    issues
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(source: &str) -> Result<Config, ConfigError> {
+        Config::parse(source, Path::new("hale.yaml"), |name| {
+            (name == "TOKEN").then(|| "s3cret".to_string())
+        })
+    }
+
+    fn error(source: &str) -> String {
+        parse(source)
+            .expect_err("config should be rejected")
+            .to_string()
+    }
+
+    const GOOD: &str = r#"
+title: Acme status
+services:
+  - name: api
+    group: Core
+    url: https://api.example.com/health
+    interval: 30s
+    timeout: 5s
+    headers:
+      Authorization: Bearer ${TOKEN}
+    conditions:
+      - "[STATUS] == 200"
+      - "[RESPONSE_TIME] < 500"
+      - "[BODY].status == UP"
+  - name: web
+    url: http://127.0.0.1:8080/
+status_pages:
+  - slug: public
+    title: Acme
+    services: [api, web]
+"#;
+
+    #[test]
+    fn parses_a_full_config() {
+        let config = parse(GOOD).unwrap();
+        assert_eq!(config.title, "Acme status");
+        assert_eq!(config.services.len(), 2);
+        let api = &config.services[0];
+        assert_eq!(api.interval.0, Duration::from_secs(30));
+        assert_eq!(api.timeout(), Duration::from_secs(5));
+        assert_eq!(api.conditions.len(), 3);
+        assert_eq!(api.headers["Authorization"], "Bearer s3cret");
+        assert_eq!(api.failure_threshold, 3);
+        assert_eq!(api.success_threshold, 2);
+        let web = &config.services[1];
+        assert_eq!(web.interval.0, Duration::from_secs(60));
+        assert_eq!(web.timeout(), Duration::from_secs(10));
+        assert_eq!(web.conditions[0].text(), "[STATUS] < 400");
+        assert_eq!(config.status_pages[0].services, ["api", "web"]);
+    }
+
+    #[test]
+    fn empty_file_is_an_empty_config() {
+        let config = parse("# nothing yet\n").unwrap();
+        assert!(config.services.is_empty());
+        assert_eq!(config.title, "Service status");
+    }
+
+    #[test]
+    fn errors_name_file_line_and_field() {
+        let table: &[(&str, &str)] = &[
+            (
+                "services:\n  - name: a\n    url: http://x/\n    interval: 5x\n",
+                "hale.yaml:4:15: services[0].interval: invalid duration \"5x\"",
+            ),
+            (
+                "services:\n  - name: a\n    url: not a url\n",
+                "hale.yaml:3:10: services[0].url: invalid URL \"not a url\": relative URL without a base",
+            ),
+            (
+                "services:\n  - name: a\n    url: http://x/\n    conditions:\n      - \"[STATUS] = 200\"\n",
+                "hale.yaml:5:9: services[0].conditions[0]: condition \"[STATUS] = 200\" has no operator",
+            ),
+            (
+                "services:\n  - name: a\n    url: http://x/\n    intervall: 5s\n",
+                "hale.yaml:4:5: services[0]: unknown field `intervall`",
+            ),
+            (
+                "services:\n  - name: a\n    url: http://x/\n  - name: a\n    url: http://y/\n",
+                "hale.yaml:4: services[1].name: duplicate service name \"a\"",
+            ),
+            (
+                "services:\n  - name: a\n    url: ftp://x/\n",
+                "hale.yaml:3: services[0].url: unsupported scheme \"ftp\"",
+            ),
+            (
+                "services:\n  - name: a\n    url: http://x/\n    interval: 10s\n    timeout: 20s\n",
+                "hale.yaml:5: services[0].timeout: 20s is longer than the interval (10s)",
+            ),
+            (
+                "services:\n  - name: a\n    url: http://x/\n    interval: 500ms\n",
+                "hale.yaml:4: services[0].interval: 500ms is below the 1s minimum",
+            ),
+            (
+                "services:\n  - name: a\n    url: http://x/\n    method: FETCH\n",
+                "hale.yaml:4:13: services[0].method: unsupported HTTP method \"FETCH\"",
+            ),
+            (
+                "services:\n  - name: a\n    url: http://x/\nstatus_pages:\n  - slug: Public Page\n    title: P\n    services: [a, b]\n",
+                "hale.yaml:5: status_pages[0].slug: \"Public Page\" must be lowercase",
+            ),
+            (
+                "services:\n  - name: a\n    url: http://x/\nstatus_pages:\n  - slug: p\n    title: P\n    services: [a, b]\n",
+                "hale.yaml:7: status_pages[0].services: unknown service \"b\"",
+            ),
+            (
+                "services:\n  - name: a\n    url: http://x/${MISSING}\n",
+                "hale.yaml:3:19: environment variable MISSING is not set",
+            ),
+        ];
+        for (source, expected) in table {
+            let message = error(source);
+            assert!(
+                message.starts_with(expected),
+                "for:\n{source}\ngot:      {message}\nexpected: {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn reports_every_validation_problem_at_once() {
+        let message =
+            error("services:\n  - name: a\n    url: ftp://x/\n    failure_threshold: 0\n");
+        assert_eq!(message.lines().count(), 2, "{message}");
+        assert!(message.contains("hale.yaml:4: services[0].failure_threshold: must be at least 1"));
+    }
+
+    #[test]
+    fn a_literal_dollar_brace_survives() {
+        let config = parse("title: costs $${PRICE}\n").unwrap();
+        assert_eq!(config.title, "costs ${PRICE}");
+    }
+}

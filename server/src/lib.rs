@@ -1,0 +1,31 @@
+//! # Layout
+//!
+//! The Hale server: probes, history, the live hub and the HTTP API. The
+//! binary (`src/main.rs`) only calls [`cli::main`].
+//!
+//! Data flows top to bottom:
+//!
+//! - [`config`]: the YAML file, parsed once into typed values (with
+//!   [`condition`]s), errors located by file, line and field.
+//! - [`scheduler`]: one task per service, spread over its interval, capped
+//!   by a global semaphore; runs [`probe`]s (HTTP today).
+//! - [`runtime`]: the pipeline that takes each [`probe::ProbeResult`] to the
+//!   [`board`] (current state, with [`tracker`]'s confirmation thresholds),
+//!   the [`hub`] (live broadcast) and the [`writer`] (batched history).
+//! - [`store`]: one trait, SQLite and Postgres implementations.
+//! - [`api`]: the axum router — health, WebSocket, and the Leptos pages from
+//!   the `app` crate, rendered from the board.
+//! - [`cli`]: `hale serve` and `hale validate`.
+
+pub mod api;
+pub mod board;
+pub mod cli;
+pub mod condition;
+pub mod config;
+pub mod hub;
+pub mod probe;
+pub mod runtime;
+pub mod scheduler;
+pub mod store;
+pub mod tracker;
+pub mod writer;

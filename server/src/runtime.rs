@@ -1,0 +1,162 @@
+//! Wiring: config + store → scheduler → pipeline → (board, hub, writer),
+//! and the HTTP server on top.
+
+use crate::api::{self, AppState};
+use crate::board::StatusBoard;
+use crate::config::Config;
+use crate::hub::{Hub, HEARTBEAT_EVERY};
+use crate::probe::{HttpProber, ProbeResult, Prober};
+use crate::scheduler::{Scheduler, DEFAULT_CONCURRENCY};
+use crate::store::Store;
+use crate::writer::{self, Write};
+use anyhow::Context;
+use app::model::LiveMessage;
+use leptos::prelude::LeptosOptions;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// What `hale serve` runs with.
+pub struct Settings {
+    pub config: Config,
+    pub listen: SocketAddr,
+    /// Where the built site (`pkg/hale.js`, `.wasm`, `.css`) lives.
+    pub site_root: String,
+    pub heartbeat_every: Duration,
+    pub send_timeout: Duration,
+    pub concurrency: usize,
+}
+
+impl Settings {
+    pub fn new(config: Config, listen: SocketAddr) -> Settings {
+        Settings {
+            config,
+            listen,
+            site_root: "target/site".into(),
+            heartbeat_every: HEARTBEAT_EVERY,
+            send_timeout: Duration::from_secs(10),
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+/// A running Hale: stop it with [`Hale::shutdown`].
+pub struct Hale {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    scheduler: Scheduler,
+    pipeline: JoinHandle<()>,
+    writer: JoinHandle<()>,
+    heartbeat: JoinHandle<()>,
+    server: JoinHandle<std::io::Result<()>>,
+    stop_server: oneshot::Sender<()>,
+}
+
+impl Hale {
+    /// Starts everything on an opened store; returns once it is listening.
+    pub async fn start(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Hale> {
+        let prober: Arc<dyn Prober> =
+            Arc::new(HttpProber::new().context("building the HTTP client")?);
+        Hale::start_with_prober(settings, store, prober).await
+    }
+
+    pub async fn start_with_prober(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        prober: Arc<dyn Prober>,
+    ) -> anyhow::Result<Hale> {
+        let config = Arc::new(settings.config);
+        let board = Arc::new(StatusBoard::new(config.clone()));
+        match store.latest_results().await {
+            Ok(latest) => board.seed(&latest),
+            Err(e) => tracing::warn!(error = %e, "could not read the last results; starting blank"),
+        }
+        let hub = Hub::default();
+        let heartbeat = hub.spawn_heartbeat(settings.heartbeat_every);
+
+        let (write_tx, write_rx) = mpsc::channel(8_192);
+        let writer = tokio::spawn(writer::run(store.clone(), write_rx));
+        let (result_tx, result_rx) = mpsc::channel(8_192);
+        let pipeline = tokio::spawn(pipeline(result_rx, board.clone(), hub.clone(), write_tx));
+        let services: Vec<_> = config.services.iter().cloned().map(Arc::new).collect();
+        let scheduler = Scheduler::spawn(&services, prober, result_tx, settings.concurrency);
+
+        let listener = tokio::net::TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("listening on {}", settings.listen))?;
+        let addr = listener.local_addr()?;
+        let leptos_options = LeptosOptions::builder()
+            .output_name("hale")
+            .site_root(settings.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(addr)
+            .build();
+        let state = AppState {
+            leptos_options,
+            store,
+            board,
+            hub,
+            started_at: crate::probe::now(),
+            send_timeout: settings.send_timeout,
+        };
+        let app = api::router(state.clone());
+        let (stop_server, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await
+        });
+        Ok(Hale {
+            addr,
+            state,
+            scheduler,
+            pipeline,
+            writer,
+            heartbeat,
+            server,
+            stop_server,
+        })
+    }
+
+    /// Stops probing, stores what is in flight, and stops serving.
+    pub async fn shutdown(self) {
+        self.scheduler.stop().await;
+        // The scheduler held the only result senders: the pipeline ends,
+        // dropping the writer's queue, and the writer flushes and ends.
+        let _ = self.pipeline.await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.writer).await;
+        self.heartbeat.abort();
+        let _ = self.stop_server.send(());
+        // Open WebSockets would hold a graceful shutdown forever.
+        if tokio::time::timeout(Duration::from_secs(2), self.server)
+            .await
+            .is_err()
+        {
+            tracing::debug!("server did not stop within 2s");
+        }
+        self.state.store.close().await;
+    }
+}
+
+/// Fans each result out: board (state), hub (live), writer (history).
+async fn pipeline(
+    mut results: mpsc::Receiver<ProbeResult>,
+    board: Arc<StatusBoard>,
+    hub: Hub,
+    writes: mpsc::Sender<Write>,
+) {
+    while let Some(result) = results.recv().await {
+        let change = board.record(&result);
+        hub.publish(&LiveMessage::Probe(result.to_event()));
+        if let Some(change) = change {
+            tracing::info!(service = %change.service, from = %change.from, to = %change.to, cause = %change.cause, "status change");
+            hub.publish(&change.to_message());
+            let _ = writes.send(Write::Change(change)).await;
+        }
+        let _ = writes.send(Write::Result(result)).await;
+    }
+}

@@ -1,0 +1,205 @@
+//! The scheduler: one task per service, each on its own interval.
+//!
+//! A service's first probe runs within a second of start, so a new page
+//! fills quickly; after that each service keeps a fixed phase within its
+//! interval, derived from its name, so many services with one interval do
+//! not fire together. A global semaphore caps probes in flight. A hanging
+//! target holds only its own task, and only until its timeout.
+
+use crate::config::ServiceConfig;
+use crate::probe::{ProbeResult, Prober};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::{Instant, MissedTickBehavior};
+
+/// Probes in flight at once, across all services.
+pub const DEFAULT_CONCURRENCY: usize = 512;
+/// Slack past a probe's own timeout before the scheduler gives up on it.
+const TIMEOUT_GRACE: Duration = Duration::from_millis(500);
+
+pub struct Scheduler {
+    tasks: JoinSet<()>,
+}
+
+impl Scheduler {
+    pub fn spawn(
+        services: &[Arc<ServiceConfig>],
+        prober: Arc<dyn Prober>,
+        results: mpsc::Sender<ProbeResult>,
+        concurrency: usize,
+    ) -> Scheduler {
+        let limit = Arc::new(Semaphore::new(concurrency.max(1)));
+        let mut tasks = JoinSet::new();
+        for service in services {
+            tasks.spawn(run_service(
+                service.clone(),
+                prober.clone(),
+                results.clone(),
+                limit.clone(),
+            ));
+        }
+        Scheduler { tasks }
+    }
+
+    /// Stops every service's task (in-flight probes are abandoned).
+    pub async fn stop(mut self) {
+        self.tasks.shutdown().await;
+    }
+}
+
+/// A stable offset in `[0, span)` from a service's name (FNV-1a).
+pub fn phase(name: &str, span: Duration) -> Duration {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let span_ms = span.as_millis().max(1) as u64;
+    Duration::from_millis(hash % span_ms)
+}
+
+async fn run_service(
+    service: Arc<ServiceConfig>,
+    prober: Arc<dyn Prober>,
+    results: mpsc::Sender<ProbeResult>,
+    limit: Arc<Semaphore>,
+) {
+    let interval = service.interval.0;
+    let start = Instant::now();
+    let first = phase(&service.name, interval.min(Duration::from_secs(1)));
+    tokio::time::sleep_until(start + first).await;
+    if !probe_once(&service, &*prober, &results, &limit).await {
+        return;
+    }
+    let mut steady = start + phase(&service.name, interval);
+    if steady <= start + first {
+        steady += interval;
+    }
+    let mut ticker = tokio::time::interval_at(steady, interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        ticker.tick().await;
+        if !probe_once(&service, &*prober, &results, &limit).await {
+            return;
+        }
+    }
+}
+
+/// Runs one probe; false once nobody takes results any more.
+async fn probe_once(
+    service: &ServiceConfig,
+    prober: &dyn Prober,
+    results: &mpsc::Sender<ProbeResult>,
+    limit: &Semaphore,
+) -> bool {
+    let Ok(_permit) = limit.acquire().await else {
+        return false;
+    };
+    let timeout = service.timeout();
+    let started = Instant::now();
+    let result = match tokio::time::timeout(timeout + TIMEOUT_GRACE, prober.probe(service)).await {
+        Ok(result) => result,
+        Err(_) => ProbeResult::failed(
+            service,
+            started.elapsed(),
+            format!("timed out after {timeout:?}"),
+        ),
+    };
+    results.send(result).await.is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use async_trait::async_trait;
+    use std::path::Path;
+
+    /// Answers at once, except for services named `hang*`, which never do.
+    struct FakeProber;
+
+    #[async_trait]
+    impl Prober for FakeProber {
+        async fn probe(&self, service: &ServiceConfig) -> ProbeResult {
+            if service.name.starts_with("hang") {
+                std::future::pending::<()>().await;
+            }
+            ProbeResult::failed(service, Duration::ZERO, "fake".into())
+        }
+    }
+
+    fn services(yaml: &str) -> Vec<Arc<ServiceConfig>> {
+        let config = Config::parse(yaml, Path::new("t.yaml"), |_| None).unwrap();
+        config.services.into_iter().map(Arc::new).collect()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn probes_on_the_interval_while_another_target_hangs() {
+        let services = services(
+            "services:\n  - {name: fast, url: 'http://a/', interval: 10s}\n  - {name: hang, url: 'http://b/', interval: 10s, timeout: 5s}\n",
+        );
+        let (tx, mut rx) = mpsc::channel(64);
+        let scheduler = Scheduler::spawn(&services, Arc::new(FakeProber), tx, 8);
+        let start = Instant::now();
+        let mut fast = Vec::new();
+        let mut hung = Vec::new();
+        while fast.len() < 4 {
+            let result = rx.recv().await.unwrap();
+            let at = start.elapsed();
+            match &*result.service {
+                "fast" => fast.push(at),
+                _ => {
+                    assert!(
+                        result.message.starts_with("timed out"),
+                        "{}",
+                        result.message
+                    );
+                    hung.push(at)
+                }
+            }
+        }
+        // First probe within a second, then every 10 s at a fixed phase.
+        assert!(fast[0] < Duration::from_secs(1), "{fast:?}");
+        for pair in fast[1..].windows(2) {
+            assert_eq!(pair[1] - pair[0], Duration::from_secs(10), "{fast:?}");
+        }
+        // The hanging target reports a timeout after 5 s (+ grace) each time.
+        assert!(!hung.is_empty());
+        assert!(
+            hung[0] >= Duration::from_secs(5) && hung[0] < Duration::from_secs(7),
+            "{hung:?}"
+        );
+        scheduler.stop().await;
+    }
+
+    #[test]
+    fn phases_are_stable_and_spread() {
+        let span = Duration::from_secs(10);
+        assert_eq!(phase("api", span), phase("api", span));
+        let phases: std::collections::HashSet<_> = (0..100)
+            .map(|i| phase(&format!("svc-{i}"), span).as_millis() / 1000)
+            .collect();
+        assert!(
+            phases.len() >= 8,
+            "100 services should land in most of the 10 one-second slots: {phases:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_concurrency_cap_holds_while_targets_hang() {
+        let services = services(
+            "services:\n  - {name: hang-1, url: 'http://a/', interval: 10s, timeout: 5s}\n  - {name: hang-2, url: 'http://b/', interval: 10s, timeout: 5s}\n  - {name: fast, url: 'http://c/', interval: 10s}\n",
+        );
+        let (tx, mut rx) = mpsc::channel(64);
+        // Room for one probe at a time: the fast service must wait its turn
+        // but still gets through, after the hanging ones time out.
+        let scheduler = Scheduler::spawn(&services, Arc::new(FakeProber), tx, 1);
+        let mut seen_fast = false;
+        for _ in 0..3 {
+            let result = rx.recv().await.unwrap();
+            seen_fast |= &*result.service == "fast";
+        }
+        assert!(seen_fast);
+        scheduler.stop().await;
+    }
+}

@@ -1,0 +1,74 @@
+//! Storage: one trait, a SQLite and a Postgres implementation.
+//!
+//! The database URL decides: `sqlite://…` (the embedded default, created on
+//! first use) or `postgres://…`. Migrations for each live in
+//! `migrations/<backend>` and run at connect. Both backends share their
+//! queries (see `sql.rs`) and one contract test suite.
+
+mod sql;
+
+pub use sql::{PostgresStore, SqliteStore};
+
+use crate::probe::ProbeResult;
+use crate::tracker::StatusChange;
+use async_trait::async_trait;
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL {0:?} (expected sqlite://… or postgres://…)")]
+    UnsupportedUrl(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// Everything Hale keeps. Implementations must be safe to share.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `"sqlite"` or `"postgres"`.
+    fn backend(&self) -> &'static str;
+
+    /// A cheap round trip, for health checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Appends probe results, in one transaction per call.
+    async fn insert_results(&self, results: &[ProbeResult]) -> Result<(), StoreError>;
+
+    /// Appends status changes.
+    async fn insert_status_changes(&self, changes: &[StatusChange]) -> Result<(), StoreError>;
+
+    /// The newest result of every service that has one.
+    async fn latest_results(&self) -> Result<Vec<ProbeResult>, StoreError>;
+
+    /// A service's newest results, newest first.
+    async fn recent_results(
+        &self,
+        service: &str,
+        limit: u32,
+    ) -> Result<Vec<ProbeResult>, StoreError>;
+
+    /// A service's newest status changes, newest first.
+    async fn recent_status_changes(
+        &self,
+        service: &str,
+        limit: u32,
+    ) -> Result<Vec<StatusChange>, StoreError>;
+
+    /// Closes the connections (at shutdown, and in tests of an outage).
+    async fn close(&self);
+}
+
+/// Opens the store a URL names, creating and migrating it as needed.
+pub async fn connect(url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(SqliteStore::connect(url).await?))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(PostgresStore::connect(url).await?))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_string()))
+    }
+}
