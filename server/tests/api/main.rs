@@ -1,0 +1,10 @@
+//! Integration tests: the real server on port 0, a real fake target, and a
+//! fresh database per test on both backends (Postgres at
+//! HALE_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres).
+
+mod cli;
+mod health;
+mod helpers;
+mod pages;
+mod store_contract;
+mod websocket;

@@ -1,0 +1,124 @@
+use crate::helpers::*;
+use crate::on_both_backends;
+use futures_util::StreamExt;
+use serde_json::Value;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn next_json(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("the socket stays open")
+            .expect("a readable message");
+        if let Message::Text(text) = message {
+            return serde_json::from_str(text.as_str()).expect("every message is JSON");
+        }
+    }
+}
+
+/// Reads until a message satisfies `want`, checking every message's shape.
+async fn wait_for(socket: &mut Socket, want: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        let message = next_json(socket).await;
+        assert!(
+            message["type"].is_string(),
+            "every message has a type: {message}"
+        );
+        if want(&message) {
+            return message;
+        }
+    }
+}
+
+on_both_backends!(
+    websocket_carries_the_contract_messages,
+    |backend| async move {
+        let app = spawn_app(backend, ONE_SERVICE).await;
+        let (mut socket, _) = tokio_tungstenite::connect_async(&app.ws_url).await.unwrap();
+
+        let snapshot = next_json(&mut socket).await;
+        assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
+        assert_eq!(snapshot["services"][0]["name"], "api");
+
+        let heartbeat = wait_for(&mut socket, |m| m["type"] == "heartbeat").await;
+        let stamp = heartbeat["timestamp"].as_str().unwrap();
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
+            "{stamp}"
+        );
+        assert!(stamp.ends_with('Z'), "UTC: {stamp}");
+
+        let probe = wait_for(&mut socket, |m| m["type"] == "probe").await;
+        assert_eq!(probe["service"], "api");
+        assert_eq!(probe["success"], true);
+        assert_eq!(probe["status_code"], 200);
+        assert_eq!(probe["conditions"].as_array().unwrap().len(), 2);
+        assert!(probe["latency_ms"].as_f64().unwrap() >= 0.0);
+
+        let up = wait_for(&mut socket, |m| m["type"] == "status_change").await;
+        assert_eq!(
+            (
+                up["service"].as_str(),
+                up["from"].as_str(),
+                up["to"].as_str()
+            ),
+            (Some("api"), Some("unknown"), Some("operational"))
+        );
+        assert!(chrono::DateTime::parse_from_rfc3339(up["at"].as_str().unwrap()).is_ok());
+
+        app.target.answer(500);
+        let down = wait_for(&mut socket, |m| m["type"] == "status_change").await;
+        assert_eq!(
+            (down["from"].as_str(), down["to"].as_str()),
+            (Some("operational"), Some("down")),
+            "{down}"
+        );
+        assert!(
+            down["cause"]
+                .as_str()
+                .unwrap()
+                .contains("[STATUS] == 200 (got 500)"),
+            "{down}"
+        );
+
+        // The history was stored, changes with their causes: shut down (which
+        // flushes the writer) and read it back through a new connection.
+        app.hale.shutdown().await;
+        let store = server::store::connect(&app.db.url).await.unwrap();
+        let results = store.recent_results("api", 100).await.unwrap();
+        assert!(
+            results.iter().any(|r| r.success) && results.iter().any(|r| !r.success),
+            "{results:?}"
+        );
+        let changes = store.recent_status_changes("api", 10).await.unwrap();
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert_eq!(changes[0].to.as_str(), "down");
+    }
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_clients_each_get_a_snapshot_and_heartbeats() {
+    let app = spawn_app(Backend::Sqlite, ONE_SERVICE).await;
+    let mut sockets = Vec::new();
+    for _ in 0..20 {
+        sockets.push(
+            tokio_tungstenite::connect_async(&app.ws_url)
+                .await
+                .unwrap()
+                .0,
+        );
+    }
+    for socket in &mut sockets {
+        assert_eq!(next_json(socket).await["type"], "snapshot");
+        wait_for(socket, |m| m["type"] == "heartbeat").await;
+    }
+    let (_, detailed) = app.get_json("/api/health/detailed").await;
+    assert_eq!(detailed["websocket_clients"], 20);
+    drop(sockets);
+    app.hale.shutdown().await;
+}
