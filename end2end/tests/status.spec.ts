@@ -1,0 +1,77 @@
+import { test, expect, type Page } from "@playwright/test";
+
+const TARGET = "http://127.0.0.1:3199";
+
+async function setTarget(path: string, status: number) {
+  const res = await fetch(`${TARGET}/_control?path=${path}&status=${status}`, { method: "POST" });
+  expect(res.status).toBe(204);
+}
+
+const card = (page: Page, name: string) => page.locator(`[data-service="${name}"]`);
+
+test.beforeEach(async () => {
+  for (const path of ["/api", "/web", "/docs"]) await setTarget(path, 200);
+});
+
+test("the server's render shows every service without JavaScript", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const response = await page.goto("/status/public");
+  expect(response?.status()).toBe(200);
+  await expect(page.getByRole("heading", { name: "Acme public status" })).toBeVisible();
+  await expect(page.locator("[data-service]")).toHaveCount(2);
+  await expect(card(page, "api")).toHaveAttribute("data-status", /^(operational|unknown|down|degraded|maintenance)$/);
+  await expect(page.locator("[data-overall-status]")).toHaveCount(1);
+  await context.close();
+});
+
+test("the page hydrates, goes live, and lists the services by group", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.locator('[data-live="connected"]')).toBeVisible();
+  await expect(page.locator("[data-service]")).toHaveCount(3);
+  for (const name of ["api", "website", "docs"]) {
+    await expect(card(page, name)).toHaveAttribute("data-status", "operational");
+  }
+  await expect(page.locator("[data-overall-status]")).toHaveAttribute("data-overall-status", "operational");
+  await expect(page.getByText("All systems operational")).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Core" })).toBeVisible();
+  // Latency and check time fill in from live probes.
+  await expect(card(page, "api").locator("[data-latency]")).toHaveText(/\d+ ms/);
+});
+
+test("a target answering 500 turns its card down without a reload, and back", async ({ page }) => {
+  await page.goto("/status/public");
+  await expect(page.locator('[data-live="connected"]')).toBeVisible();
+  await expect(card(page, "api")).toHaveAttribute("data-status", "operational");
+  // A marker that a reload would wipe.
+  await page.evaluate(() => ((window as any).__haleMarker = "still here"));
+
+  await setTarget("/api", 500);
+  await expect(card(page, "api")).toHaveAttribute("data-status", "down");
+  await expect(page.locator("[data-overall-status]")).toHaveAttribute("data-overall-status", "down");
+  await expect(page.getByText("Partial outage")).toBeVisible();
+  await expect(card(page, "api")).toContainText("[STATUS] == 200 (got 500)");
+  await expect(card(page, "website")).toHaveAttribute("data-status", "operational");
+
+  await setTarget("/api", 200);
+  await expect(card(page, "api")).toHaveAttribute("data-status", "operational");
+  await expect(page.locator("[data-overall-status]")).toHaveAttribute("data-overall-status", "operational");
+  expect(await page.evaluate(() => (window as any).__haleMarker)).toBe("still here");
+});
+
+test("a fresh render shows the state the hub reached", async ({ page }) => {
+  await setTarget("/docs", 500);
+  // Wait for the live page to see it, then load the page anew: the server's
+  // render must already say down.
+  await page.goto("/");
+  await expect(card(page, "docs")).toHaveAttribute("data-status", "down");
+  const again = await page.request.get("/");
+  const html = await again.text();
+  expect(html).toMatch(/data-service="docs"[^>]*data-status="down"|data-status="down"[^>]*data-service="docs"/);
+});
+
+test("an unknown status page answers 404 with a page", async ({ page }) => {
+  const response = await page.goto("/status/no-such-page");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole("heading", { name: "No status page here" })).toBeVisible();
+});
