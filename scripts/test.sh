@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints (fmt, clippy), unit and integration tests (SQLite
+# and Postgres), and the Playwright tests in Debian's Chromium. Installs
+# what it needs first. The dependency graph is compiled once: `cargo leptos
+# build` and `cargo test` share features and flags (see .cargo/config.toml).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+started=$SECONDS
+step() { printf '\n\033[1;34m==> %s\033[0m (%ss)\n' "$*" "$((SECONDS - started))" >&2; }
+
+step "installing what is missing"
+scripts/bootstrap.sh --e2e
+
+step "checking Postgres at 127.0.0.1:5432"
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | sort -V | tail -1)" main start
+  for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+pg_isready -h 127.0.0.1 -p 5432
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (server and tests; the browser crate for wasm)"
+cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "building the site and the server (cargo leptos build)"
+cargo leptos build
+
+step "unit and integration tests (SQLite and Postgres)"
+cargo test --workspace --exclude frontend
+
+step "end-to-end tests in Chromium"
+(cd end2end && npx playwright test)
+
+step "all tests passed"
