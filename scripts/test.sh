@@ -7,6 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 started=$SECONDS
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
 step() { printf '\n\033[1;34m==> %s\033[0m (%ss)\n' "$*" "$((SECONDS - started))" >&2; }
 
 step "installing what is missing"
@@ -30,9 +32,18 @@ step "building the site and the server (cargo leptos build)"
 cargo leptos build
 
 step "unit and integration tests (SQLite and Postgres)"
-cargo test --workspace --exclude frontend
+cargo test --workspace --exclude frontend --lib --tests 2>&1 | tee "$logs/cargo.log"
+read -r rust_passed rust_failed < <(awk '/^test result:/ {
+    for (i = 2; i <= NF; i++) { if ($i ~ /^passed;/) p += $(i-1); if ($i ~ /^failed;/) f += $(i-1) }
+  } END { print p + 0, f + 0 }' "$logs/cargo.log")
 
 step "end-to-end tests in Chromium"
-(cd end2end && npx playwright test)
+(cd end2end && PLAYWRIGHT_JSON_OUTPUT_NAME="$logs/playwright.json" npx playwright test --reporter=list,json)
+read -r e2e_passed e2e_failed < <(node -e '
+  const s = require(process.argv[1]).stats;
+  console.log(s.expected, s.unexpected + s.flaky);' "$logs/playwright.json")
 
-step "all tests passed"
+step "done"
+echo "cargo: $rust_passed passed, $rust_failed failed"
+echo "playwright: $e2e_passed passed, $e2e_failed failed"
+echo "total: $((rust_passed + e2e_passed)) passed, $((rust_failed + e2e_failed)) failed"

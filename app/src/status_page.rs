@@ -143,7 +143,7 @@ fn ServiceCard(svc: RwSignal<ServiceView>) -> impl IntoView {
         svc.with(|s| {
             let latency = s
                 .latency_ms
-                .map(|ms| format!("{ms:.0} ms"))
+                .map(format_latency)
                 .unwrap_or_else(|| "—".into());
             (latency, s.last_checked)
         })
@@ -227,6 +227,17 @@ fn LoadError(message: String) -> impl IntoView {
     }
 }
 
+/// `0.4 ms`, `12 ms`, `1.25 s`: enough digits to compare, no more.
+pub fn format_latency(ms: f64) -> String {
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else if ms < 1_000.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{:.2} s", ms / 1_000.0)
+    }
+}
+
 fn format_utc(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
@@ -258,5 +269,18 @@ fn dot_class(status: ServiceStatus) -> &'static str {
         ServiceStatus::Down => "bg-red-500",
         ServiceStatus::Maintenance => "bg-sky-500",
         ServiceStatus::Unknown => "bg-slate-400",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::format_latency;
+
+    #[test]
+    fn latency_reads_at_every_scale() {
+        assert_eq!(format_latency(0.42), "0.4 ms");
+        assert_eq!(format_latency(9.96), "10.0 ms");
+        assert_eq!(format_latency(12.4), "12 ms");
+        assert_eq!(format_latency(1_250.0), "1.25 s");
     }
 }

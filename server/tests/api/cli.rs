@@ -83,3 +83,37 @@ fn serve_rejects_an_unknown_database_scheme() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
 }
+
+/// `hale serve` with no config file at all, configured only through the
+/// environment: it creates its SQLite file, prints its URL and serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_starts_with_no_config_from_the_environment() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("fresh.db");
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"))
+        .arg("serve")
+        .env("HALE_LISTEN", "127.0.0.1:0")
+        .env("DATABASE_URL", format!("sqlite://{}", db.display()))
+        .env_remove("HALE_CONFIG")
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("hale prints its URL")
+        .unwrap()
+        .unwrap();
+    let url = line.rsplit(' ').next().unwrap().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    let health = reqwest::get(format!("{url}api/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    assert!(page.contains("No services monitored yet"));
+    assert!(db.exists(), "the SQLite file is created on first run");
+    child.kill().await.unwrap();
+}
