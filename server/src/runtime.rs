@@ -5,7 +5,7 @@ use crate::api::{self, AppState};
 use crate::board::StatusBoard;
 use crate::config::Config;
 use crate::hub::{Hub, HEARTBEAT_EVERY};
-use crate::probe::{HttpProber, ProbeResult, Prober};
+use crate::probe::{AnyProber, ProbeResult, Prober};
 use crate::scheduler::{Scheduler, DEFAULT_CONCURRENCY};
 use crate::store::Store;
 use crate::writer::{self, Write};
@@ -58,7 +58,7 @@ impl Hale {
     /// Starts everything on an opened store; returns once it is listening.
     pub async fn start(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Hale> {
         let prober: Arc<dyn Prober> =
-            Arc::new(HttpProber::new().context("building the HTTP client")?);
+            Arc::new(AnyProber::new().context("building the HTTP client")?);
         Hale::start_with_prober(settings, store, prober).await
     }
 

@@ -41,12 +41,17 @@ pub struct ServiceConfig {
     pub headers: BTreeMap<String, String>,
     #[serde(default)]
     pub body: Option<String>,
+    /// HTTP: follow up to 10 redirects (`true`), or judge the redirect
+    /// itself (`false`, so `[STATUS] == 301` can be checked).
+    #[serde(default = "yes")]
+    pub follow_redirects: bool,
     #[serde(default = "default_interval")]
     pub interval: HumanDuration,
     /// Defaults to the smaller of 10 s and the interval.
     #[serde(default)]
     pub timeout: Option<HumanDuration>,
-    #[serde(default = "default_conditions")]
+    /// Empty means the kind's default (see [`ProbeKind::default_conditions`]).
+    #[serde(default)]
     pub conditions: Vec<Condition>,
     /// Consecutive failures before a service is called down.
     #[serde(default = "default_failure_threshold")]
@@ -56,7 +61,40 @@ pub struct ServiceConfig {
     pub success_threshold: u32,
 }
 
+/// What kind of probe a service's URL asks for, by its scheme.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProbeKind {
+    /// `http://`, `https://`
+    Http,
+    /// `tcp://host:port`: a TCP connect.
+    Tcp,
+}
+
+impl ProbeKind {
+    pub fn of(url: &url::Url) -> Option<ProbeKind> {
+        match url.scheme() {
+            "http" | "https" => Some(ProbeKind::Http),
+            "tcp" => Some(ProbeKind::Tcp),
+            _ => None,
+        }
+    }
+
+    /// What "up" means when a service lists no conditions.
+    pub fn default_conditions(self) -> Vec<Condition> {
+        let text = match self {
+            ProbeKind::Http => "[STATUS] < 400",
+            ProbeKind::Tcp => "[CONNECTED] == true",
+        };
+        vec![text.parse().expect("default conditions parse")]
+    }
+}
+
 impl ServiceConfig {
+    /// The probe kind; validated at load, so always known afterwards.
+    pub fn kind(&self) -> ProbeKind {
+        ProbeKind::of(&self.url).unwrap_or(ProbeKind::Http)
+    }
+
     pub fn timeout(&self) -> Duration {
         self.timeout
             .map(|t| t.0)
@@ -132,13 +170,12 @@ fn deserialize_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<url::Ur
     })
 }
 
+fn yes() -> bool {
+    true
+}
+
 fn default_interval() -> HumanDuration {
     HumanDuration(Duration::from_secs(60))
-}
-fn default_conditions() -> Vec<Condition> {
-    vec!["[STATUS] < 400"
-        .parse()
-        .expect("the default condition parses")]
 }
 fn default_failure_threshold() -> u32 {
     3
@@ -236,10 +273,16 @@ impl Config {
         if !issues.is_empty() {
             return Err(fail(issues));
         }
+        let mut services = raw.services;
+        for service in &mut services {
+            if service.conditions.is_empty() {
+                service.conditions = service.kind().default_conditions();
+            }
+        }
         Ok(Config {
             title: raw.title.unwrap_or_else(|| "Service status".into()),
             description: raw.description,
-            services: raw.services,
+            services,
             status_pages: raw.status_pages,
         })
     }
@@ -343,14 +386,23 @@ fn validate(raw: &RawConfig, source: &str) -> Vec<ConfigIssue> {
                 format!("duplicate service name {:?}", service.name),
             );
         }
-        if !matches!(service.url.scheme(), "http" | "https") {
-            issue(
+        match ProbeKind::of(&service.url) {
+            None => issue(
                 at("url"),
                 format!(
-                    "unsupported scheme {:?} (expected http or https)",
+                    "unsupported scheme {:?} (expected http, https or tcp)",
                     service.url.scheme()
                 ),
-            );
+            ),
+            Some(ProbeKind::Tcp)
+                if service.url.host_str().is_none() || service.url.port().is_none() =>
+            {
+                issue(
+                    at("url"),
+                    "a tcp:// URL needs a host and a port: tcp://host:port".into(),
+                )
+            }
+            Some(_) => {}
         }
         if service.interval.0 < Duration::from_secs(1) {
             issue(
@@ -376,12 +428,6 @@ fn validate(raw: &RawConfig, source: &str) -> Vec<ConfigIssue> {
         }
         if service.success_threshold == 0 {
             issue(at("success_threshold"), "must be at least 1".into());
-        }
-        if service.conditions.is_empty() {
-            issue(
-                at("conditions"),
-                "needs at least one condition (or leave it out for [STATUS] < 400)".into(),
-            );
         }
         for header in service.headers.keys() {
             if reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
@@ -482,6 +528,18 @@ status_pages:
     }
 
     #[test]
+    fn each_kind_gets_its_default_conditions() {
+        let config = parse("services:\n  - {name: db, url: 'tcp://127.0.0.1:5432'}\n  - {name: web, url: 'https://x/', conditions: []}\n").unwrap();
+        assert_eq!(config.services[0].kind(), ProbeKind::Tcp);
+        assert_eq!(
+            config.services[0].conditions[0].text(),
+            "[CONNECTED] == true"
+        );
+        assert_eq!(config.services[1].kind(), ProbeKind::Http);
+        assert_eq!(config.services[1].conditions[0].text(), "[STATUS] < 400");
+    }
+
+    #[test]
     fn empty_file_is_an_empty_config() {
         let config = parse("# nothing yet\n").unwrap();
         assert!(config.services.is_empty());
@@ -514,6 +572,10 @@ status_pages:
             (
                 "services:\n  - name: a\n    url: ftp://x/\n",
                 "hale.yaml:3: services[0].url: unsupported scheme \"ftp\"",
+            ),
+            (
+                "services:\n  - name: a\n    url: tcp://db.internal\n",
+                "hale.yaml:3: services[0].url: a tcp:// URL needs a host and a port",
             ),
             (
                 "services:\n  - name: a\n    url: http://x/\n    interval: 10s\n    timeout: 20s\n",

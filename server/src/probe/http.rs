@@ -1,34 +1,40 @@
 //! HTTP(S) probes with reqwest.
 
-use super::{now, ProbeResult, Prober};
-use crate::condition::{BodyJson, Observation};
+use super::{evaluate, now, ProbeResult, Prober};
+use crate::condition::Observation;
 use crate::config::ServiceConfig;
 use async_trait::async_trait;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Bodies are read up to this many bytes, and only when a condition looks.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// Probes HTTP(S) targets. Redirect handling is a client setting in
+/// reqwest, so there is one client (and one connection pool) per policy.
 pub struct HttpProber {
-    client: reqwest::Client,
+    following: reqwest::Client,
+    not_following: reqwest::Client,
     body_limit: usize,
+}
+
+fn client(redirects: reqwest::redirect::Policy) -> Result<reqwest::Client, reqwest::Error> {
+    reqwest::Client::builder()
+        .user_agent(concat!(
+            "Hale/",
+            env!("CARGO_PKG_VERSION"),
+            " (status monitor)"
+        ))
+        .redirect(redirects)
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
 }
 
 impl HttpProber {
     pub fn new() -> Result<HttpProber, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .user_agent(concat!(
-                "Hale/",
-                env!("CARGO_PKG_VERSION"),
-                " (status monitor)"
-            ))
-            .redirect(reqwest::redirect::Policy::limited(10))
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()?;
         Ok(HttpProber {
-            client,
+            following: client(reqwest::redirect::Policy::limited(10))?,
+            not_following: client(reqwest::redirect::Policy::none())?,
             body_limit: DEFAULT_BODY_LIMIT,
         })
     }
@@ -46,8 +52,12 @@ impl HttpProber {
         service: &ServiceConfig,
         read_body: bool,
     ) -> Result<Answer, reqwest::Error> {
-        let mut request = self
-            .client
+        let client = if service.follow_redirects {
+            &self.following
+        } else {
+            &self.not_following
+        };
+        let mut request = client
             .request(service.method.0.clone(), service.url.clone())
             .timeout(service.timeout());
         for (name, value) in &service.headers {
@@ -128,20 +138,7 @@ impl Prober for HttpProber {
             ip: answer.as_ref().and_then(|a| a.ip.clone()),
             ..Default::default()
         };
-        let mut json = BodyJson::default();
-        let mut first_failure = None;
-        let conditions = service
-            .conditions
-            .iter()
-            .map(|condition| {
-                let evaluation = condition.evaluate(&observation, &mut json);
-                if first_failure.is_none() {
-                    first_failure = evaluation.explanation;
-                }
-                evaluation.outcome
-            })
-            .collect::<Vec<_>>();
-        let success = conditions.iter().all(|c| c.success);
+        let (success, conditions, first_failure) = evaluate(service, &observation);
         let message = match (&transport_error, &answer, first_failure) {
             (Some(error), _, _) => error.clone(),
             (None, _, Some(failure)) => failure,
@@ -149,14 +146,137 @@ impl Prober for HttpProber {
             (None, None, None) => String::new(),
         };
         ProbeResult {
-            service: Arc::from(service.name.as_str()),
-            checked_at,
-            success,
-            latency,
-            status_code: observation.status,
             message,
-            conditions,
-            region: None,
+            ..ProbeResult::new(
+                service,
+                checked_at,
+                success,
+                latency,
+                observation.status,
+                conditions,
+            )
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use axum::http::{header, StatusCode};
+    use axum::routing::get;
+    use std::path::Path;
+
+    async fn target() -> String {
+        let app = axum::Router::new()
+            .route(
+                "/moved",
+                get(|| async {
+                    (
+                        StatusCode::MOVED_PERMANENTLY,
+                        [(header::LOCATION, "/broken")],
+                    )
+                }),
+            )
+            .route(
+                "/broken",
+                get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "oops") }),
+            )
+            .route("/json", get(|| async { r#"{"data":{"status":"UP"}}"# }))
+            .route(
+                "/echo",
+                axum::routing::post(|headers: axum::http::HeaderMap, body: String| async move {
+                    let auth = headers
+                        .get("authorization")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    let agent = headers
+                        .get("user-agent")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("")
+                        .to_string();
+                    format!(r#"{{"auth":"{auth}","agent":"{agent}","body":"{body}"}}"#)
+                }),
+            )
+            .route("/hang", get(std::future::pending::<&'static str>));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        base
+    }
+
+    fn service(base: &str, yaml: &str) -> ServiceConfig {
+        let yaml = format!(
+            "services:\n  - name: t\n    timeout: 1s\n{}",
+            yaml.replace("{base}", base)
+        );
+        Config::parse(&yaml, Path::new("t.yaml"), |_| Some("s3cret".into()))
+            .unwrap()
+            .services
+            .remove(0)
+    }
+
+    #[tokio::test]
+    async fn redirects_are_followed_unless_turned_off() {
+        let base = target().await;
+        let prober = HttpProber::new().unwrap();
+        let followed = prober
+            .probe(&service(&base, "    url: '{base}/moved'\n"))
+            .await;
+        assert_eq!(followed.status_code, Some(500));
+        assert!(!followed.success);
+        let judged = prober
+            .probe(&service(&base, "    url: '{base}/moved'\n    follow_redirects: false\n    conditions: ['[STATUS] == 301']\n"))
+            .await;
+        assert_eq!(judged.status_code, Some(301));
+        assert!(judged.success, "{}", judged.message);
+    }
+
+    #[tokio::test]
+    async fn sends_method_headers_and_body_and_reads_json() {
+        let base = target().await;
+        let prober = HttpProber::new().unwrap();
+        let yaml = "    url: '{base}/echo'\n    method: post\n    body: hello\n    headers: {Authorization: 'Bearer ${TOKEN}'}\n    conditions:\n      - '[BODY].auth == Bearer s3cret'\n      - '[BODY].body == hello'\n      - '[BODY].agent == pat(Hale/*)'\n";
+        let result = prober.probe(&service(&base, yaml)).await;
+        assert!(result.success, "{}", result.message);
+        assert_eq!(result.message, "HTTP 200");
+        assert!(result.conditions.iter().all(|c| c.success));
+    }
+
+    #[tokio::test]
+    async fn a_hanging_target_times_out_on_time() {
+        let base = target().await;
+        let started = std::time::Instant::now();
+        let result = HttpProber::new()
+            .unwrap()
+            .probe(&service(&base, "    url: '{base}/hang'\n"))
+            .await;
+        assert!(!result.success);
+        assert!(
+            result.message.starts_with("timed out after 1s"),
+            "{}",
+            result.message
+        );
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_says_so() {
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let result = HttpProber::new()
+            .unwrap()
+            .probe(&service("", &format!("    url: 'http://{closed}/'\n")))
+            .await;
+        assert!(!result.success);
+        assert_eq!(result.status_code, None);
+        assert!(
+            result.message.starts_with("connection failed"),
+            "{}",
+            result.message
+        );
     }
 }

@@ -5,10 +5,13 @@
 //! README's tour.
 
 mod http;
+mod tcp;
 
 pub use http::HttpProber;
+pub use tcp::TcpProber;
 
-use crate::config::ServiceConfig;
+use crate::condition::{BodyJson, Observation};
+use crate::config::{ProbeKind, ServiceConfig};
 use app::model::{ConditionOutcome, ProbeEvent};
 use async_trait::async_trait;
 use chrono::{DateTime, SubsecRound, Utc};
@@ -30,17 +33,32 @@ pub struct ProbeResult {
 }
 
 impl ProbeResult {
+    /// A result with an empty message and no region, for probers to fill in.
+    pub fn new(
+        service: &ServiceConfig,
+        checked_at: DateTime<Utc>,
+        success: bool,
+        latency: Duration,
+        status_code: Option<u16>,
+        conditions: Vec<ConditionOutcome>,
+    ) -> ProbeResult {
+        ProbeResult {
+            service: Arc::from(service.name.as_str()),
+            checked_at,
+            success,
+            latency,
+            status_code,
+            message: String::new(),
+            conditions,
+            region: None,
+        }
+    }
+
     /// A failure without an answer (the prober itself over-ran its time).
     pub fn failed(service: &ServiceConfig, latency: Duration, message: String) -> ProbeResult {
         ProbeResult {
-            service: Arc::from(service.name.as_str()),
-            checked_at: now(),
-            success: false,
-            latency,
-            status_code: None,
             message,
-            conditions: Vec::new(),
-            region: None,
+            ..ProbeResult::new(service, now(), false, latency, None, Vec::new())
         }
     }
 
@@ -67,9 +85,56 @@ pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(3)
 }
 
+/// Evaluates every condition of a service: whether all held, each outcome,
+/// and the first failure's explanation.
+pub fn evaluate(
+    service: &ServiceConfig,
+    observation: &Observation<'_>,
+) -> (bool, Vec<ConditionOutcome>, Option<String>) {
+    let mut json = BodyJson::default();
+    let mut first_failure = None;
+    let outcomes: Vec<ConditionOutcome> = service
+        .conditions
+        .iter()
+        .map(|condition| {
+            let evaluation = condition.evaluate(observation, &mut json);
+            if first_failure.is_none() {
+                first_failure = evaluation.explanation;
+            }
+            evaluation.outcome
+        })
+        .collect();
+    (outcomes.iter().all(|c| c.success), outcomes, first_failure)
+}
+
 /// Runs one probe of a service. Implementations honour the service's
 /// timeout and never panic on a bad target: every outcome is a result.
 #[async_trait]
 pub trait Prober: Send + Sync + 'static {
     async fn probe(&self, service: &ServiceConfig) -> ProbeResult;
+}
+
+/// Every probe kind behind one [`Prober`]: dispatches on the service's kind.
+pub struct AnyProber {
+    http: HttpProber,
+    tcp: TcpProber,
+}
+
+impl AnyProber {
+    pub fn new() -> Result<AnyProber, reqwest::Error> {
+        Ok(AnyProber {
+            http: HttpProber::new()?,
+            tcp: TcpProber,
+        })
+    }
+}
+
+#[async_trait]
+impl Prober for AnyProber {
+    async fn probe(&self, service: &ServiceConfig) -> ProbeResult {
+        match service.kind() {
+            ProbeKind::Http => self.http.probe(service).await,
+            ProbeKind::Tcp => self.tcp.probe(service).await,
+        }
+    }
 }
