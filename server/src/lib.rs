@@ -8,7 +8,8 @@
 //! - [`config`]: the YAML file, parsed once into typed values (with
 //!   [`condition`]s), errors located by file, line and field.
 //! - [`scheduler`]: one task per service, spread over its interval, capped
-//!   by a global semaphore; runs [`probe`]s (HTTP today).
+//!   by a global semaphore; runs [`probe`]s (HTTP and TCP, by URL scheme)
+//!   and measures each probe's lateness in a [`histogram`].
 //! - [`runtime`]: the pipeline that takes each [`probe::ProbeResult`] to the
 //!   [`board`] (current state, with [`tracker`]'s confirmation thresholds),
 //!   the [`hub`] (live broadcast) and the [`writer`] (batched history).
@@ -22,6 +23,7 @@ pub mod board;
 pub mod cli;
 pub mod condition;
 pub mod config;
+pub mod histogram;
 pub mod hub;
 pub mod probe;
 pub mod runtime;

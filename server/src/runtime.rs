@@ -6,7 +6,7 @@ use crate::board::StatusBoard;
 use crate::config::Config;
 use crate::hub::{Hub, HEARTBEAT_EVERY};
 use crate::probe::{AnyProber, ProbeResult, Prober};
-use crate::scheduler::{Scheduler, DEFAULT_CONCURRENCY};
+use crate::scheduler::{Scheduler, SchedulerStats, DEFAULT_CONCURRENCY};
 use crate::store::Store;
 use crate::writer::{self, Write};
 use anyhow::Context;
@@ -81,7 +81,14 @@ impl Hale {
         let (result_tx, result_rx) = mpsc::channel(8_192);
         let pipeline = tokio::spawn(pipeline(result_rx, board.clone(), hub.clone(), write_tx));
         let services: Vec<_> = config.services.iter().cloned().map(Arc::new).collect();
-        let scheduler = Scheduler::spawn(&services, prober, result_tx, settings.concurrency);
+        let scheduler_stats = Arc::new(SchedulerStats::default());
+        let scheduler = Scheduler::spawn(
+            &services,
+            prober,
+            result_tx,
+            settings.concurrency,
+            scheduler_stats.clone(),
+        );
 
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
@@ -98,6 +105,7 @@ impl Hale {
             store,
             board,
             hub,
+            scheduler: scheduler_stats,
             started_at: crate::probe::now(),
             send_timeout: settings.send_timeout,
         };

@@ -7,7 +7,9 @@
 //! target holds only its own task, and only until its timeout.
 
 use crate::config::ServiceConfig;
+use crate::histogram::Histogram;
 use crate::probe::{ProbeResult, Prober};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
@@ -23,22 +25,36 @@ pub struct Scheduler {
     tasks: JoinSet<()>,
 }
 
+/// What the scheduler measures, shared with the API.
+#[derive(Default)]
+pub struct SchedulerStats {
+    /// Actual start minus planned start, per probe (waiting for a
+    /// concurrency permit included).
+    pub lateness: Histogram,
+    /// Services being scheduled.
+    pub services: AtomicUsize,
+}
+
 impl Scheduler {
     pub fn spawn(
         services: &[Arc<ServiceConfig>],
         prober: Arc<dyn Prober>,
         results: mpsc::Sender<ProbeResult>,
         concurrency: usize,
+        stats: Arc<SchedulerStats>,
     ) -> Scheduler {
         let limit = Arc::new(Semaphore::new(concurrency.max(1)));
         let mut tasks = JoinSet::new();
+        stats.services.store(services.len(), Ordering::Relaxed);
         for service in services {
-            tasks.spawn(run_service(
-                service.clone(),
-                prober.clone(),
-                results.clone(),
-                limit.clone(),
-            ));
+            let run = Run {
+                service: service.clone(),
+                prober: prober.clone(),
+                results: results.clone(),
+                limit: limit.clone(),
+                stats: stats.clone(),
+            };
+            tasks.spawn(run.forever());
         }
         Scheduler { tasks }
     }
@@ -58,54 +74,61 @@ pub fn phase(name: &str, span: Duration) -> Duration {
     Duration::from_millis(hash % span_ms)
 }
 
-async fn run_service(
+/// One service's schedule.
+struct Run {
     service: Arc<ServiceConfig>,
     prober: Arc<dyn Prober>,
     results: mpsc::Sender<ProbeResult>,
     limit: Arc<Semaphore>,
-) {
-    let interval = service.interval.0;
-    let start = Instant::now();
-    let first = phase(&service.name, interval.min(Duration::from_secs(1)));
-    tokio::time::sleep_until(start + first).await;
-    if !probe_once(&service, &*prober, &results, &limit).await {
-        return;
-    }
-    let mut steady = start + phase(&service.name, interval);
-    if steady <= start + first {
-        steady += interval;
-    }
-    let mut ticker = tokio::time::interval_at(steady, interval);
-    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    loop {
-        ticker.tick().await;
-        if !probe_once(&service, &*prober, &results, &limit).await {
-            return;
-        }
-    }
+    stats: Arc<SchedulerStats>,
 }
 
-/// Runs one probe; false once nobody takes results any more.
-async fn probe_once(
-    service: &ServiceConfig,
-    prober: &dyn Prober,
-    results: &mpsc::Sender<ProbeResult>,
-    limit: &Semaphore,
-) -> bool {
-    let Ok(_permit) = limit.acquire().await else {
-        return false;
-    };
-    let timeout = service.timeout();
-    let started = Instant::now();
-    let result = match tokio::time::timeout(timeout + TIMEOUT_GRACE, prober.probe(service)).await {
-        Ok(result) => result,
-        Err(_) => ProbeResult::failed(
-            service,
-            started.elapsed(),
-            format!("timed out after {timeout:?}"),
-        ),
-    };
-    results.send(result).await.is_ok()
+impl Run {
+    async fn forever(self) {
+        let interval = self.service.interval.0;
+        let start = Instant::now();
+        let first = start + phase(&self.service.name, interval.min(Duration::from_secs(1)));
+        tokio::time::sleep_until(first).await;
+        if !self.probe_once(first).await {
+            return;
+        }
+        let mut steady = start + phase(&self.service.name, interval);
+        if steady <= first {
+            steady += interval;
+        }
+        let mut ticker = tokio::time::interval_at(steady, interval);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        loop {
+            let planned = ticker.tick().await;
+            if !self.probe_once(planned).await {
+                return;
+            }
+        }
+    }
+
+    /// Runs one probe planned for `planned`; false once nobody takes
+    /// results any more.
+    async fn probe_once(&self, planned: Instant) -> bool {
+        let Ok(_permit) = self.limit.acquire().await else {
+            return false;
+        };
+        let started = Instant::now();
+        self.stats
+            .lateness
+            .record(started.saturating_duration_since(planned));
+        let service = &*self.service;
+        let timeout = service.timeout();
+        let result =
+            match tokio::time::timeout(timeout + TIMEOUT_GRACE, self.prober.probe(service)).await {
+                Ok(result) => result,
+                Err(_) => ProbeResult::failed(
+                    service,
+                    started.elapsed(),
+                    format!("timed out after {timeout:?}"),
+                ),
+            };
+        self.results.send(result).await.is_ok()
+    }
 }
 
 #[cfg(test)]
@@ -139,7 +162,8 @@ mod tests {
             "services:\n  - {name: fast, url: 'http://a/', interval: 10s}\n  - {name: hang, url: 'http://b/', interval: 10s, timeout: 5s}\n",
         );
         let (tx, mut rx) = mpsc::channel(64);
-        let scheduler = Scheduler::spawn(&services, Arc::new(FakeProber), tx, 8);
+        let stats = Arc::new(SchedulerStats::default());
+        let scheduler = Scheduler::spawn(&services, Arc::new(FakeProber), tx, 8, stats.clone());
         let start = Instant::now();
         let mut fast = Vec::new();
         let mut hung = Vec::new();
@@ -169,6 +193,10 @@ mod tests {
             hung[0] >= Duration::from_secs(5) && hung[0] < Duration::from_secs(7),
             "{hung:?}"
         );
+        // With permits to spare, every probe started exactly on plan.
+        let lateness = stats.lateness.snapshot();
+        assert!(lateness.count() >= 5);
+        assert_eq!(lateness.max(), Duration::ZERO);
         scheduler.stop().await;
     }
 
@@ -193,13 +221,23 @@ mod tests {
         let (tx, mut rx) = mpsc::channel(64);
         // Room for one probe at a time: the fast service must wait its turn
         // but still gets through, after the hanging ones time out.
-        let scheduler = Scheduler::spawn(&services, Arc::new(FakeProber), tx, 1);
+        let stats = Arc::new(SchedulerStats::default());
+        let scheduler = Scheduler::spawn(&services, Arc::new(FakeProber), tx, 1, stats.clone());
         let mut seen_fast = false;
         for _ in 0..3 {
             let result = rx.recv().await.unwrap();
             seen_fast |= &*result.service == "fast";
         }
         assert!(seen_fast);
+        // Waiting for the one permit shows up as lateness.
+        let lateness = stats.lateness.snapshot();
+        assert!(lateness.count() >= 3);
+        assert!(
+            lateness.max() >= Duration::from_secs(5),
+            "{:?}",
+            lateness.max()
+        );
+        assert_eq!(stats.services.load(Ordering::Relaxed), 3);
         scheduler.stop().await;
     }
 }

@@ -96,6 +96,10 @@ pub async fn detailed(State(state): State<AppState>) -> (StatusCode, Json<Value>
             "by_status": state.board.counts(),
         },
         "websocket_clients": state.hub.client_count(),
+        "scheduler": {
+            "services": state.scheduler.services.load(std::sync::atomic::Ordering::Relaxed),
+            "lateness": state.scheduler.lateness.snapshot().summary(),
+        },
     });
     (code(db.healthy), Json(body))
 }

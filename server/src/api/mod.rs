@@ -28,6 +28,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub board: Arc<StatusBoard>,
     pub hub: Hub,
+    pub scheduler: Arc<crate::scheduler::SchedulerStats>,
     pub started_at: DateTime<Utc>,
     /// How long a WebSocket send may block before the client is dropped.
     pub send_timeout: Duration,
