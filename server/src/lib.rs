@@ -9,7 +9,9 @@
 //!   [`condition`]s), errors located by file, line and field.
 //! - [`scheduler`]: one task per service, spread over its interval, capped
 //!   by a global semaphore; runs [`probe`]s (HTTP and TCP, by URL scheme)
-//!   and measures each probe's lateness in a [`histogram`].
+//!   and measures each probe's lateness in a [`histogram`]. [`push`]
+//!   services are the other way round: they call Hale, and a watchdog
+//!   reports the ones that fall silent.
 //! - [`runtime`]: the pipeline that takes each [`probe::ProbeResult`] to the
 //!   [`board`] (current state, with [`tracker`]'s confirmation thresholds),
 //!   the [`hub`] (live broadcast) and the [`writer`] (batched history).
@@ -26,6 +28,7 @@ pub mod config;
 pub mod histogram;
 pub mod hub;
 pub mod probe;
+pub mod push;
 pub mod runtime;
 pub mod scheduler;
 pub mod store;

@@ -3,9 +3,10 @@
 
 use crate::api::{self, AppState};
 use crate::board::StatusBoard;
-use crate::config::Config;
+use crate::config::{Config, ProbeKind};
 use crate::hub::{Hub, HEARTBEAT_EVERY};
 use crate::probe::{AnyProber, ProbeResult, Prober};
+use crate::push::PushBoard;
 use crate::scheduler::{Scheduler, SchedulerStats, DEFAULT_CONCURRENCY};
 use crate::store::Store;
 use crate::writer::{self, Write};
@@ -47,6 +48,7 @@ pub struct Hale {
     pub addr: SocketAddr,
     pub state: AppState,
     scheduler: Scheduler,
+    push_watch: JoinHandle<()>,
     pipeline: JoinHandle<()>,
     writer: JoinHandle<()>,
     heartbeat: JoinHandle<()>,
@@ -81,6 +83,13 @@ impl Hale {
         let (result_tx, result_rx) = mpsc::channel(8_192);
         let pipeline = tokio::spawn(pipeline(result_rx, board.clone(), hub.clone(), write_tx));
         let services: Vec<_> = config.services.iter().cloned().map(Arc::new).collect();
+        let push = PushBoard::new(&services);
+        let push_watch = tokio::spawn(push.clone().watch(result_tx.clone()));
+        let results = result_tx.downgrade();
+        let services: Vec<_> = services
+            .into_iter()
+            .filter(|s| s.kind() != ProbeKind::Push)
+            .collect();
         let scheduler_stats = Arc::new(SchedulerStats::default());
         let scheduler = Scheduler::spawn(
             &services,
@@ -106,6 +115,8 @@ impl Hale {
             board,
             hub,
             scheduler: scheduler_stats,
+            push,
+            results,
             started_at: crate::probe::now(),
             send_timeout: settings.send_timeout,
         };
@@ -122,6 +133,7 @@ impl Hale {
             addr,
             state,
             scheduler,
+            push_watch,
             pipeline,
             writer,
             heartbeat,
@@ -133,7 +145,10 @@ impl Hale {
     /// Stops probing, stores what is in flight, and stops serving.
     pub async fn shutdown(self) {
         self.scheduler.stop().await;
-        // The scheduler held the only result senders: the pipeline ends,
+        self.push_watch.abort();
+        let _ = self.push_watch.await;
+        // The scheduler and the push watchdog held the only result senders
+        // (the API holds a weak one): the pipeline ends,
         // dropping the writer's queue, and the writer flushes and ends.
         let _ = self.pipeline.await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.writer).await;

@@ -1,6 +1,7 @@
 //! The HTTP surface: JSON endpoints, the WebSocket, and the Leptos pages.
 
 mod health;
+mod push;
 mod websocket;
 
 pub use websocket::serve_client;
@@ -29,6 +30,9 @@ pub struct AppState {
     pub board: Arc<StatusBoard>,
     pub hub: Hub,
     pub scheduler: Arc<crate::scheduler::SchedulerStats>,
+    pub push: crate::push::PushBoard,
+    /// Where pushes go; weak so that shutdown can close the pipeline.
+    pub results: tokio::sync::mpsc::WeakSender<crate::probe::ProbeResult>,
     pub started_at: DateTime<Utc>,
     /// How long a WebSocket send may block before the client is dropped.
     pub send_timeout: Duration,
@@ -49,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health/ready", get(health::ready))
         .route("/api/health/detailed", get(health::detailed))
         .route("/api/websocket", get(websocket::upgrade))
+        .route("/api/push/{token}", get(push::push).post(push::push))
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
@@ -72,6 +77,8 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    #[error("{0}")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -81,6 +88,7 @@ impl IntoResponse for ApiError {
         let status = match &self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(e) => {
                 tracing::error!(error = ?e, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR

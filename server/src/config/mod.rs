@@ -53,6 +53,10 @@ pub struct ServiceConfig {
     /// Empty means the kind's default (see [`ProbeKind::default_conditions`]).
     #[serde(default)]
     pub conditions: Vec<Condition>,
+    /// Push: how late a push may be, past the interval, before it counts
+    /// as missed. Default: a tenth of the interval, at least 10 s.
+    #[serde(default)]
+    pub grace: Option<HumanDuration>,
     /// Consecutive failures before a service is called down.
     #[serde(default = "default_failure_threshold")]
     pub failure_threshold: u32,
@@ -68,6 +72,8 @@ pub enum ProbeKind {
     Http,
     /// `tcp://host:port`: a TCP connect.
     Tcp,
+    /// `push://<token>`: the service calls `/api/push/<token>`.
+    Push,
 }
 
 impl ProbeKind {
@@ -75,6 +81,7 @@ impl ProbeKind {
         match url.scheme() {
             "http" | "https" => Some(ProbeKind::Http),
             "tcp" => Some(ProbeKind::Tcp),
+            "push" => Some(ProbeKind::Push),
             _ => None,
         }
     }
@@ -84,6 +91,8 @@ impl ProbeKind {
         let text = match self {
             ProbeKind::Http => "[STATUS] < 400",
             ProbeKind::Tcp => "[CONNECTED] == true",
+            // A push is judged by its arrival, not by conditions.
+            ProbeKind::Push => return Vec::new(),
         };
         vec![text.parse().expect("default conditions parse")]
     }
@@ -93,6 +102,17 @@ impl ServiceConfig {
     /// The probe kind; validated at load, so always known afterwards.
     pub fn kind(&self) -> ProbeKind {
         ProbeKind::of(&self.url).unwrap_or(ProbeKind::Http)
+    }
+
+    /// Push: the token in `push://<token>`.
+    pub fn push_token(&self) -> &str {
+        self.url.host_str().unwrap_or_default()
+    }
+
+    pub fn push_grace(&self) -> Duration {
+        self.grace
+            .map(|g| g.0)
+            .unwrap_or_else(|| (self.interval.0 / 10).max(Duration::from_secs(10)))
     }
 
     pub fn timeout(&self) -> Duration {
@@ -376,6 +396,7 @@ fn validate(raw: &RawConfig, source: &str) -> Vec<ConfigIssue> {
     use locate::Segment::{Index, Key};
 
     let mut names = HashSet::new();
+    let mut push_tokens = HashSet::new();
     for (i, service) in raw.services.iter().enumerate() {
         let at = |field: &'static str| vec![Key("services"), Index(i), Key(field)];
         if service.name.trim().is_empty() {
@@ -390,7 +411,7 @@ fn validate(raw: &RawConfig, source: &str) -> Vec<ConfigIssue> {
             None => issue(
                 at("url"),
                 format!(
-                    "unsupported scheme {:?} (expected http, https or tcp)",
+                    "unsupported scheme {:?} (expected http, https, tcp or push)",
                     service.url.scheme()
                 ),
             ),
@@ -401,6 +422,31 @@ fn validate(raw: &RawConfig, source: &str) -> Vec<ConfigIssue> {
                     at("url"),
                     "a tcp:// URL needs a host and a port: tcp://host:port".into(),
                 )
+            }
+            Some(ProbeKind::Push) => {
+                let token = service.push_token();
+                let valid = token.len() >= 8
+                    && token
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                if !valid {
+                    issue(
+                        at("url"),
+                        "a push token must be at least 8 letters, digits, - or _: push://<token>"
+                            .into(),
+                    );
+                } else if !push_tokens.insert(token) {
+                    issue(
+                        at("url"),
+                        "another service already uses this push token".into(),
+                    );
+                }
+                if !service.conditions.is_empty() {
+                    issue(
+                        at("conditions"),
+                        "push services are judged by their pushes and take no conditions".into(),
+                    );
+                }
             }
             Some(_) => {}
         }
@@ -525,6 +571,30 @@ status_pages:
         assert_eq!(web.timeout(), Duration::from_secs(10));
         assert_eq!(web.conditions[0].text(), "[STATUS] < 400");
         assert_eq!(config.status_pages[0].services, ["api", "web"]);
+    }
+
+    #[test]
+    fn push_services_take_a_token_and_a_grace() {
+        let config = parse("services:\n  - {name: cron, url: 'push://nightly-backup', interval: 1h}\n  - {name: q, url: 'push://queue_worker', interval: 30s, grace: 5s}\n").unwrap();
+        assert_eq!(config.services[0].kind(), ProbeKind::Push);
+        assert_eq!(config.services[0].push_token(), "nightly-backup");
+        assert_eq!(config.services[0].push_grace(), Duration::from_secs(360));
+        assert!(config.services[0].conditions.is_empty());
+        assert_eq!(config.services[1].push_grace(), Duration::from_secs(5));
+        let short = error("services:\n  - {name: a, url: 'push://short'}\n");
+        assert!(
+            short.contains("services[0].url: a push token must be at least 8"),
+            "{short}"
+        );
+        let twice = error("services:\n  - {name: a, url: 'push://same-token'}\n  - {name: b, url: 'push://same-token'}\n");
+        assert!(
+            twice.contains("services[1].url: another service already uses this push token"),
+            "{twice}"
+        );
+        let judged = error(
+            "services:\n  - {name: a, url: 'push://token-123', conditions: ['[STATUS] == 200']}\n",
+        );
+        assert!(judged.contains("take no conditions"), "{judged}");
     }
 
     #[test]

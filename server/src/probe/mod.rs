@@ -135,6 +135,12 @@ impl Prober for AnyProber {
         match service.kind() {
             ProbeKind::Http => self.http.probe(service).await,
             ProbeKind::Tcp => self.tcp.probe(service).await,
+            // The push watchdog, not the scheduler, handles push services.
+            ProbeKind::Push => ProbeResult::failed(
+                service,
+                Duration::ZERO,
+                "push services are not probed".into(),
+            ),
         }
     }
 }

@@ -6,5 +6,6 @@ mod cli;
 mod health;
 mod helpers;
 mod pages;
+mod push;
 mod store_contract;
 mod websocket;

@@ -1,0 +1,250 @@
+//! Push services: the service calls Hale (`POST /api/push/<token>`) instead
+//! of Hale calling it — for cron jobs and workers behind firewalls.
+//!
+//! A push is a success result at once (so the page updates live). A
+//! watchdog reports a failure when no push came within the interval plus
+//! grace, and again every interval the silence lasts, so the failure
+//! threshold counts missed pushes. Silence is counted from Hale's start.
+
+use crate::config::{ProbeKind, ServiceConfig};
+use crate::probe::{now, ProbeResult};
+use app::model::ConditionOutcome;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// How often the watchdog looks for overdue pushes.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
+
+struct Expectation {
+    service: Arc<ServiceConfig>,
+    /// The last push, or Hale's start before the first one.
+    last_heard: Instant,
+    /// When the current silence was last reported, so each interval of
+    /// silence yields one failure.
+    reported_at: Option<Instant>,
+}
+
+/// Push tokens → the services expecting them.
+#[derive(Clone, Default)]
+pub struct PushBoard {
+    expected: Arc<Mutex<HashMap<String, Expectation>>>,
+}
+
+/// What a push said.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Push {
+    /// `up` (the default) or `down`.
+    pub status: Option<String>,
+    pub msg: Option<String>,
+    /// The pusher's own measurement, in milliseconds, shown as latency.
+    pub ping: Option<f64>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum PushError {
+    #[error("unknown push token")]
+    UnknownToken,
+    #[error("status must be up or down, not {0:?}")]
+    BadStatus(String),
+}
+
+impl PushBoard {
+    pub fn new(services: &[Arc<ServiceConfig>]) -> PushBoard {
+        let started = Instant::now();
+        let expected = services
+            .iter()
+            .filter(|s| s.kind() == ProbeKind::Push)
+            .map(|s| {
+                let token = s.push_token().to_string();
+                let expectation = Expectation {
+                    service: s.clone(),
+                    last_heard: started,
+                    reported_at: None,
+                };
+                (token, expectation)
+            })
+            .collect();
+        PushBoard {
+            expected: Arc::new(Mutex::new(expected)),
+        }
+    }
+
+    /// Records a push; returns the result to publish.
+    pub fn receive(&self, token: &str, push: Push) -> Result<ProbeResult, PushError> {
+        let up = match push.status.as_deref() {
+            None | Some("up") => true,
+            Some("down") => false,
+            Some(other) => return Err(PushError::BadStatus(other.to_string())),
+        };
+        let mut expected = self.expected.lock().expect("push lock");
+        let expectation = expected.get_mut(token).ok_or(PushError::UnknownToken)?;
+        expectation.last_heard = Instant::now();
+        expectation.reported_at = None;
+        let service = &*expectation.service;
+        let message = push.msg.unwrap_or_else(|| {
+            if up {
+                "push received"
+            } else {
+                "push reported down"
+            }
+            .into()
+        });
+        let latency =
+            Duration::from_secs_f64(push.ping.unwrap_or(0.0).clamp(0.0, 86_400_000.0) / 1_000.0);
+        Ok(ProbeResult {
+            message,
+            ..ProbeResult::new(service, now(), up, latency, None, vec![outcome(up)])
+        })
+    }
+
+    /// Failures for every push that is overdue and not yet reported for
+    /// this interval of silence.
+    pub fn overdue(&self, at: Instant) -> Vec<ProbeResult> {
+        let mut expected = self.expected.lock().expect("push lock");
+        let mut failures = Vec::new();
+        for expectation in expected.values_mut() {
+            let service = &*expectation.service;
+            let interval = service.interval.0;
+            let deadline = expectation.last_heard + interval + service.push_grace();
+            let due = match expectation.reported_at {
+                None => at >= deadline,
+                Some(reported) => at >= reported + interval,
+            };
+            if due {
+                expectation.reported_at = Some(at);
+                let silent = at.saturating_duration_since(expectation.last_heard);
+                let message = format!(
+                    "no push for {}s (expected every {interval:?})",
+                    silent.as_secs()
+                );
+                failures.push(ProbeResult {
+                    message,
+                    ..ProbeResult::new(
+                        service,
+                        now(),
+                        false,
+                        Duration::ZERO,
+                        None,
+                        vec![outcome(false)],
+                    )
+                });
+            }
+        }
+        failures
+    }
+
+    /// Reports overdue pushes until nobody takes results any more.
+    pub async fn watch(self, results: mpsc::Sender<ProbeResult>) {
+        if self.expected.lock().expect("push lock").is_empty() {
+            return;
+        }
+        let mut ticker = tokio::time::interval(WATCH_EVERY);
+        loop {
+            let at = ticker.tick().await;
+            for failure in self.overdue(at) {
+                if results.send(failure).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+fn outcome(success: bool) -> ConditionOutcome {
+    ConditionOutcome {
+        condition: "push within interval + grace".into(),
+        success,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use std::path::Path;
+
+    fn board() -> PushBoard {
+        let config = Config::parse(
+            "services:\n  - {name: backup, url: 'push://backup-token-1', interval: 60s, grace: 10s}\n  - {name: web, url: 'http://x/'}\n",
+            Path::new("t.yaml"),
+            |_| None,
+        )
+        .unwrap();
+        let services: Vec<_> = config.services.into_iter().map(Arc::new).collect();
+        PushBoard::new(&services)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn silence_past_interval_and_grace_fails_once_per_interval() {
+        let board = board();
+        let start = Instant::now();
+        assert!(board.overdue(start + Duration::from_secs(69)).is_empty());
+        let first = board.overdue(start + Duration::from_secs(70));
+        assert_eq!(first.len(), 1);
+        assert!(!first[0].success);
+        assert_eq!(&*first[0].service, "backup");
+        assert!(
+            first[0].message.starts_with("no push for 70s"),
+            "{}",
+            first[0].message
+        );
+        // Reported once per interval of silence, not every second.
+        assert!(board.overdue(start + Duration::from_secs(71)).is_empty());
+        assert!(board.overdue(start + Duration::from_secs(129)).is_empty());
+        assert_eq!(board.overdue(start + Duration::from_secs(130)).len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_push_succeeds_and_restarts_the_clock() {
+        let board = board();
+        tokio::time::advance(Duration::from_secs(50)).await;
+        let result = board.receive("backup-token-1", Push::default()).unwrap();
+        assert!(result.success);
+        assert_eq!(result.message, "push received");
+        let pushed = Instant::now();
+        assert!(board.overdue(pushed + Duration::from_secs(69)).is_empty());
+        assert_eq!(board.overdue(pushed + Duration::from_secs(70)).len(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_push_can_report_down_with_a_message() {
+        let board = board();
+        let push = Push {
+            status: Some("down".into()),
+            msg: Some("backup failed: disk full".into()),
+            ping: Some(12.5),
+        };
+        let result = board.receive("backup-token-1", push).unwrap();
+        assert!(!result.success);
+        assert_eq!(result.message, "backup failed: disk full");
+        assert_eq!(result.latency, Duration::from_micros(12_500));
+        let bad = Push {
+            status: Some("sideways".into()),
+            ..Push::default()
+        };
+        assert_eq!(
+            board.receive("backup-token-1", bad).unwrap_err(),
+            PushError::BadStatus("sideways".into())
+        );
+        assert_eq!(
+            board.receive("nope", Push::default()).unwrap_err(),
+            PushError::UnknownToken
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watchdog_sends_failures_on_its_own() {
+        let (tx, mut rx) = mpsc::channel(8);
+        tokio::spawn(board().watch(tx));
+        let failure = rx.recv().await.unwrap();
+        assert!(!failure.success);
+        assert!(
+            failure.message.starts_with("no push for 7"),
+            "{}",
+            failure.message
+        );
+    }
+}
