@@ -53,6 +53,9 @@ pub struct ServiceConfig {
     /// Empty means the kind's default (see [`ProbeKind::default_conditions`]).
     #[serde(default)]
     pub conditions: Vec<Condition>,
+    /// DNS: the query to send to the server in `url`.
+    #[serde(default)]
+    pub dns: Option<DnsQuery>,
     /// Push: how late a push may be, past the interval, before it counts
     /// as missed. Default: a tenth of the interval, at least 10 s.
     #[serde(default)]
@@ -74,6 +77,66 @@ pub enum ProbeKind {
     Tcp,
     /// `push://<token>`: the service calls `/api/push/<token>`.
     Push,
+    /// `dns://server[:port]` with a `dns:` query.
+    Dns,
+}
+
+/// A DNS record type a probe can ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordType {
+    A,
+    Aaaa,
+    Cname,
+    Mx,
+    Ns,
+    Txt,
+}
+
+impl RecordType {
+    pub fn code(self) -> u16 {
+        match self {
+            RecordType::A => 1,
+            RecordType::Ns => 2,
+            RecordType::Cname => 5,
+            RecordType::Mx => 15,
+            RecordType::Txt => 16,
+            RecordType::Aaaa => 28,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for RecordType {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        parse_str(deserializer, "a DNS record type", |text| {
+            Ok(match text.to_ascii_uppercase().as_str() {
+                "A" => RecordType::A,
+                "AAAA" => RecordType::Aaaa,
+                "CNAME" => RecordType::Cname,
+                "MX" => RecordType::Mx,
+                "NS" => RecordType::Ns,
+                "TXT" => RecordType::Txt,
+                _ => {
+                    return Err(format!(
+                        "unsupported record type {text:?} (expected A, AAAA, CNAME, MX, NS or TXT)"
+                    ))
+                }
+            })
+        })
+    }
+}
+
+/// What a DNS probe asks. Gatus's `query-name` / `query-type` work too.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DnsQuery {
+    #[serde(alias = "query-name")]
+    pub query_name: String,
+    #[serde(alias = "query-type", default = "default_record_type")]
+    pub query_type: RecordType,
+}
+
+fn default_record_type() -> RecordType {
+    RecordType::A
 }
 
 impl ProbeKind {
@@ -82,6 +145,7 @@ impl ProbeKind {
             "http" | "https" => Some(ProbeKind::Http),
             "tcp" => Some(ProbeKind::Tcp),
             "push" => Some(ProbeKind::Push),
+            "dns" => Some(ProbeKind::Dns),
             _ => None,
         }
     }
@@ -91,6 +155,7 @@ impl ProbeKind {
         let text = match self {
             ProbeKind::Http => "[STATUS] < 400",
             ProbeKind::Tcp => "[CONNECTED] == true",
+            ProbeKind::Dns => "[DNS_RCODE] == NOERROR",
             // A push is judged by its arrival, not by conditions.
             ProbeKind::Push => return Vec::new(),
         };
@@ -102,6 +167,18 @@ impl ServiceConfig {
     /// The probe kind; validated at load, so always known afterwards.
     pub fn kind(&self) -> ProbeKind {
         ProbeKind::of(&self.url).unwrap_or(ProbeKind::Http)
+    }
+
+    /// DNS: the server in `dns://server[:port]` (an IP address; port 53
+    /// unless given).
+    pub fn dns_server(&self) -> Result<std::net::SocketAddr, String> {
+        let host = self.url.host_str().unwrap_or_default();
+        let ip: std::net::IpAddr = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse()
+            .map_err(|_| format!("the DNS server must be an IP address, not {host:?}"))?;
+        Ok((ip, self.url.port().unwrap_or(53)).into())
     }
 
     /// Push: the token in `push://<token>`.
@@ -188,6 +265,19 @@ fn deserialize_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<url::Ur
     parse_str(deserializer, "a URL", |text| {
         url::Url::parse(text).map_err(|e| format!("invalid URL {text:?}: {e}"))
     })
+}
+
+fn valid_dns_name(name: &str) -> bool {
+    let name = name.trim_end_matches('.');
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
 }
 
 fn yes() -> bool {
@@ -411,7 +501,7 @@ fn validate(raw: &RawConfig, source: &str) -> Vec<ConfigIssue> {
             None => issue(
                 at("url"),
                 format!(
-                    "unsupported scheme {:?} (expected http, https, tcp or push)",
+                    "unsupported scheme {:?} (expected http, https, tcp, dns or push)",
                     service.url.scheme()
                 ),
             ),
@@ -448,7 +538,26 @@ fn validate(raw: &RawConfig, source: &str) -> Vec<ConfigIssue> {
                     );
                 }
             }
+            Some(ProbeKind::Dns) => {
+                if let Err(e) = service.dns_server() {
+                    issue(at("url"), e);
+                }
+                match &service.dns {
+                    None => issue(
+                        at("dns"),
+                        "a dns:// service needs `dns: {query_name: …, query_type: A}`".into(),
+                    ),
+                    Some(q) if !valid_dns_name(&q.query_name) => issue(
+                        at("dns"),
+                        format!("{:?} is not a valid DNS name", q.query_name),
+                    ),
+                    Some(_) => {}
+                }
+            }
             Some(_) => {}
+        }
+        if service.dns.is_some() && service.kind() != ProbeKind::Dns {
+            issue(at("dns"), "only dns:// services take a dns: query".into());
         }
         if service.interval.0 < Duration::from_secs(1) {
             issue(
@@ -595,6 +704,29 @@ status_pages:
             "services:\n  - {name: a, url: 'push://token-123', conditions: ['[STATUS] == 200']}\n",
         );
         assert!(judged.contains("take no conditions"), "{judged}");
+    }
+
+    #[test]
+    fn dns_services_take_a_server_and_a_query() {
+        let config = parse("services:\n  - {name: d, url: 'dns://9.9.9.9', dns: {query_name: example.com, query_type: aaaa}}\n  - {name: g, url: 'dns://[::1]:5353', dns: {query-name: example.org}}\n").unwrap();
+        let (d, g) = (&config.services[0], &config.services[1]);
+        assert_eq!(d.kind(), ProbeKind::Dns);
+        assert_eq!(d.dns_server().unwrap(), "9.9.9.9:53".parse().unwrap());
+        assert_eq!(d.dns.as_ref().unwrap().query_type, RecordType::Aaaa);
+        assert_eq!(d.conditions[0].text(), "[DNS_RCODE] == NOERROR");
+        assert_eq!(g.dns_server().unwrap(), "[::1]:5353".parse().unwrap());
+        assert_eq!(g.dns.as_ref().unwrap().query_type, RecordType::A);
+        let table = [
+            ("services:\n  - {name: d, url: 'dns://9.9.9.9'}\n", "services[0].dns: a dns:// service needs"),
+            ("services:\n  - {name: d, url: 'dns://resolver.lan', dns: {query_name: x.com}}\n", "services[0].url: the DNS server must be an IP address"),
+            ("services:\n  - {name: d, url: 'dns://1.1.1.1', dns: {query_name: 'bad name'}}\n", "services[0].dns: \"bad name\" is not a valid DNS name"),
+            ("services:\n  - {name: d, url: 'dns://1.1.1.1', dns: {query_name: x.com, query_type: SRV}}\n", "unsupported record type \"SRV\""),
+            ("services:\n  - {name: d, url: 'http://x/', dns: {query_name: x.com}}\n", "services[0].dns: only dns:// services take a dns: query"),
+        ];
+        for (source, expected) in table {
+            let message = error(source);
+            assert!(message.contains(expected), "{message}");
+        }
     }
 
     #[test]

@@ -4,9 +4,11 @@
 //! a variant in the config's service kind, and a line in `docs/` — see
 //! README's tour.
 
+mod dns;
 mod http;
 mod tcp;
 
+pub use dns::DnsProber;
 pub use http::HttpProber;
 pub use tcp::TcpProber;
 
@@ -135,6 +137,7 @@ impl Prober for AnyProber {
         match service.kind() {
             ProbeKind::Http => self.http.probe(service).await,
             ProbeKind::Tcp => self.tcp.probe(service).await,
+            ProbeKind::Dns => DnsProber.probe(service).await,
             // The push watchdog, not the scheduler, handles push services.
             ProbeKind::Push => ProbeResult::failed(
                 service,
