@@ -45,6 +45,10 @@ pub struct ServiceConfig {
     /// itself (`false`, so `[STATUS] == 301` can be checked).
     #[serde(default = "yes")]
     pub follow_redirects: bool,
+    /// HTTPS and TLS: check the certificate chain and name (`true`), or
+    /// accept any certificate (`false`; expiry is still read).
+    #[serde(default = "yes")]
+    pub verify_tls: bool,
     #[serde(default = "default_interval")]
     pub interval: HumanDuration,
     /// Defaults to the smaller of 10 s and the interval.
@@ -79,6 +83,8 @@ pub enum ProbeKind {
     Push,
     /// `dns://server[:port]` with a `dns:` query.
     Dns,
+    /// `tls://host[:port]`: a TLS handshake; reads the certificate.
+    Tls,
 }
 
 /// A DNS record type a probe can ask for.
@@ -146,20 +152,25 @@ impl ProbeKind {
             "tcp" => Some(ProbeKind::Tcp),
             "push" => Some(ProbeKind::Push),
             "dns" => Some(ProbeKind::Dns),
+            "tls" => Some(ProbeKind::Tls),
             _ => None,
         }
     }
 
     /// What "up" means when a service lists no conditions.
     pub fn default_conditions(self) -> Vec<Condition> {
-        let text = match self {
-            ProbeKind::Http => "[STATUS] < 400",
-            ProbeKind::Tcp => "[CONNECTED] == true",
-            ProbeKind::Dns => "[DNS_RCODE] == NOERROR",
+        let texts: &[&str] = match self {
+            ProbeKind::Http => &["[STATUS] < 400"],
+            ProbeKind::Tcp => &["[CONNECTED] == true"],
+            ProbeKind::Dns => &["[DNS_RCODE] == NOERROR"],
+            ProbeKind::Tls => &["[CONNECTED] == true", "[CERTIFICATE_EXPIRATION] > 7d"],
             // A push is judged by its arrival, not by conditions.
-            ProbeKind::Push => return Vec::new(),
+            ProbeKind::Push => &[],
         };
-        vec![text.parse().expect("default conditions parse")]
+        texts
+            .iter()
+            .map(|t| t.parse().expect("default conditions parse"))
+            .collect()
     }
 }
 
@@ -501,9 +512,13 @@ fn validate(raw: &RawConfig, source: &str) -> Vec<ConfigIssue> {
             None => issue(
                 at("url"),
                 format!(
-                    "unsupported scheme {:?} (expected http, https, tcp, dns or push)",
+                    "unsupported scheme {:?} (expected http, https, tcp, tls, dns or push)",
                     service.url.scheme()
                 ),
+            ),
+            Some(ProbeKind::Tls) if service.url.host_str().is_none_or(str::is_empty) => issue(
+                at("url"),
+                "a tls:// URL needs a host: tls://host[:port]".into(),
             ),
             Some(ProbeKind::Tcp)
                 if service.url.host_str().is_none() || service.url.port().is_none() =>

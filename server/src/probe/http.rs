@@ -9,15 +9,20 @@ use std::time::{Duration, Instant};
 /// Bodies are read up to this many bytes, and only when a condition looks.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
-/// Probes HTTP(S) targets. Redirect handling is a client setting in
-/// reqwest, so there is one client (and one connection pool) per policy.
+/// Probes HTTP(S) targets. Redirect handling and certificate checking are
+/// client settings in reqwest, so there is one client (and one connection
+/// pool) per combination, indexed `[follow_redirects][verify_tls]`.
 pub struct HttpProber {
-    following: reqwest::Client,
-    not_following: reqwest::Client,
+    clients: [[reqwest::Client; 2]; 2],
     body_limit: usize,
 }
 
-fn client(redirects: reqwest::redirect::Policy) -> Result<reqwest::Client, reqwest::Error> {
+fn client(follow_redirects: bool, verify_tls: bool) -> Result<reqwest::Client, reqwest::Error> {
+    let redirects = if follow_redirects {
+        reqwest::redirect::Policy::limited(10)
+    } else {
+        reqwest::redirect::Policy::none()
+    };
     reqwest::Client::builder()
         .user_agent(concat!(
             "Hale/",
@@ -25,6 +30,8 @@ fn client(redirects: reqwest::redirect::Policy) -> Result<reqwest::Client, reqwe
             " (status monitor)"
         ))
         .redirect(redirects)
+        .danger_accept_invalid_certs(!verify_tls)
+        .tls_info(true)
         .connect_timeout(Duration::from_secs(10))
         .pool_idle_timeout(Duration::from_secs(30))
         .build()
@@ -33,8 +40,10 @@ fn client(redirects: reqwest::redirect::Policy) -> Result<reqwest::Client, reqwe
 impl HttpProber {
     pub fn new() -> Result<HttpProber, reqwest::Error> {
         Ok(HttpProber {
-            following: client(reqwest::redirect::Policy::limited(10))?,
-            not_following: client(reqwest::redirect::Policy::none())?,
+            clients: [
+                [client(false, false)?, client(false, true)?],
+                [client(true, false)?, client(true, true)?],
+            ],
             body_limit: DEFAULT_BODY_LIMIT,
         })
     }
@@ -44,6 +53,7 @@ struct Answer {
     status: u16,
     ip: Option<String>,
     body: Option<Vec<u8>>,
+    certificate_expires: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl HttpProber {
@@ -52,11 +62,8 @@ impl HttpProber {
         service: &ServiceConfig,
         read_body: bool,
     ) -> Result<Answer, reqwest::Error> {
-        let client = if service.follow_redirects {
-            &self.following
-        } else {
-            &self.not_following
-        };
+        let client =
+            &self.clients[usize::from(service.follow_redirects)][usize::from(service.verify_tls)];
         let mut request = client
             .request(service.method.0.clone(), service.url.clone())
             .timeout(service.timeout());
@@ -69,6 +76,11 @@ impl HttpProber {
         let mut response = request.send().await?;
         let status = response.status().as_u16();
         let ip = response.remote_addr().map(|a| a.ip().to_string());
+        let certificate_expires = response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|info| info.peer_certificate())
+            .and_then(super::tls::not_after);
         let body = if read_body {
             let mut body = Vec::new();
             while let Some(chunk) = response.chunk().await? {
@@ -82,7 +94,12 @@ impl HttpProber {
         } else {
             None
         };
-        Ok(Answer { status, ip, body })
+        Ok(Answer {
+            status,
+            ip,
+            body,
+            certificate_expires,
+        })
     }
 }
 
@@ -136,6 +153,10 @@ impl Prober for HttpProber {
             body: answer.as_ref().and_then(|a| a.body.as_deref()),
             connected: answer.is_some(),
             ip: answer.as_ref().and_then(|a| a.ip.clone()),
+            certificate_expiration: answer
+                .as_ref()
+                .and_then(|a| a.certificate_expires)
+                .map(super::tls::time_left),
             ..Default::default()
         };
         let (success, conditions, first_failure) = evaluate(service, &observation);
@@ -259,6 +280,25 @@ mod tests {
             result.message
         );
         assert!(started.elapsed() < Duration::from_secs(3));
+    }
+
+    #[tokio::test]
+    async fn https_probes_read_the_certificate_and_can_skip_verification() {
+        let addr = crate::probe::tls::testing::server(20).await;
+        let url = format!("    url: 'https://localhost:{}/'\n", addr.port());
+        let prober = HttpProber::new().unwrap();
+        let trusting = format!("{url}    verify_tls: false\n    conditions: ['[STATUS] == 200', '[CERTIFICATE_EXPIRATION] > 19d', '[CERTIFICATE_EXPIRATION] < 21d']\n");
+        let result = prober.probe(&service("", &trusting)).await;
+        assert!(result.success, "{}", result.message);
+        // Verifying, the self-signed certificate is refused.
+        let verifying = prober.probe(&service("", &url)).await;
+        assert!(!verifying.success);
+        assert!(
+            verifying.message.starts_with("connection failed")
+                || verifying.message.starts_with("request failed"),
+            "{}",
+            verifying.message
+        );
     }
 
     #[tokio::test]

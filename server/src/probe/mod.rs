@@ -7,10 +7,12 @@
 mod dns;
 mod http;
 mod tcp;
+pub mod tls;
 
 pub use dns::DnsProber;
 pub use http::HttpProber;
 pub use tcp::TcpProber;
+pub use tls::TlsProber;
 
 use crate::condition::{BodyJson, Observation};
 use crate::config::{ProbeKind, ServiceConfig};
@@ -120,6 +122,7 @@ pub trait Prober: Send + Sync + 'static {
 pub struct AnyProber {
     http: HttpProber,
     tcp: TcpProber,
+    tls: TlsProber,
 }
 
 impl AnyProber {
@@ -127,6 +130,7 @@ impl AnyProber {
         Ok(AnyProber {
             http: HttpProber::new()?,
             tcp: TcpProber,
+            tls: TlsProber::default(),
         })
     }
 }
@@ -138,6 +142,7 @@ impl Prober for AnyProber {
             ProbeKind::Http => self.http.probe(service).await,
             ProbeKind::Tcp => self.tcp.probe(service).await,
             ProbeKind::Dns => DnsProber.probe(service).await,
+            ProbeKind::Tls => self.tls.probe(service).await,
             // The push watchdog, not the scheduler, handles push services.
             ProbeKind::Push => ProbeResult::failed(
                 service,
