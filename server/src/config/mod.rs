@@ -85,6 +85,8 @@ pub enum ProbeKind {
     Dns,
     /// `tls://host[:port]`: a TLS handshake; reads the certificate.
     Tls,
+    /// `icmp://host`: one echo request.
+    Icmp,
 }
 
 /// A DNS record type a probe can ask for.
@@ -153,6 +155,7 @@ impl ProbeKind {
             "push" => Some(ProbeKind::Push),
             "dns" => Some(ProbeKind::Dns),
             "tls" => Some(ProbeKind::Tls),
+            "icmp" => Some(ProbeKind::Icmp),
             _ => None,
         }
     }
@@ -161,7 +164,7 @@ impl ProbeKind {
     pub fn default_conditions(self) -> Vec<Condition> {
         let texts: &[&str] = match self {
             ProbeKind::Http => &["[STATUS] < 400"],
-            ProbeKind::Tcp => &["[CONNECTED] == true"],
+            ProbeKind::Tcp | ProbeKind::Icmp => &["[CONNECTED] == true"],
             ProbeKind::Dns => &["[DNS_RCODE] == NOERROR"],
             ProbeKind::Tls => &["[CONNECTED] == true", "[CERTIFICATE_EXPIRATION] > 7d"],
             // A push is judged by its arrival, not by conditions.
@@ -498,6 +501,7 @@ fn validate(raw: &RawConfig, source: &str) -> Vec<ConfigIssue> {
 
     let mut names = HashSet::new();
     let mut push_tokens = HashSet::new();
+    let mut icmp_checked = false;
     for (i, service) in raw.services.iter().enumerate() {
         let at = |field: &'static str| vec![Key("services"), Index(i), Key(field)];
         if service.name.trim().is_empty() {
@@ -512,7 +516,7 @@ fn validate(raw: &RawConfig, source: &str) -> Vec<ConfigIssue> {
             None => issue(
                 at("url"),
                 format!(
-                    "unsupported scheme {:?} (expected http, https, tcp, tls, dns or push)",
+                    "unsupported scheme {:?} (expected http, https, tcp, tls, icmp, dns or push)",
                     service.url.scheme()
                 ),
             ),
@@ -520,6 +524,16 @@ fn validate(raw: &RawConfig, source: &str) -> Vec<ConfigIssue> {
                 at("url"),
                 "a tls:// URL needs a host: tls://host[:port]".into(),
             ),
+            Some(ProbeKind::Icmp) => {
+                if service.url.host_str().is_none_or(str::is_empty) {
+                    issue(at("url"), "an icmp:// URL needs a host: icmp://host".into());
+                } else if !icmp_checked {
+                    icmp_checked = true;
+                    if let Err(e) = crate::probe::icmp::check_permission() {
+                        issue(at("url"), e);
+                    }
+                }
+            }
             Some(ProbeKind::Tcp)
                 if service.url.host_str().is_none() || service.url.port().is_none() =>
             {

@@ -6,11 +6,13 @@
 
 mod dns;
 mod http;
+pub mod icmp;
 mod tcp;
 pub mod tls;
 
 pub use dns::DnsProber;
 pub use http::HttpProber;
+pub use icmp::IcmpProber;
 pub use tcp::TcpProber;
 pub use tls::TlsProber;
 
@@ -143,6 +145,7 @@ impl Prober for AnyProber {
             ProbeKind::Tcp => self.tcp.probe(service).await,
             ProbeKind::Dns => DnsProber.probe(service).await,
             ProbeKind::Tls => self.tls.probe(service).await,
+            ProbeKind::Icmp => IcmpProber.probe(service).await,
             // The push watchdog, not the scheduler, handles push services.
             ProbeKind::Push => ProbeResult::failed(
                 service,
