@@ -65,12 +65,21 @@ pub fn init_tracing(format: LogFormat) {
     }
 }
 
+/// Loads a config and logs its warnings.
+fn load_config(path: &Path) -> anyhow::Result<Config> {
+    let config = Config::load(path)?;
+    for warning in &config.warnings {
+        tracing::warn!("{}", warning.display(path));
+    }
+    Ok(config)
+}
+
 /// Loads the config `serve` should use: the named file, or `hale.yaml` if
 /// present, or none at all (an empty, working page).
 fn serve_config(path: Option<&Path>) -> anyhow::Result<Config> {
     match path {
-        Some(path) => Ok(Config::load(path)?),
-        None if Path::new("hale.yaml").exists() => Ok(Config::load(Path::new("hale.yaml"))?),
+        Some(path) => load_config(path),
+        None if Path::new("hale.yaml").exists() => load_config(Path::new("hale.yaml")),
         None => {
             tracing::info!(
                 "no config file: starting with an empty status page (see docs/configuration.md)"
@@ -130,15 +139,20 @@ async fn shutdown_signal() {
     let _ = ctrl_c.await;
 }
 
-/// `hale validate`: prints every problem, or a one-line summary.
+/// `hale validate`: every problem, or a summary after any warnings.
 pub fn validate(path: &Path) -> Result<String, crate::config::ConfigError> {
     let config = Config::load(path)?;
-    Ok(format!(
+    let mut report = String::new();
+    for warning in &config.warnings {
+        report.push_str(&format!("warning: {}\n", warning.display(path)));
+    }
+    report.push_str(&format!(
         "{}: OK ({} services, {} status pages)",
         path.display(),
         config.services.len(),
         config.status_pages.len()
-    ))
+    ));
+    Ok(report)
 }
 
 /// Runs the command line; the process exit code.

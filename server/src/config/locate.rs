@@ -3,13 +3,13 @@
 //! the parser's own positions are gone.
 
 #[derive(Clone, Copy, Debug)]
-pub enum Segment {
-    Key(&'static str),
+pub enum Segment<'k> {
+    Key(&'k str),
     Index(usize),
 }
 
 /// `services[2].url`
-pub fn display(path: &[Segment]) -> String {
+pub fn display(path: &[Segment<'_>]) -> String {
     let mut out = String::new();
     for segment in path {
         match segment {
@@ -68,7 +68,7 @@ fn entries(source: &str) -> Vec<Entry<'_>> {
 }
 
 /// The 1-based line of `path`, or of the deepest part of it that exists.
-pub fn line_of(source: &str, path: &[Segment]) -> Option<usize> {
+pub fn line_of(source: &str, path: &[Segment<'_>]) -> Option<usize> {
     let entries = entries(source);
     let mut found: Option<usize> = None; // index into entries
     for segment in path {
@@ -88,7 +88,7 @@ pub fn line_of(source: &str, path: &[Segment]) -> Option<usize> {
         };
         let at_level = children.iter().filter(|e| e.indent == level);
         let hit = match segment {
-            Segment::Key(k) => at_level.clone().find(|e| e.key == Some(*k)),
+            Segment::Key(k) => at_level.clone().find(|e| e.key == Some(k)),
             Segment::Index(i) => at_level.clone().filter(|e| e.key.is_none()).nth(*i),
         };
         let Some(hit) = hit else { break };

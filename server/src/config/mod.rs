@@ -6,6 +6,7 @@
 //! out of the file.
 
 mod duration;
+mod gatus;
 mod locate;
 
 pub use duration::HumanDuration;
@@ -24,6 +25,8 @@ pub struct Config {
     pub description: Option<String>,
     pub services: Vec<ServiceConfig>,
     pub status_pages: Vec<StatusPageConfig>,
+    /// Things accepted but ignored (unsupported Gatus keys), located.
+    pub warnings: Vec<ConfigIssue>,
 }
 
 /// One monitored service.
@@ -294,17 +297,17 @@ fn valid_dns_name(name: &str) -> bool {
         })
 }
 
-fn yes() -> bool {
+pub(crate) fn yes() -> bool {
     true
 }
 
-fn default_interval() -> HumanDuration {
+pub(crate) fn default_interval() -> HumanDuration {
     HumanDuration(Duration::from_secs(60))
 }
-fn default_failure_threshold() -> u32 {
+pub(crate) fn default_failure_threshold() -> u32 {
     3
 }
-fn default_success_threshold() -> u32 {
+pub(crate) fn default_success_threshold() -> u32 {
     2
 }
 
@@ -317,8 +320,73 @@ struct RawConfig {
     description: Option<String>,
     #[serde(default)]
     services: Vec<ServiceConfig>,
+    /// Gatus's form of `services:`.
+    #[serde(default)]
+    endpoints: Vec<gatus::Endpoint>,
     #[serde(default)]
     status_pages: Vec<StatusPageConfig>,
+    // Gatus's other top-level keys: accepted with a warning each, so a Gatus
+    // config loads as it is. Inline, not flattened: flattening would make
+    // serde buffer the document and lose every error's line.
+    #[serde(default)]
+    alerting: Option<serde_yaml::Value>,
+    #[serde(default)]
+    announcements: Option<serde_yaml::Value>,
+    #[serde(default)]
+    concurrency: Option<serde_yaml::Value>,
+    #[serde(default)]
+    connectivity: Option<serde_yaml::Value>,
+    #[serde(default, rename = "disable-monitoring-lock")]
+    disable_monitoring_lock: Option<serde_yaml::Value>,
+    #[serde(default, rename = "external-endpoints")]
+    external_endpoints: Option<serde_yaml::Value>,
+    #[serde(default)]
+    maintenance: Option<serde_yaml::Value>,
+    #[serde(default)]
+    metrics: Option<serde_yaml::Value>,
+    #[serde(default)]
+    security: Option<serde_yaml::Value>,
+    #[serde(default, rename = "skip-invalid-config-update")]
+    skip_invalid_config_update: Option<serde_yaml::Value>,
+    #[serde(default)]
+    storage: Option<serde_yaml::Value>,
+    #[serde(default)]
+    suites: Option<serde_yaml::Value>,
+    #[serde(default)]
+    ui: Option<serde_yaml::Value>,
+    #[serde(default)]
+    web: Option<serde_yaml::Value>,
+}
+
+impl RawConfig {
+    fn gatus_settings(&self) -> Vec<&'static str> {
+        let keys = [
+            ("alerting", self.alerting.is_some()),
+            ("announcements", self.announcements.is_some()),
+            ("concurrency", self.concurrency.is_some()),
+            ("connectivity", self.connectivity.is_some()),
+            (
+                "disable-monitoring-lock",
+                self.disable_monitoring_lock.is_some(),
+            ),
+            ("external-endpoints", self.external_endpoints.is_some()),
+            ("maintenance", self.maintenance.is_some()),
+            ("metrics", self.metrics.is_some()),
+            ("security", self.security.is_some()),
+            (
+                "skip-invalid-config-update",
+                self.skip_invalid_config_update.is_some(),
+            ),
+            ("storage", self.storage.is_some()),
+            ("suites", self.suites.is_some()),
+            ("ui", self.ui.is_some()),
+            ("web", self.web.is_some()),
+        ];
+        keys.into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(k, _)| k)
+            .collect()
+    }
 }
 
 /// One problem in a config file, located.
@@ -338,24 +406,38 @@ pub struct ConfigError {
     pub issues: Vec<ConfigIssue>,
 }
 
+impl ConfigIssue {
+    /// `FILE:LINE[:COLUMN]: FIELD: message`
+    pub fn display<'a>(&'a self, file: &'a Path) -> impl fmt::Display + 'a {
+        struct Located<'a>(&'a ConfigIssue, &'a Path);
+        impl fmt::Display for Located<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                let Located(issue, file) = self;
+                write!(f, "{}", file.display())?;
+                if let Some(line) = issue.line {
+                    write!(f, ":{line}")?;
+                    if let Some(column) = issue.column {
+                        write!(f, ":{column}")?;
+                    }
+                }
+                if issue.field.is_empty() {
+                    write!(f, ": {}", issue.message)
+                } else {
+                    write!(f, ": {}: {}", issue.field, issue.message)
+                }
+            }
+        }
+        Located(self, file)
+    }
+}
+
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for (i, issue) in self.issues.iter().enumerate() {
             if i > 0 {
                 writeln!(f)?;
             }
-            write!(f, "{}", self.file.display())?;
-            if let Some(line) = issue.line {
-                write!(f, ":{line}")?;
-                if let Some(column) = issue.column {
-                    write!(f, ":{column}")?;
-                }
-            }
-            if issue.field.is_empty() {
-                write!(f, ": {}", issue.message)?;
-            } else {
-                write!(f, ": {}: {}", issue.field, issue.message)?;
-            }
+            write!(f, "{}", issue.display(&self.file))?;
         }
         Ok(())
     }
@@ -393,11 +475,33 @@ impl Config {
         }
         let raw: RawConfig =
             serde_yaml::from_str(&expanded).map_err(|e| fail(vec![serde_issue(&e)]))?;
-        let issues = validate(&raw, source);
+        let mut warnings: Vec<ConfigIssue> = raw
+            .gatus_settings()
+            .into_iter()
+            .map(|key| ConfigIssue {
+                line: locate::line_of(source, &[locate::Segment::Key(key)]),
+                column: None,
+                field: key.to_string(),
+                message: format!("Gatus key `{key}` is not supported by Hale and is ignored"),
+            })
+            .collect();
+        let gatus = gatus::convert(raw.endpoints, source);
+        warnings.extend(gatus.warnings);
+        let mut issues = gatus.errors;
+        let native: Vec<(usize, ServiceConfig)> = raw.services.into_iter().enumerate().collect();
+        issues.extend(validate(
+            &[("services", &native), ("endpoints", &gatus.services)],
+            &raw.status_pages,
+            source,
+        ));
         if !issues.is_empty() {
             return Err(fail(issues));
         }
-        let mut services = raw.services;
+        let mut services: Vec<ServiceConfig> = native
+            .into_iter()
+            .chain(gatus.services)
+            .map(|(_, s)| s)
+            .collect();
         for service in &mut services {
             if service.conditions.is_empty() {
                 service.conditions = service.kind().default_conditions();
@@ -408,6 +512,7 @@ impl Config {
             description: raw.description,
             services,
             status_pages: raw.status_pages,
+            warnings,
         })
     }
 
@@ -487,9 +592,15 @@ fn serde_issue(error: &serde_yaml::Error) -> ConfigIssue {
     }
 }
 
-fn validate(raw: &RawConfig, source: &str) -> Vec<ConfigIssue> {
+/// Checks what parsing alone can't: each section's services (with their
+/// index in that section, for locating) and the pages' references.
+fn validate(
+    sections: &[(&'static str, &[(usize, ServiceConfig)])],
+    status_pages: &[StatusPageConfig],
+    source: &str,
+) -> Vec<ConfigIssue> {
     let mut issues = Vec::new();
-    let mut issue = |path: Vec<locate::Segment>, message: String| {
+    let mut issue = |path: Vec<locate::Segment<'_>>, message: String| {
         issues.push(ConfigIssue {
             line: locate::line_of(source, &path),
             column: None,
@@ -502,129 +613,140 @@ fn validate(raw: &RawConfig, source: &str) -> Vec<ConfigIssue> {
     let mut names = HashSet::new();
     let mut push_tokens = HashSet::new();
     let mut icmp_checked = false;
-    for (i, service) in raw.services.iter().enumerate() {
-        let at = |field: &'static str| vec![Key("services"), Index(i), Key(field)];
-        if service.name.trim().is_empty() {
-            issue(at("name"), "must not be empty".into());
-        } else if !names.insert(service.name.as_str()) {
-            issue(
-                at("name"),
-                format!("duplicate service name {:?}", service.name),
-            );
-        }
-        match ProbeKind::of(&service.url) {
-            None => issue(
-                at("url"),
-                format!(
+    for (section, services) in sections {
+        for (i, service) in services.iter().map(|(i, s)| (*i, s)) {
+            let at = |field: &'static str| {
+                let mut path = vec![Key(section), Index(i)];
+                // Gatus keeps the timeout under `client:`.
+                if *section == "endpoints" && field == "timeout" {
+                    path.push(Key("client"));
+                }
+                path.push(Key(field));
+                path
+            };
+            if service.name.trim().is_empty() {
+                issue(at("name"), "must not be empty".into());
+            } else if !names.insert(service.name.as_str()) {
+                issue(
+                    at("name"),
+                    format!("duplicate service name {:?}", service.name),
+                );
+            }
+            match ProbeKind::of(&service.url) {
+                None => issue(
+                    at("url"),
+                    format!(
                     "unsupported scheme {:?} (expected http, https, tcp, tls, icmp, dns or push)",
                     service.url.scheme()
                 ),
-            ),
-            Some(ProbeKind::Tls) if service.url.host_str().is_none_or(str::is_empty) => issue(
-                at("url"),
-                "a tls:// URL needs a host: tls://host[:port]".into(),
-            ),
-            Some(ProbeKind::Icmp) => {
-                if service.url.host_str().is_none_or(str::is_empty) {
-                    issue(at("url"), "an icmp:// URL needs a host: icmp://host".into());
-                } else if !icmp_checked {
-                    icmp_checked = true;
-                    if let Err(e) = crate::probe::icmp::check_permission() {
-                        issue(at("url"), e);
+                ),
+                Some(ProbeKind::Tls) if service.url.host_str().is_none_or(str::is_empty) => issue(
+                    at("url"),
+                    "a tls:// URL needs a host: tls://host[:port]".into(),
+                ),
+                Some(ProbeKind::Icmp) => {
+                    if service.url.host_str().is_none_or(str::is_empty) {
+                        issue(at("url"), "an icmp:// URL needs a host: icmp://host".into());
+                    } else if !icmp_checked {
+                        icmp_checked = true;
+                        if let Err(e) = crate::probe::icmp::check_permission() {
+                            issue(at("url"), e);
+                        }
                     }
                 }
-            }
-            Some(ProbeKind::Tcp)
-                if service.url.host_str().is_none() || service.url.port().is_none() =>
-            {
-                issue(
-                    at("url"),
-                    "a tcp:// URL needs a host and a port: tcp://host:port".into(),
-                )
-            }
-            Some(ProbeKind::Push) => {
-                let token = service.push_token();
-                let valid = token.len() >= 8
-                    && token
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-                if !valid {
+                Some(ProbeKind::Tcp)
+                    if service.url.host_str().is_none() || service.url.port().is_none() =>
+                {
                     issue(
+                        at("url"),
+                        "a tcp:// URL needs a host and a port: tcp://host:port".into(),
+                    )
+                }
+                Some(ProbeKind::Push) => {
+                    let token = service.push_token();
+                    let valid = token.len() >= 8
+                        && token
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+                    if !valid {
+                        issue(
                         at("url"),
                         "a push token must be at least 8 letters, digits, - or _: push://<token>"
                             .into(),
                     );
-                } else if !push_tokens.insert(token) {
-                    issue(
-                        at("url"),
-                        "another service already uses this push token".into(),
-                    );
+                    } else if !push_tokens.insert(token) {
+                        issue(
+                            at("url"),
+                            "another service already uses this push token".into(),
+                        );
+                    }
+                    if !service.conditions.is_empty() {
+                        issue(
+                            at("conditions"),
+                            "push services are judged by their pushes and take no conditions"
+                                .into(),
+                        );
+                    }
                 }
-                if !service.conditions.is_empty() {
-                    issue(
-                        at("conditions"),
-                        "push services are judged by their pushes and take no conditions".into(),
-                    );
+                Some(ProbeKind::Dns) => {
+                    if let Err(e) = service.dns_server() {
+                        issue(at("url"), e);
+                    }
+                    match &service.dns {
+                        None => issue(
+                            at("dns"),
+                            "a dns:// service needs `dns: {query_name: …, query_type: A}`".into(),
+                        ),
+                        Some(q) if !valid_dns_name(&q.query_name) => issue(
+                            at("dns"),
+                            format!("{:?} is not a valid DNS name", q.query_name),
+                        ),
+                        Some(_) => {}
+                    }
                 }
+                Some(_) => {}
             }
-            Some(ProbeKind::Dns) => {
-                if let Err(e) = service.dns_server() {
-                    issue(at("url"), e);
-                }
-                match &service.dns {
-                    None => issue(
-                        at("dns"),
-                        "a dns:// service needs `dns: {query_name: …, query_type: A}`".into(),
-                    ),
-                    Some(q) if !valid_dns_name(&q.query_name) => issue(
-                        at("dns"),
-                        format!("{:?} is not a valid DNS name", q.query_name),
-                    ),
-                    Some(_) => {}
-                }
+            if service.dns.is_some() && service.kind() != ProbeKind::Dns {
+                issue(at("dns"), "only dns:// services take a dns: query".into());
             }
-            Some(_) => {}
-        }
-        if service.dns.is_some() && service.kind() != ProbeKind::Dns {
-            issue(at("dns"), "only dns:// services take a dns: query".into());
-        }
-        if service.interval.0 < Duration::from_secs(1) {
-            issue(
-                at("interval"),
-                format!("{} is below the 1s minimum", service.interval),
-            );
-        }
-        if let Some(timeout) = service.timeout {
-            if timeout.0.is_zero() {
-                issue(at("timeout"), "must be above zero".into());
-            } else if timeout > service.interval {
+            if service.interval.0 < Duration::from_secs(1) {
                 issue(
-                    at("timeout"),
-                    format!(
-                        "{timeout} is longer than the interval ({})",
-                        service.interval
-                    ),
+                    at("interval"),
+                    format!("{} is below the 1s minimum", service.interval),
                 );
             }
-        }
-        if service.failure_threshold == 0 {
-            issue(at("failure_threshold"), "must be at least 1".into());
-        }
-        if service.success_threshold == 0 {
-            issue(at("success_threshold"), "must be at least 1".into());
-        }
-        for header in service.headers.keys() {
-            if reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
-                issue(
-                    at("headers"),
-                    format!("{header:?} is not a valid header name"),
-                );
+            if let Some(timeout) = service.timeout {
+                if timeout.0.is_zero() {
+                    issue(at("timeout"), "must be above zero".into());
+                } else if timeout > service.interval {
+                    issue(
+                        at("timeout"),
+                        format!(
+                            "{timeout} is longer than the interval ({})",
+                            service.interval
+                        ),
+                    );
+                }
+            }
+            if service.failure_threshold == 0 {
+                issue(at("failure_threshold"), "must be at least 1".into());
+            }
+            if service.success_threshold == 0 {
+                issue(at("success_threshold"), "must be at least 1".into());
+            }
+            for header in service.headers.keys() {
+                if reqwest::header::HeaderName::from_bytes(header.as_bytes()).is_err() {
+                    issue(
+                        at("headers"),
+                        format!("{header:?} is not a valid header name"),
+                    );
+                }
             }
         }
     }
 
     let mut slugs = HashSet::new();
-    for (i, page) in raw.status_pages.iter().enumerate() {
+    for (i, page) in status_pages.iter().enumerate() {
         let at = |field: &'static str| vec![Key("status_pages"), Index(i), Key(field)];
         let valid_slug = !page.slug.is_empty()
             && page
@@ -756,6 +878,100 @@ status_pages:
             let message = error(source);
             assert!(message.contains(expected), "{message}");
         }
+    }
+
+    const GATUS: &str = r#"storage:
+  type: sqlite
+  path: data.db
+alerting:
+  slack:
+    webhook-url: "https://hooks.example/x"
+endpoints:
+  - name: website
+    group: core
+    url: "https://example.org/health"
+    interval: 5m
+    client:
+      timeout: 5s
+      insecure: true
+      ignore-redirect: true
+      dns-resolver: "tcp://1.1.1.1:53"
+    conditions:
+      - "[STATUS] == 200"
+      - "[RESPONSE_TIME] < 300"
+    alerts:
+      - type: slack
+  - name: resolver
+    url: "8.8.8.8"
+    dns:
+      query-name: "example.org"
+      query-type: "A"
+    conditions: ["[DNS_RCODE] == NOERROR"]
+  - name: retired
+    url: "https://old.example.org/"
+    enabled: false
+"#;
+
+    #[test]
+    fn a_gatus_config_loads_with_a_warning_per_unsupported_key() {
+        let config = parse(GATUS).unwrap();
+        let names: Vec<_> = config.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["website", "resolver"]);
+        let website = &config.services[0];
+        assert_eq!(website.group.as_deref(), Some("core"));
+        assert_eq!(website.interval.0, Duration::from_secs(300));
+        assert_eq!(website.timeout(), Duration::from_secs(5));
+        assert!(!website.verify_tls);
+        assert!(!website.follow_redirects);
+        assert_eq!(website.conditions.len(), 2);
+        let resolver = &config.services[1];
+        assert_eq!(resolver.kind(), ProbeKind::Dns);
+        assert_eq!(
+            resolver.dns_server().unwrap(),
+            "8.8.8.8:53".parse().unwrap()
+        );
+
+        let warnings: Vec<String> = config
+            .warnings
+            .iter()
+            .map(|w| w.display(Path::new("gatus.yaml")).to_string())
+            .collect();
+        assert_eq!(
+            warnings,
+            [
+                "gatus.yaml:4: alerting: Gatus key `alerting` is not supported by Hale and is ignored",
+                "gatus.yaml:1: storage: Gatus key `storage` is not supported by Hale and is ignored",
+                "gatus.yaml:20: endpoints[0].alerts: Gatus key `alerts` is not supported by Hale and is ignored",
+                "gatus.yaml:16: endpoints[0].client.dns-resolver: Gatus key `client.dns-resolver` is not supported by Hale and is ignored",
+            ]
+        );
+    }
+
+    #[test]
+    fn gatus_endpoints_are_validated_like_services() {
+        let table = [
+            (
+                "endpoints:\n  - name: w\n    url: 'wss://x/'\n",
+                "hale.yaml:3: endpoints[0].url: Hale does not probe wss:// endpoints yet",
+            ),
+            (
+                "services:\n  - {name: a, url: 'http://x/'}\nendpoints:\n  - name: a\n    url: 'http://y/'\n",
+                "hale.yaml:4: endpoints[0].name: duplicate service name \"a\"",
+            ),
+            (
+                "endpoints:\n  - name: a\n    url: 'http://y/'\n    interval: 10s\n    client: {timeout: 20s}\n",
+                "hale.yaml:5: endpoints[0].client.timeout: 20s is longer than the interval (10s)",
+            ),
+        ];
+        for (source, expected) in table {
+            let message = error(source);
+            assert!(
+                message.starts_with(expected),
+                "got {message}\nwanted {expected}"
+            );
+        }
+        // Not Gatus, not Hale: still an error.
+        assert!(error("servics: []\n").contains("unknown field `servics`"));
     }
 
     #[test]

@@ -117,3 +117,23 @@ async fn serve_starts_with_no_config_from_the_environment() {
     assert!(db.exists(), "the SQLite file is created on first run");
     child.kill().await.unwrap();
 }
+
+#[test]
+fn validate_warns_about_unsupported_gatus_keys_but_accepts_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gatus.yaml");
+    std::fs::write(
+        &path,
+        "endpoints:\n  - name: web\n    url: https://example.org/\n    alerts:\n      - type: slack\n",
+    )
+    .unwrap();
+    let out = hale().args(["validate", "--config"]).arg(&path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let warning = format!(
+        "warning: {}:4: endpoints[0].alerts: Gatus key `alerts` is not supported by Hale and is ignored",
+        path.display()
+    );
+    assert!(stdout.contains(&warning), "{stdout}");
+    assert!(stdout.contains("OK (1 services, 0 status pages)"));
+}
