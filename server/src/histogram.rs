@@ -107,6 +107,27 @@ impl Snapshot {
         self.max()
     }
 
+    /// What was recorded after `earlier` (a snapshot of the same
+    /// histogram). Maxima can't be subtracted, so the window's max is the
+    /// bound of its highest non-empty bucket (capped by the run's max).
+    pub fn since(&self, earlier: &Snapshot) -> Snapshot {
+        let counts: Vec<u64> = self
+            .counts
+            .iter()
+            .zip(&earlier.counts)
+            .map(|(now, then)| now.saturating_sub(*then))
+            .collect();
+        let max_us = counts
+            .iter()
+            .rposition(|c| *c > 0)
+            .map_or(0, |i| upper_bound_us(i).min(self.max_us));
+        Snapshot {
+            counts,
+            max_us,
+            sum_us: self.sum_us.saturating_sub(earlier.sum_us),
+        }
+    }
+
     pub fn merge(&mut self, other: &Snapshot) {
         for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
             *mine += theirs;
@@ -181,5 +202,21 @@ mod tests {
             Histogram::default().snapshot().quantile(0.99),
             Duration::ZERO
         );
+    }
+
+    #[test]
+    fn a_window_excludes_what_came_before() {
+        let h = Histogram::default();
+        h.record(Duration::from_secs(9)); // a start-up spike
+        let before = h.snapshot();
+        for _ in 0..100 {
+            h.record(Duration::from_millis(2));
+        }
+        let window = h.snapshot().since(&before);
+        assert_eq!(window.count(), 100);
+        assert!(
+            window.max() >= Duration::from_millis(2) && window.max() < Duration::from_millis(3)
+        );
+        assert_eq!(window.mean(), Duration::from_millis(2));
     }
 }

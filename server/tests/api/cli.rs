@@ -127,8 +127,16 @@ fn validate_warns_about_unsupported_gatus_keys_but_accepts_the_file() {
         "endpoints:\n  - name: web\n    url: https://example.org/\n    alerts:\n      - type: slack\n",
     )
     .unwrap();
-    let out = hale().args(["validate", "--config"]).arg(&path).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = hale()
+        .args(["validate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let warning = format!(
         "warning: {}:4: endpoints[0].alerts: Gatus key `alerts` is not supported by Hale and is ignored",

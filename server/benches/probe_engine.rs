@@ -1,0 +1,177 @@
+//! The probe engine at scale (issue 3's figures): thousands of HTTP
+//! services against a local fake fleet, through the whole of Hale — the
+//! scheduler, probes, the pipeline, the live hub and SQLite history.
+//!
+//! `cargo bench -p server --bench probe_engine [-- --services N --hanging M --seconds S]`
+//!
+//! Reports, over a measured window after a warm-up: probes per second, CPU
+//! per probe (this process's CPU time over probes started), scheduler
+//! lateness p50/p99/max, and RSS. By default it runs twice: all services
+//! healthy, then the same plus 1,000 that hang until their timeout.
+
+mod common;
+
+use common::fleet::{self, Fleet};
+use common::measure;
+use server::config::{Config, HttpMethod, HumanDuration, ServiceConfig};
+use server::runtime::{Hale, Settings};
+use std::time::{Duration, Instant};
+
+struct Options {
+    services: usize,
+    hanging: Option<usize>,
+    interval: Duration,
+    warmup: Duration,
+    window: Duration,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    Options {
+        services: value("--services").unwrap_or(10_000) as usize,
+        hanging: value("--hanging").map(|h| h as usize),
+        interval: Duration::from_secs(value("--interval").unwrap_or(10)),
+        warmup: Duration::from_secs(value("--warmup").unwrap_or(15)),
+        window: Duration::from_secs(value("--seconds").unwrap_or(30)),
+    }
+}
+
+fn service(name: String, url: String, interval: Duration, timeout: Duration) -> ServiceConfig {
+    ServiceConfig {
+        name,
+        group: None,
+        url: url.parse().unwrap(),
+        method: HttpMethod::default(),
+        headers: Default::default(),
+        body: None,
+        follow_redirects: true,
+        verify_tls: true,
+        interval: HumanDuration(interval),
+        timeout: Some(HumanDuration(timeout)),
+        conditions: vec!["[STATUS] == 200".parse().unwrap()],
+        dns: None,
+        grace: None,
+        failure_threshold: 3,
+        success_threshold: 2,
+    }
+}
+
+struct Outcome {
+    probes_per_second: f64,
+    cpu_per_probe: Duration,
+    p50: Duration,
+    p99: Duration,
+    max: Duration,
+    rss_mib: f64,
+}
+
+async fn run(fleet: &Fleet, o: &Options, hanging: usize) -> Outcome {
+    let mut services: Vec<ServiceConfig> = (0..o.services)
+        .map(|i| {
+            service(
+                format!("ok-{i}"),
+                format!("{}/ok/{i}", fleet.base),
+                o.interval,
+                Duration::from_secs(5),
+            )
+        })
+        .collect();
+    services.extend((0..hanging).map(|i| {
+        service(
+            format!("hang-{i}"),
+            format!("{}/hang/{i}", fleet.base),
+            o.interval,
+            Duration::from_secs(5),
+        )
+    }));
+    let config = Config {
+        services,
+        ..Config::empty()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = server::store::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("bench.db").display()
+    ))
+    .await
+    .unwrap();
+    let mut settings = Settings::new(config, "127.0.0.1:0".parse().unwrap());
+    // Hanging probes hold permits for their whole timeout: leave room.
+    settings.concurrency = 4_096;
+    let hale = Hale::start(settings, store).await.unwrap();
+    let stats = hale.state.scheduler.clone();
+
+    tokio::time::sleep(o.warmup).await;
+    let (before, cpu_before, started) = (
+        stats.lateness.snapshot(),
+        measure::cpu_time(),
+        Instant::now(),
+    );
+    tokio::time::sleep(o.window).await;
+    let (after, cpu_after, elapsed) = (
+        stats.lateness.snapshot(),
+        measure::cpu_time(),
+        started.elapsed(),
+    );
+    let rss = measure::rss_bytes();
+    hale.shutdown().await;
+
+    let window = after.since(&before);
+    let probes = window.count().max(1);
+    Outcome {
+        probes_per_second: probes as f64 / elapsed.as_secs_f64(),
+        cpu_per_probe: (cpu_after - cpu_before) / probes as u32,
+        p50: window.quantile(0.5),
+        p99: window.quantile(0.99),
+        max: window.max(),
+        rss_mib: rss as f64 / (1024.0 * 1024.0),
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == fleet::FLAG) {
+        return fleet::serve_forever();
+    }
+    // `cargo bench` passes `--bench`; nothing else of libtest's applies.
+    measure::raise_fd_limit();
+    let o = options();
+    let fleet = Fleet::spawn();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let scenarios: Vec<usize> = match o.hanging {
+        Some(h) => vec![h],
+        None => vec![0, 1_000],
+    };
+    println!(
+        "probe engine: {} services every {:?}, measured over {:?} after {:?} warm-up; {}",
+        o.services,
+        o.interval,
+        o.window,
+        o.warmup,
+        measure::machine()
+    );
+    println!("| healthy | hanging | probes/s | CPU per probe | lateness p50 | p99 | max | RSS |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for hanging in scenarios {
+        let r = runtime.block_on(run(&fleet, &o, hanging));
+        println!(
+            "| {} | {} | {:.0} | {:.3} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} MiB |",
+            o.services,
+            hanging,
+            r.probes_per_second,
+            r.cpu_per_probe.as_secs_f64() * 1e3,
+            r.p50.as_secs_f64() * 1e3,
+            r.p99.as_secs_f64() * 1e3,
+            r.max.as_secs_f64() * 1e3,
+            r.rss_mib,
+        );
+    }
+}
