@@ -57,6 +57,8 @@ fn service(name: String, url: String, interval: Duration, timeout: Duration) -> 
         conditions: vec!["[STATUS] == 200".parse().unwrap()],
         dns: None,
         grace: None,
+        degraded_latency: None,
+        degraded_error_rate: 0.05,
         failure_threshold: 3,
         success_threshold: 2,
     }

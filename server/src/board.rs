@@ -4,17 +4,30 @@
 //! WebSocket snapshot and the health endpoints read from it. Nothing here
 //! touches the database.
 
-use crate::config::Config;
+use crate::config::{Config, ServiceConfig};
 use crate::probe::ProbeResult;
-use crate::tracker::{StatusChange, Tracker};
+use crate::tracker::{StatusChange, Tracker, Verdict};
 use app::model::{GroupView, PageSnapshot, ServiceStatus, ServiceView};
 use app::status_page::ssr::SnapshotSource;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 struct Entry {
+    service: ServiceConfig,
     view: ServiceView,
     tracker: Tracker,
+}
+
+/// What one result says, given the service's idea of slow.
+fn verdict(service: &ServiceConfig, result: &ProbeResult) -> Verdict {
+    let slow = service
+        .degraded_latency
+        .is_some_and(|limit| result.latency > limit.0);
+    match (result.success, slow) {
+        (false, _) => Verdict::Failed,
+        (true, true) => Verdict::Slow,
+        (true, false) => Verdict::Ok,
+    }
 }
 
 pub struct StatusBoard {
@@ -31,8 +44,10 @@ impl StatusBoard {
             .iter()
             .map(|s| {
                 let entry = Entry {
+                    service: s.clone(),
                     view: ServiceView::new(s.name.clone(), s.group.clone()),
-                    tracker: Tracker::new(s.failure_threshold, s.success_threshold),
+                    tracker: Tracker::new(s.failure_threshold, s.success_threshold)
+                        .with_degraded_error_rate(s.degraded_error_rate),
                 };
                 (s.name.clone(), entry)
             })
@@ -61,7 +76,8 @@ impl StatusBoard {
         entry.view.latency_ms = Some(result.latency_ms());
         entry.view.last_checked = Some(result.checked_at);
         entry.view.message = Some(result.message.clone());
-        let (from, to, cause) = entry.tracker.observe(result.success, &result.message)?;
+        let verdict = verdict(&entry.service, result);
+        let (from, to, cause) = entry.tracker.observe(verdict, &result.message)?;
         entry.view.status = to;
         Some(StatusChange {
             service: result.service.to_string(),
@@ -228,6 +244,31 @@ mod tests {
         );
         assert!(board.page(Some("nope")).is_none());
         assert_eq!(board.counts()["down"], 1);
+    }
+
+    #[test]
+    fn slow_answers_past_degraded_latency_degrade_after_confirmation() {
+        let config = Config::parse(
+            "services:\n  - {name: api, url: 'http://a/', degraded_latency: 100ms, failure_threshold: 2}\n",
+            Path::new("t.yaml"),
+            |_| None,
+        )
+        .unwrap();
+        let board = StatusBoard::new(Arc::new(config));
+        let mut slow = result("api", true);
+        slow.latency = Duration::from_millis(250);
+        board.record(&result("api", true));
+        assert!(board.record(&slow).is_none());
+        let change = board.record(&slow).expect("two slow answers confirm");
+        assert_eq!(
+            (change.from, change.to),
+            (ServiceStatus::Operational, ServiceStatus::Degraded)
+        );
+        assert_eq!(change.cause, "2 consecutive slow answers: HTTP 200");
+        assert_eq!(
+            board.page(None).unwrap().overall_status,
+            ServiceStatus::Degraded
+        );
     }
 
     #[test]

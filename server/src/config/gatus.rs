@@ -150,6 +150,8 @@ pub fn convert(endpoints: Vec<Endpoint>, source: &str) -> Converted {
                 conditions: endpoint.conditions,
                 dns: endpoint.dns,
                 grace: None,
+                degraded_latency: None,
+                degraded_error_rate: super::default_degraded_error_rate(),
                 failure_threshold: super::default_failure_threshold(),
                 success_threshold: super::default_success_threshold(),
             },

@@ -67,6 +67,14 @@ pub struct ServiceConfig {
     /// as missed. Default: a tenth of the interval, at least 10 s.
     #[serde(default)]
     pub grace: Option<HumanDuration>,
+    /// A success slower than this counts as a slow answer; confirmed like a
+    /// failure, slow answers make the service degraded.
+    #[serde(default)]
+    pub degraded_latency: Option<HumanDuration>,
+    /// An error rate (over the last 100 results) at or above this makes a
+    /// service that is not down degraded.
+    #[serde(default = "default_degraded_error_rate")]
+    pub degraded_error_rate: f64,
     /// Consecutive failures before a service is called down.
     #[serde(default = "default_failure_threshold")]
     pub failure_threshold: u32,
@@ -304,6 +312,10 @@ pub(crate) fn yes() -> bool {
 pub(crate) fn default_interval() -> HumanDuration {
     HumanDuration(Duration::from_secs(60))
 }
+pub(crate) fn default_degraded_error_rate() -> f64 {
+    0.05
+}
+
 pub(crate) fn default_failure_threshold() -> u32 {
     3
 }
@@ -730,6 +742,15 @@ fn validate(
             }
             if service.failure_threshold == 0 {
                 issue(at("failure_threshold"), "must be at least 1".into());
+            }
+            if !(service.degraded_error_rate > 0.0 && service.degraded_error_rate <= 1.0) {
+                issue(
+                    at("degraded_error_rate"),
+                    format!(
+                        "{} is not a rate between 0 and 1 (e.g. 0.05 for 5 %)",
+                        service.degraded_error_rate
+                    ),
+                );
             }
             if service.success_threshold == 0 {
                 issue(at("success_threshold"), "must be at least 1".into());
