@@ -88,6 +88,27 @@ impl StatusBoard {
         })
     }
 
+    /// Hale is stopping: every service it knew becomes unknown. Returns
+    /// the changes, to store and publish.
+    pub fn mark_stopped(&self, at: chrono::DateTime<chrono::Utc>) -> Vec<StatusChange> {
+        let mut entries = self.entries.write().expect("board lock");
+        let mut changes = Vec::new();
+        for (name, entry) in entries.iter_mut() {
+            if entry.view.status == ServiceStatus::Unknown {
+                continue;
+            }
+            changes.push(StatusChange {
+                service: name.clone(),
+                from: entry.view.status,
+                to: ServiceStatus::Unknown,
+                at,
+                cause: "Hale stopped".into(),
+            });
+            entry.view.status = ServiceStatus::Unknown;
+        }
+        changes
+    }
+
     /// Every service, in config order.
     pub fn views(&self) -> Vec<ServiceView> {
         let entries = self.entries.read().expect("board lock");

@@ -9,9 +9,10 @@ use crate::probe::{AnyProber, ProbeResult, Prober};
 use crate::push::PushBoard;
 use crate::scheduler::{Scheduler, SchedulerStats, DEFAULT_CONCURRENCY};
 use crate::store::Store;
+use crate::tracker::StatusChange;
 use crate::writer::{self, Write};
 use anyhow::Context;
-use app::model::LiveMessage;
+use app::model::{LiveMessage, ServiceStatus};
 use leptos::prelude::LeptosOptions;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -72,7 +73,10 @@ impl Hale {
         let config = Arc::new(settings.config);
         let board = Arc::new(StatusBoard::new(config.clone()));
         match store.latest_results().await {
-            Ok(latest) => board.seed(&latest),
+            Ok(latest) => {
+                board.seed(&latest);
+                close_unrecorded_stops(&*store, &latest).await;
+            }
             Err(e) => tracing::warn!(error = %e, "could not read the last results; starting blank"),
         }
         let hub = Hub::default();
@@ -142,7 +146,8 @@ impl Hale {
         })
     }
 
-    /// Stops probing, stores what is in flight, and stops serving.
+    /// Stops probing, stores what is in flight, records every known
+    /// service as unknown from now, and stops serving.
     pub async fn shutdown(self) {
         self.scheduler.stop().await;
         self.push_watch.abort();
@@ -152,6 +157,13 @@ impl Hale {
         // dropping the writer's queue, and the writer flushes and ends.
         let _ = self.pipeline.await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.writer).await;
+        let stopped = self.state.board.mark_stopped(crate::probe::now());
+        for change in &stopped {
+            self.state.hub.publish(&change.to_message());
+        }
+        if let Err(e) = self.state.store.insert_status_changes(&stopped).await {
+            tracing::warn!(error = %e, "could not record that Hale stopped");
+        }
         self.heartbeat.abort();
         let _ = self.stop_server.send(());
         // Open WebSockets would hold a graceful shutdown forever.
@@ -162,6 +174,46 @@ impl Hale {
             tracing::debug!("server did not stop within 2s");
         }
         self.state.store.close().await;
+    }
+}
+
+/// A service whose last stored state is not `unknown` was being watched
+/// when Hale last ran, and nothing recorded the end: a crash or a kill.
+/// Close that gap at the last result Hale had, so the time between counts
+/// as unknown rather than as whatever state it was in.
+async fn close_unrecorded_stops(store: &dyn Store, latest_results: &[ProbeResult]) {
+    let changes = match store.latest_status_changes().await {
+        Ok(changes) => changes,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the last status changes");
+            return;
+        }
+    };
+    let gaps: Vec<StatusChange> = changes
+        .into_iter()
+        .filter(|c| c.to != ServiceStatus::Unknown)
+        .map(|c| {
+            let last_seen = latest_results
+                .iter()
+                .find(|r| *r.service == *c.service)
+                .map_or(c.at, |r| r.checked_at.max(c.at));
+            StatusChange {
+                from: c.to,
+                to: ServiceStatus::Unknown,
+                at: last_seen,
+                cause: "Hale stopped without recording it (a crash or a kill)".into(),
+                service: c.service,
+            }
+        })
+        .collect();
+    if !gaps.is_empty() {
+        tracing::warn!(
+            services = gaps.len(),
+            "the last run ended without a clean stop"
+        );
+        if let Err(e) = store.insert_status_changes(&gaps).await {
+            tracing::warn!(error = %e, "could not record the unclean stop");
+        }
     }
 }
 

@@ -27,6 +27,11 @@ impl StatusChange {
     }
 }
 
+/// `1 consecutive failure`, `3 consecutive failures`.
+fn consecutive(n: u32, one: &str, many: &str) -> String {
+    format!("{n} consecutive {}", if n == 1 { one } else { many })
+}
+
 /// What one result says about a service.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -146,21 +151,33 @@ impl Tracker {
                 let to = if degraded { Degraded } else { Operational };
                 (
                     to,
-                    format!("{} consecutive successes: {detail}", self.successes),
+                    format!(
+                        "{}: {detail}",
+                        consecutive(self.successes, "success", "successes")
+                    ),
                 )
             }
             Operational | Degraded if self.failures >= self.failure_threshold => (
                 Down,
-                format!("{} consecutive failures: {detail}", self.failures),
+                format!(
+                    "{}: {detail}",
+                    consecutive(self.failures, "failure", "failures")
+                ),
             ),
             Operational if self.slow >= self.failure_threshold => (
                 Degraded,
-                format!("{} consecutive slow answers: {detail}", self.slow),
+                format!(
+                    "{}: {detail}",
+                    consecutive(self.slow, "slow answer", "slow answers")
+                ),
             ),
             Operational if rate.is_some() => (Degraded, rate_cause(rate.unwrap_or_default())),
             Degraded if self.good >= self.success_threshold && rate.is_none() => (
                 Operational,
-                format!("{} consecutive good answers: {detail}", self.good),
+                format!(
+                    "{}: {detail}",
+                    consecutive(self.good, "good answer", "good answers")
+                ),
             ),
             _ => return None,
         };

@@ -51,6 +51,9 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<ProbeResult>, StoreError>;
 
+    /// The newest status change of every service that has one.
+    async fn latest_status_changes(&self) -> Result<Vec<StatusChange>, StoreError>;
+
     /// A service's newest status changes, newest first.
     async fn recent_status_changes(
         &self,

@@ -106,6 +106,14 @@ const RECENT_CHANGES: &str = "
     WHERE s.name = $1
     ORDER BY c.at_ms DESC, c.id DESC LIMIT $2";
 
+const LATEST_CHANGES: &str = "
+    SELECT s.name, c.at_ms, c.from_status, c.to_status, c.cause
+    FROM services s
+    JOIN status_changes c ON c.id = (
+        SELECT id FROM status_changes WHERE service_id = s.id
+        ORDER BY at_ms DESC, id DESC LIMIT 1)
+    ORDER BY s.name";
+
 const UPSERT_SERVICE: &str = "
     INSERT INTO services (name, created_at_ms) VALUES ($1, $2)
     ON CONFLICT (name) DO UPDATE SET name = excluded.name
@@ -225,6 +233,11 @@ macro_rules! sql_store {
                     .fetch_all(&self.pool)
                     .await?;
                 rows.into_iter().map(ProbeResult::try_from).collect()
+            }
+
+            async fn latest_status_changes(&self) -> Result<Vec<StatusChange>, StoreError> {
+                let rows: Vec<ChangeRow> = sqlx::query_as(LATEST_CHANGES).fetch_all(&self.pool).await?;
+                rows.into_iter().map(StatusChange::try_from).collect()
             }
 
             async fn recent_status_changes(&self, service: &str, limit: u32) -> Result<Vec<StatusChange>, StoreError> {

@@ -171,8 +171,12 @@ impl TestApp {
 /// Starts Hale on port 0 with `yaml`, where `{target}` stands for the fake
 /// target's base URL.
 pub async fn spawn_app(backend: Backend, yaml: &str) -> TestApp {
+    spawn_app_on(TestDb::new(backend).await, yaml).await
+}
+
+/// Starts Hale on an existing test database (to test what it finds there).
+pub async fn spawn_app_on(db: TestDb, yaml: &str) -> TestApp {
     let target = FakeTarget::start().await;
-    let db = TestDb::new(backend).await;
     let config = Config::parse(
         &yaml.replace("{target}", &target.base),
         Path::new("test.yaml"),

@@ -5,6 +5,7 @@
 mod cli;
 mod health;
 mod helpers;
+mod lifecycle;
 mod pages;
 mod push;
 mod store_contract;

@@ -102,6 +102,24 @@ on_both_backends!(status_changes_round_trip, |backend| async move {
     store.insert_status_changes(&changes).await.unwrap();
     let stored = store.recent_status_changes("api", 10).await.unwrap();
     assert_eq!(stored, vec![changes[1].clone(), changes[0].clone()]);
+
+    let web = StatusChange {
+        service: "web".into(),
+        from: ServiceStatus::Unknown,
+        to: ServiceStatus::Operational,
+        at,
+        cause: "first check succeeded: HTTP 200".into(),
+    };
+    store
+        .insert_status_changes(std::slice::from_ref(&web))
+        .await
+        .unwrap();
+    let latest = store.latest_status_changes().await.unwrap();
+    assert_eq!(
+        latest,
+        vec![changes[1].clone(), web],
+        "newest per service, by name"
+    );
     store.close().await;
 });
 

@@ -96,8 +96,19 @@ on_both_backends!(
             "{results:?}"
         );
         let changes = store.recent_status_changes("api", 10).await.unwrap();
-        assert_eq!(changes.len(), 2, "{changes:?}");
-        assert_eq!(changes[0].to.as_str(), "down");
+        let transitions: Vec<_> = changes
+            .iter()
+            .map(|c| (c.from.as_str(), c.to.as_str()))
+            .collect();
+        assert_eq!(
+            transitions,
+            [
+                ("down", "unknown"),
+                ("operational", "down"),
+                ("unknown", "operational")
+            ],
+            "{changes:?}"
+        );
     }
 );
 
