@@ -31,8 +31,17 @@ fn verdict(service: &ServiceConfig, result: &ProbeResult) -> Verdict {
 }
 
 pub struct StatusBoard {
-    config: Arc<Config>,
+    config: RwLock<Arc<Config>>,
     entries: RwLock<HashMap<String, Entry>>,
+}
+
+fn entry_for(service: &ServiceConfig) -> Entry {
+    Entry {
+        service: service.clone(),
+        view: ServiceView::new(service.name.clone(), service.group.clone()),
+        tracker: Tracker::new(service.failure_threshold, service.success_threshold)
+            .with_degraded_error_rate(service.degraded_error_rate),
+    }
 }
 
 impl StatusBoard {
@@ -42,20 +51,56 @@ impl StatusBoard {
         let entries = config
             .services
             .iter()
-            .map(|s| {
-                let entry = Entry {
-                    service: s.clone(),
-                    view: ServiceView::new(s.name.clone(), s.group.clone()),
-                    tracker: Tracker::new(s.failure_threshold, s.success_threshold)
-                        .with_degraded_error_rate(s.degraded_error_rate),
-                };
-                (s.name.clone(), entry)
-            })
+            .map(|s| (s.name.clone(), entry_for(s)))
             .collect();
         StatusBoard {
-            config,
+            config: RwLock::new(config),
             entries: RwLock::new(entries),
         }
+    }
+
+    /// Takes a new config without losing state: services that stay keep
+    /// their status and confirmation counts (their thresholds follow the
+    /// new config), new ones start unknown, and removed ones are forgotten
+    /// with a change to unknown, returned for storing and publishing.
+    pub fn reconfigure(
+        &self,
+        config: Arc<Config>,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<StatusChange> {
+        let mut entries = self.entries.write().expect("board lock");
+        let mut removed = Vec::new();
+        entries.retain(|name, entry| {
+            let keep = config.services.iter().any(|s| &s.name == name);
+            if !keep && entry.view.status != ServiceStatus::Unknown {
+                removed.push(StatusChange {
+                    service: name.clone(),
+                    from: entry.view.status,
+                    to: ServiceStatus::Unknown,
+                    at,
+                    cause: "removed from the configuration".into(),
+                });
+            }
+            keep
+        });
+        for service in &config.services {
+            match entries.get_mut(&service.name) {
+                Some(entry) => {
+                    entry.tracker.set_thresholds(
+                        service.failure_threshold,
+                        service.success_threshold,
+                        service.degraded_error_rate,
+                    );
+                    entry.view.group = service.group.clone();
+                    entry.service = service.clone();
+                }
+                None => {
+                    entries.insert(service.name.clone(), entry_for(service));
+                }
+            }
+        }
+        *self.config.write().expect("board lock") = config;
+        removed
     }
 
     /// Shows the last stored latency and check time while the first probes
@@ -112,7 +157,8 @@ impl StatusBoard {
     /// Every service, in config order.
     pub fn views(&self) -> Vec<ServiceView> {
         let entries = self.entries.read().expect("board lock");
-        self.config
+        let config = self.config.read().expect("board lock").clone();
+        config
             .services
             .iter()
             .filter_map(|s| entries.get(&s.name).map(|e| e.view.clone()))
@@ -174,23 +220,14 @@ impl SnapshotSource for StatusBoard {
     /// `None` is the default page (`/`): every service, under the config's
     /// title. A slug names one of `status_pages`.
     fn page(&self, slug: Option<&str>) -> Option<PageSnapshot> {
+        let config = self.config.read().expect("board lock").clone();
         match slug {
             None => {
-                let names: Vec<&str> = self
-                    .config
-                    .services
-                    .iter()
-                    .map(|s| s.name.as_str())
-                    .collect();
-                Some(self.snapshot(
-                    "",
-                    &self.config.title,
-                    self.config.description.as_deref(),
-                    &names,
-                ))
+                let names: Vec<&str> = config.services.iter().map(|s| s.name.as_str()).collect();
+                Some(self.snapshot("", &config.title, config.description.as_deref(), &names))
             }
             Some(slug) => {
-                let page = self.config.status_pages.iter().find(|p| p.slug == slug)?;
+                let page = config.status_pages.iter().find(|p| p.slug == slug)?;
                 let names: Vec<&str> = page.services.iter().map(String::as_str).collect();
                 Some(self.snapshot(&page.slug, &page.title, page.description.as_deref(), &names))
             }
@@ -290,6 +327,43 @@ mod tests {
             board.page(None).unwrap().overall_status,
             ServiceStatus::Degraded
         );
+    }
+
+    #[test]
+    fn reconfiguring_keeps_state_and_forgets_removed_services() {
+        let board = board();
+        board.record(&result("api", true));
+        board.record(&result("web", true));
+        let config = Config::parse(
+            "title: Acme 2\nservices:\n  - {name: api, group: Edge, url: 'http://a/', failure_threshold: 2}\n  - {name: new, url: 'http://n/'}\n",
+            Path::new("t.yaml"),
+            |_| None,
+        )
+        .unwrap();
+        let removed = board.reconfigure(Arc::new(config), crate::probe::now());
+        assert_eq!(removed.len(), 1);
+        assert_eq!(
+            (removed[0].service.as_str(), removed[0].to),
+            ("web", ServiceStatus::Unknown)
+        );
+        assert_eq!(removed[0].cause, "removed from the configuration");
+
+        let views = board.views();
+        let names: Vec<_> = views
+            .iter()
+            .map(|v| (v.name.as_str(), v.status, v.group.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("api", ServiceStatus::Operational, Some("Edge")),
+                ("new", ServiceStatus::Unknown, None)
+            ]
+        );
+        assert_eq!(board.page(None).unwrap().title, "Acme 2");
+        // The new threshold (2) applies to the kept tracker.
+        assert!(board.record(&result("api", false)).is_none());
+        assert!(board.record(&result("api", false)).is_some());
     }
 
     #[test]

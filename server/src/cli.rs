@@ -74,18 +74,51 @@ fn load_config(path: &Path) -> anyhow::Result<Config> {
     Ok(config)
 }
 
-/// Loads the config `serve` should use: the named file, or `hale.yaml` if
+/// The config file `serve` should use: the named one, or `hale.yaml` if
 /// present, or none at all (an empty, working page).
-fn serve_config(path: Option<&Path>) -> anyhow::Result<Config> {
+fn config_path(path: Option<&Path>) -> Option<PathBuf> {
     match path {
-        Some(path) => load_config(path),
-        None if Path::new("hale.yaml").exists() => load_config(Path::new("hale.yaml")),
-        None => {
+        Some(path) => Some(path.to_path_buf()),
+        None if Path::new("hale.yaml").exists() => Some(PathBuf::from("hale.yaml")),
+        None => None,
+    }
+}
+
+/// How often `serve` looks at its config file for changes.
+fn config_poll_interval() -> std::time::Duration {
+    std::env::var("HALE_CONFIG_POLL_MS")
+        .ok()
+        .and_then(|ms| ms.parse().ok())
+        .map_or(
+            std::time::Duration::from_secs(2),
+            std::time::Duration::from_millis,
+        )
+}
+
+fn modified(path: &Path) -> Option<std::time::SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+/// Reloads the config file; a bad one is reported and the running config
+/// stays, so a typo never takes monitoring down.
+async fn reload(hale: &mut Hale, path: &Path, why: &str) {
+    match load_config(path) {
+        Ok(config) => {
+            let outcome = hale.reload(config).await;
             tracing::info!(
-                "no config file: starting with an empty status page (see docs/configuration.md)"
+                why,
+                started = outcome.started,
+                stopped = outcome.stopped,
+                restarted = outcome.restarted,
+                kept = outcome.kept,
+                "reloaded {}",
+                path.display()
             );
-            Ok(Config::empty())
         }
+        Err(e) => tracing::error!(
+            why,
+            "not reloading; keeping the running configuration:\n{e:#}"
+        ),
     }
 }
 
@@ -101,7 +134,16 @@ pub fn redact(url: &str) -> String {
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = serve_config(args.config.as_deref())?;
+    let path = config_path(args.config.as_deref());
+    let config = match &path {
+        Some(path) => load_config(path)?,
+        None => {
+            tracing::info!(
+                "no config file: starting with an empty status page (see docs/configuration.md)"
+            );
+            Config::empty()
+        }
+    };
     let services = config.services.len();
     let store = crate::store::connect(&args.database_url)
         .await
@@ -111,14 +153,45 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let mut settings = Settings::new(config, args.listen);
     settings.site_root = args.site_root;
-    let hale = Hale::start(settings, store).await?;
+    let mut hale = Hale::start(settings, store).await?;
     tracing::info!(
         services,
         database = hale.state.store.backend(),
         "hale is running"
     );
     println!("Hale is serving its status page at http://{}/", hale.addr);
-    shutdown_signal().await;
+
+    let stop = shutdown_signal();
+    tokio::pin!(stop);
+    #[cfg(unix)]
+    let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("installing the SIGHUP handler")?;
+    let mut poll = tokio::time::interval(config_poll_interval());
+    let mut seen = path.as_deref().and_then(modified);
+    loop {
+        #[cfg(unix)]
+        let hup = hangup.recv();
+        #[cfg(not(unix))]
+        let hup = std::future::pending::<Option<()>>();
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = hup => {
+                if let Some(path) = &path {
+                    seen = modified(path);
+                    reload(&mut hale, path, "SIGHUP").await;
+                }
+            }
+            _ = poll.tick() => {
+                if let Some(path) = &path {
+                    let now = modified(path);
+                    if now.is_some() && now != seen {
+                        seen = now;
+                        reload(&mut hale, path, "file changed").await;
+                    }
+                }
+            }
+        }
+    }
     tracing::info!("shutting down");
     hale.shutdown().await;
     Ok(())

@@ -72,6 +72,22 @@ impl PushBoard {
         }
     }
 
+    /// Takes a reloaded config: tokens that stay keep their clocks.
+    pub fn reconfigure(&self, services: &[Arc<ServiceConfig>]) {
+        let fresh = PushBoard::new(services);
+        let mut fresh = Arc::try_unwrap(fresh.expected)
+            .map(|m| m.into_inner().expect("push lock"))
+            .unwrap_or_default();
+        let mut expected = self.expected.lock().expect("push lock");
+        for (token, expectation) in fresh.iter_mut() {
+            if let Some(old) = expected.get(token) {
+                expectation.last_heard = old.last_heard;
+                expectation.reported_at = old.reported_at;
+            }
+        }
+        *expected = fresh;
+    }
+
     /// Records a push; returns the result to publish.
     pub fn receive(&self, token: &str, push: Push) -> Result<ProbeResult, PushError> {
         let up = match push.status.as_deref() {
@@ -233,6 +249,27 @@ mod tests {
             board.receive("nope", Push::default()).unwrap_err(),
             PushError::UnknownToken
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reconfiguring_keeps_the_clock_of_tokens_that_stay() {
+        let board = board();
+        tokio::time::advance(Duration::from_secs(50)).await;
+        board.receive("backup-token-1", Push::default()).unwrap();
+        let pushed = Instant::now();
+        tokio::time::advance(Duration::from_secs(30)).await;
+        let config = Config::parse(
+            "services:\n  - {name: backup, url: 'push://backup-token-1', interval: 60s, grace: 10s}\n  - {name: other, url: 'push://other-token-2', interval: 60s, grace: 10s}\n",
+            Path::new("t.yaml"),
+            |_| None,
+        )
+        .unwrap();
+        let services: Vec<_> = config.services.into_iter().map(Arc::new).collect();
+        board.reconfigure(&services);
+        // `backup` is still timed from its push, `other` from the reload.
+        let overdue = board.overdue(pushed + Duration::from_secs(70));
+        let names: Vec<_> = overdue.iter().map(|r| &*r.service).collect();
+        assert_eq!(names, ["backup"]);
     }
 
     #[tokio::test(start_paused = true)]

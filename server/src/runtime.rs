@@ -7,7 +7,7 @@ use crate::config::{Config, ProbeKind};
 use crate::hub::{Hub, HEARTBEAT_EVERY};
 use crate::probe::{AnyProber, ProbeResult, Prober};
 use crate::push::PushBoard;
-use crate::scheduler::{Scheduler, SchedulerStats, DEFAULT_CONCURRENCY};
+use crate::scheduler::{Reconciled, Scheduler, SchedulerStats, DEFAULT_CONCURRENCY};
 use crate::store::Store;
 use crate::tracker::StatusChange;
 use crate::writer::{self, Write};
@@ -144,6 +144,32 @@ impl Hale {
             server,
             stop_server,
         })
+    }
+
+    /// Applies a new config without losing state: unchanged services keep
+    /// their schedule, status and confirmation counts; new ones start;
+    /// removed ones stop, recorded as unknown from now.
+    pub async fn reload(&mut self, config: Config) -> Reconciled {
+        let config = Arc::new(config);
+        let removed = self
+            .state
+            .board
+            .reconfigure(config.clone(), crate::probe::now());
+        for change in &removed {
+            self.state.hub.publish(&change.to_message());
+        }
+        if let Err(e) = self.state.store.insert_status_changes(&removed).await {
+            tracing::warn!(error = %e, "could not record the services removed by the reload");
+        }
+        let services: Vec<_> = config.services.iter().cloned().map(Arc::new).collect();
+        self.state.push.reconfigure(&services);
+        let probed: Vec<_> = services
+            .into_iter()
+            .filter(|s| s.kind() != ProbeKind::Push)
+            .collect();
+        let outcome = self.scheduler.reconcile(&probed);
+        tracing::info!(?outcome, "configuration reloaded");
+        outcome
     }
 
     /// Stops probing, stores what is in flight, records every known

@@ -9,11 +9,12 @@
 use crate::config::ServiceConfig;
 use crate::histogram::Histogram;
 use crate::probe::{ProbeResult, Prober};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, Semaphore};
-use tokio::task::JoinSet;
+use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 
 /// Probes in flight at once, across all services.
@@ -23,6 +24,12 @@ const TIMEOUT_GRACE: Duration = Duration::from_millis(500);
 
 pub struct Scheduler {
     tasks: JoinSet<()>,
+    /// Each running service's config and task, by name.
+    running: HashMap<String, (Arc<ServiceConfig>, AbortHandle)>,
+    prober: Arc<dyn Prober>,
+    results: mpsc::Sender<ProbeResult>,
+    limit: Arc<Semaphore>,
+    stats: Arc<SchedulerStats>,
 }
 
 /// What the scheduler measures, shared with the API.
@@ -35,6 +42,15 @@ pub struct SchedulerStats {
     pub services: AtomicUsize,
 }
 
+/// What a [`Scheduler::reconcile`] changed, by service count.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Reconciled {
+    pub started: usize,
+    pub stopped: usize,
+    pub restarted: usize,
+    pub kept: usize,
+}
+
 impl Scheduler {
     pub fn spawn(
         services: &[Arc<ServiceConfig>],
@@ -43,20 +59,60 @@ impl Scheduler {
         concurrency: usize,
         stats: Arc<SchedulerStats>,
     ) -> Scheduler {
-        let limit = Arc::new(Semaphore::new(concurrency.max(1)));
-        let mut tasks = JoinSet::new();
-        stats.services.store(services.len(), Ordering::Relaxed);
+        let mut scheduler = Scheduler {
+            tasks: JoinSet::new(),
+            running: HashMap::new(),
+            prober,
+            results,
+            limit: Arc::new(Semaphore::new(concurrency.max(1))),
+            stats,
+        };
+        scheduler.reconcile(services);
+        scheduler
+    }
+
+    /// Runs exactly `services` from now on: starts new ones, stops removed
+    /// ones, restarts changed ones; unchanged ones keep their task and phase.
+    pub fn reconcile(&mut self, services: &[Arc<ServiceConfig>]) -> Reconciled {
+        let mut outcome = Reconciled::default();
+        let wanted: HashMap<&str, &Arc<ServiceConfig>> =
+            services.iter().map(|s| (s.name.as_str(), s)).collect();
+        self.running
+            .retain(|name, (config, task)| match wanted.get(name.as_str()) {
+                Some(new) if **new == *config => true,
+                other => {
+                    task.abort();
+                    if other.is_some() {
+                        outcome.restarted += 1;
+                    } else {
+                        outcome.stopped += 1;
+                    }
+                    false
+                }
+            });
         for service in services {
+            if self.running.contains_key(&service.name) {
+                outcome.kept += 1;
+                continue;
+            }
             let run = Run {
                 service: service.clone(),
-                prober: prober.clone(),
-                results: results.clone(),
-                limit: limit.clone(),
-                stats: stats.clone(),
+                prober: self.prober.clone(),
+                results: self.results.clone(),
+                limit: self.limit.clone(),
+                stats: self.stats.clone(),
             };
-            tasks.spawn(run.forever());
+            let task = self.tasks.spawn(run.forever());
+            self.running
+                .insert(service.name.clone(), (service.clone(), task));
         }
-        Scheduler { tasks }
+        outcome.started = services.len() - outcome.kept - outcome.restarted;
+        self.stats
+            .services
+            .store(self.running.len(), Ordering::Relaxed);
+        // Reap aborted tasks so the set does not grow with reloads.
+        while self.tasks.try_join_next().is_some() {}
+        outcome
     }
 
     /// Stops every service's task (in-flight probes are abandoned).
@@ -136,6 +192,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use async_trait::async_trait;
+    use std::collections::HashMap;
     use std::path::Path;
 
     /// Answers at once, except for services named `hang*`, which never do.
@@ -197,6 +254,46 @@ mod tests {
         let lateness = stats.lateness.snapshot();
         assert!(lateness.count() >= 5);
         assert_eq!(lateness.max(), Duration::ZERO);
+        scheduler.stop().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reconciling_keeps_unchanged_services_and_swaps_the_rest() {
+        let first = services(
+            "services:\n  - {name: keep, url: 'http://a/', interval: 10s}\n  - {name: change, url: 'http://b/', interval: 10s}\n  - {name: drop, url: 'http://c/', interval: 10s}\n",
+        );
+        let (tx, mut rx) = mpsc::channel(256);
+        let stats = Arc::new(SchedulerStats::default());
+        let mut scheduler = Scheduler::spawn(&first, Arc::new(FakeProber), tx, 8, stats.clone());
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        while rx.try_recv().is_ok() {}
+
+        let second = services(
+            "services:\n  - {name: keep, url: 'http://a/', interval: 10s}\n  - {name: change, url: 'http://b/', interval: 20s}\n  - {name: new, url: 'http://d/', interval: 10s}\n",
+        );
+        let outcome = scheduler.reconcile(&second);
+        assert_eq!(
+            outcome,
+            Reconciled {
+                started: 1,
+                stopped: 1,
+                restarted: 1,
+                kept: 1
+            }
+        );
+        assert_eq!(stats.services.load(Ordering::Relaxed), 3);
+
+        // Over the next 40 s: `keep` still every 10 s on its old phase,
+        // `change` now every 20 s, `new` from its first second, `drop` never.
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        let until = Instant::now() + Duration::from_secs(40);
+        while let Ok(Some(result)) = tokio::time::timeout_at(until, rx.recv()).await {
+            *seen.entry(result.service.to_string()).or_default() += 1;
+        }
+        assert_eq!(seen.get("drop"), None, "{seen:?}");
+        assert_eq!(seen["keep"], 4, "{seen:?}");
+        assert!((2..=3).contains(&seen["change"]), "{seen:?}");
+        assert!((4..=5).contains(&seen["new"]), "{seen:?}");
         scheduler.stop().await;
     }
 

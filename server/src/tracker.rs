@@ -88,6 +88,13 @@ impl Tracker {
         self
     }
 
+    /// New thresholds from a reloaded config; counts and status stay.
+    pub fn set_thresholds(&mut self, failure: u32, success: u32, degraded_error_rate: f64) {
+        self.failure_threshold = failure.max(1);
+        self.success_threshold = success.max(1);
+        self.degraded_error_rate = degraded_error_rate;
+    }
+
     pub fn status(&self) -> ServiceStatus {
         self.status
     }

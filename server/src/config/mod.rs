@@ -30,7 +30,7 @@ pub struct Config {
 }
 
 /// One monitored service.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceConfig {
     pub name: String,
@@ -145,7 +145,7 @@ impl<'de> Deserialize<'de> for RecordType {
 }
 
 /// What a DNS probe asks. Gatus's `query-name` / `query-type` work too.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DnsQuery {
     #[serde(alias = "query-name")]

@@ -145,3 +145,112 @@ fn validate_warns_about_unsupported_gatus_keys_but_accepts_the_file() {
     assert!(stdout.contains(&warning), "{stdout}");
     assert!(stdout.contains("OK (1 services, 0 status pages)"));
 }
+
+/// Starts `hale serve` on a config file; returns the child and its URL.
+async fn serve_file(
+    config: &std::path::Path,
+    dir: &std::path::Path,
+    poll_ms: u64,
+) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(config)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("hale.db").display()),
+        )
+        .env("HALE_CONFIG_POLL_MS", poll_ms.to_string())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    (child, line.rsplit(' ').next().unwrap().to_string())
+}
+
+fn tcp_services(port: u16, names: &[&str]) -> String {
+    let mut yaml = String::from("services:\n");
+    for name in names {
+        yaml.push_str(&format!(
+            "  - {{name: {name}, url: 'tcp://127.0.0.1:{port}', interval: 1s}}\n"
+        ));
+    }
+    yaml
+}
+
+async fn total_services(url: &str) -> u64 {
+    let body = reqwest::get(format!("{url}api/health/detailed"))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let detailed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    detailed["services"]["total"].as_u64().unwrap()
+}
+
+async fn wait_for_total(url: &str, want: u64) {
+    for _ in 0..100 {
+        if total_services(url).await == want {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "never reached {want} services (now {})",
+        total_services(url).await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_reloads_on_sighup_and_keeps_running_on_a_bad_file() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hale.yaml");
+    std::fs::write(&config, tcp_services(port, &["a"])).unwrap();
+    // Polling off (an hour): only the signal may reload.
+    let (child, url) = serve_file(&config, dir.path(), 3_600_000).await;
+    assert_eq!(total_services(&url).await, 1);
+
+    std::fs::write(&config, tcp_services(port, &["a", "b"])).unwrap();
+    let pid = child.id().unwrap().to_string();
+    assert!(std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    wait_for_total(&url, 2).await;
+
+    // A broken file is refused; the running config stays.
+    std::fs::write(&config, "services:\n  - name: a\n    url: ::bad\n").unwrap();
+    assert!(std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(total_services(&url).await, 2);
+    drop(child);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_reloads_when_the_file_changes() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hale.yaml");
+    std::fs::write(&config, tcp_services(port, &["a"])).unwrap();
+    let (child, url) = serve_file(&config, dir.path(), 100).await;
+    assert_eq!(total_services(&url).await, 1);
+    std::fs::write(&config, tcp_services(port, &["a", "b", "c"])).unwrap();
+    wait_for_total(&url, 3).await;
+    drop(child);
+}

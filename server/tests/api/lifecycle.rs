@@ -105,3 +105,53 @@ on_both_backends!(
         app.hale.shutdown().await;
     }
 );
+
+on_both_backends!(
+    a_reload_keeps_state_and_swaps_services,
+    |backend| async move {
+        let mut app = spawn_app(backend, ONE_SERVICE).await;
+        wait_until_operational(&app).await;
+        let both = format!(
+            "services:\n  - name: api\n    group: Core\n    url: '{0}/health'\n    interval: 1s\n    failure_threshold: 1\n    success_threshold: 1\n    conditions: ['[STATUS] == 200', '[BODY].status == UP']\n  - name: web\n    url: '{0}/web'\n    interval: 1s\n",
+            app.target.base
+        );
+        let config =
+            server::config::Config::parse(&both, std::path::Path::new("t.yaml"), |_| None).unwrap();
+        assert_eq!(config.services.len(), 2);
+
+        let outcome = app.hale.reload(config).await;
+        assert_eq!((outcome.kept, outcome.started), (1, 1));
+        let views = app.hale.state.board.views();
+        assert_eq!(
+            views[0].status,
+            ServiceStatus::Operational,
+            "api keeps its state"
+        );
+        assert_eq!(views[1].name, "web");
+        for _ in 0..100 {
+            if app.hale.state.board.views()[1].status == ServiceStatus::Operational {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            app.hale.state.board.views()[1].status,
+            ServiceStatus::Operational
+        );
+
+        // Dropping `api` records it as unknown from now.
+        let only_web = format!(
+            "services:\n  - name: web\n    url: '{}/web'\n    interval: 1s\n",
+            app.target.base
+        );
+        let config =
+            server::config::Config::parse(&only_web, std::path::Path::new("t.yaml"), |_| None)
+                .unwrap();
+        let outcome = app.hale.reload(config).await;
+        assert_eq!((outcome.kept, outcome.stopped), (1, 1));
+        let changes = app.store().recent_status_changes("api", 1).await.unwrap();
+        assert_eq!(changes[0].cause, "removed from the configuration");
+        assert_eq!(app.hale.state.board.views().len(), 1);
+        app.hale.shutdown().await;
+    }
+);
