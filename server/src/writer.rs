@@ -1,8 +1,8 @@
 //! The history writer: takes results and status changes off the pipeline
 //! and stores them in batches.
 //!
-//! Batches form by themselves: each write takes whatever has queued up
-//! since the last one. When the database fails, the writer keeps what it
+//! Batches gather for up to 200 ms after their first write (or 2,048
+//! writes), so storing costs one transaction per window, not per result. When the database fails, the writer keeps what it
 //! holds and retries with back-off while it goes on draining the queue, so
 //! probes never wait for the database; past `MAX_PENDING` the oldest
 //! entries are dropped, loudly.
@@ -21,6 +21,9 @@ pub enum Write {
 
 /// Writes taken off the queue per batch.
 const BATCH: usize = 2_048;
+/// How long a batch may gather after its first write. Results reach the
+/// page through the hub at once; only their storing waits this long.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(200);
 /// Writes held while the database is failing before the oldest go.
 const MAX_PENDING: usize = 200_000;
 
@@ -34,6 +37,21 @@ pub async fn run(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Write>) {
         if idle {
             if queue.recv_many(&mut incoming, BATCH).await == 0 {
                 return;
+            }
+            // Let a batch gather: one transaction per window instead of one
+            // per result is most of the cost of storing under load.
+            let gather = tokio::time::sleep(GATHER);
+            tokio::pin!(gather);
+            while incoming.len() < BATCH {
+                let room = BATCH - incoming.len();
+                tokio::select! {
+                    _ = &mut gather => break,
+                    received = queue.recv_many(&mut incoming, room) => {
+                        if received == 0 {
+                            break;
+                        }
+                    }
+                }
             }
         } else {
             while incoming.len() < BATCH {

@@ -239,7 +239,7 @@ async fn ask(
 
 #[async_trait]
 impl Prober for DnsProber {
-    #[tracing::instrument(skip_all, fields(service = %service.name))]
+    #[tracing::instrument(level = "debug", skip_all, fields(service = %service.name))]
     async fn probe(&self, service: &ServiceConfig) -> ProbeResult {
         let checked_at = now();
         let started = Instant::now();

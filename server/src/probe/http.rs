@@ -81,19 +81,22 @@ impl HttpProber {
             .get::<reqwest::tls::TlsInfo>()
             .and_then(|info| info.peer_certificate())
             .and_then(super::tls::not_after);
-        let body = if read_body {
-            let mut body = Vec::new();
-            while let Some(chunk) = response.chunk().await? {
+        // Read the body to its end (up to the cap) even when no condition
+        // looks at it: hyper pools a connection only once its body is
+        // done, and a new connection per probe costs far more than a read.
+        let mut body = Vec::new();
+        let mut read = 0;
+        while let Some(chunk) = response.chunk().await? {
+            read += chunk.len();
+            if read_body {
                 let room = self.body_limit - body.len();
                 body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if body.len() >= self.body_limit {
-                    break;
-                }
             }
-            Some(body)
-        } else {
-            None
-        };
+            if read >= self.body_limit {
+                break;
+            }
+        }
+        let body = read_body.then_some(body);
         Ok(Answer {
             status,
             ip,
@@ -130,7 +133,7 @@ fn describe(error: &reqwest::Error) -> String {
 
 #[async_trait]
 impl Prober for HttpProber {
-    #[tracing::instrument(skip_all, fields(service = %service.name))]
+    #[tracing::instrument(level = "debug", skip_all, fields(service = %service.name))]
     async fn probe(&self, service: &ServiceConfig) -> ProbeResult {
         let checked_at = now();
         let started = Instant::now();

@@ -142,7 +142,7 @@ async fn resolve(host: &str) -> Result<IpAddr, String> {
 
 #[async_trait]
 impl Prober for IcmpProber {
-    #[tracing::instrument(skip_all, fields(service = %service.name))]
+    #[tracing::instrument(level = "debug", skip_all, fields(service = %service.name))]
     async fn probe(&self, service: &ServiceConfig) -> ProbeResult {
         let checked_at = now();
         let started = Instant::now();

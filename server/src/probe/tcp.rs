@@ -11,7 +11,7 @@ pub struct TcpProber;
 
 #[async_trait]
 impl Prober for TcpProber {
-    #[tracing::instrument(skip_all, fields(service = %service.name))]
+    #[tracing::instrument(level = "debug", skip_all, fields(service = %service.name))]
     async fn probe(&self, service: &ServiceConfig) -> ProbeResult {
         let checked_at = now();
         let started = Instant::now();

@@ -180,7 +180,7 @@ async fn handshake(
 
 #[async_trait]
 impl Prober for TlsProber {
-    #[tracing::instrument(skip_all, fields(service = %service.name))]
+    #[tracing::instrument(level = "debug", skip_all, fields(service = %service.name))]
     async fn probe(&self, service: &ServiceConfig) -> ProbeResult {
         let checked_at = now();
         let started = Instant::now();
