@@ -128,6 +128,23 @@ impl Snapshot {
         }
     }
 
+    /// How many values were at most `bound`, counting a bucket only when
+    /// all of it is within the bound (Prometheus' cumulative `le` buckets).
+    pub fn count_at_most(&self, bound: Duration) -> u64 {
+        let bound_us = u64::try_from(bound.as_micros()).unwrap_or(u64::MAX);
+        self.counts
+            .iter()
+            .enumerate()
+            .take_while(|(i, _)| upper_bound_us(*i) <= bound_us)
+            .map(|(_, c)| c)
+            .sum()
+    }
+
+    /// The sum of all values.
+    pub fn sum(&self) -> Duration {
+        Duration::from_micros(self.sum_us)
+    }
+
     pub fn merge(&mut self, other: &Snapshot) {
         for (mine, theirs) in self.counts.iter_mut().zip(&other.counts) {
             *mine += theirs;

@@ -1,6 +1,7 @@
 //! The HTTP surface: JSON endpoints, the WebSocket, and the Leptos pages.
 
 mod health;
+mod metrics;
 mod push;
 mod websocket;
 
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health/detailed", get(health::detailed))
         .route("/api/websocket", get(websocket::upgrade))
         .route("/api/push/{token}", get(push::push).post(push::push))
+        .route("/metrics", get(metrics::prometheus))
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),

@@ -75,3 +75,52 @@ async fn unknown_api_paths_get_a_json_404() {
     );
     app.hale.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prometheus_metrics_export_scheduler_lateness() {
+    let app = spawn_app(Backend::Sqlite, ONE_SERVICE).await;
+    // Wait for a probe or two so the histogram has data.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let text = response.text().await.unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(' ')))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+            .parse()
+            .unwrap()
+    };
+    let count = value("hale_scheduler_lateness_seconds_count");
+    assert!(count >= 1.0, "{text}");
+    assert_eq!(
+        value("hale_scheduler_lateness_seconds_bucket{le=\"+Inf\"}"),
+        count
+    );
+    // Cumulative buckets never decrease.
+    let buckets: Vec<f64> = text
+        .lines()
+        .filter(|l| l.starts_with("hale_scheduler_lateness_seconds_bucket"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
+    assert_eq!(value("hale_scheduled_services"), 1.0);
+    assert_eq!(value("hale_websocket_clients"), 0.0);
+    // Every sample line belongs to a declared metric family.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let name = line.split(['{', ' ']).next().unwrap();
+        let family = name
+            .trim_end_matches("_bucket")
+            .trim_end_matches("_sum")
+            .trim_end_matches("_count");
+        assert!(
+            text.contains(&format!("# TYPE {family} ")),
+            "undeclared {name}"
+        );
+    }
+    app.hale.shutdown().await;
+}
