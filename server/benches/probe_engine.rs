@@ -23,6 +23,7 @@ struct Options {
     interval: Duration,
     warmup: Duration,
     window: Duration,
+    concurrency: usize,
 }
 
 fn options() -> Options {
@@ -39,6 +40,8 @@ fn options() -> Options {
         interval: Duration::from_secs(value("--interval").unwrap_or(10)),
         warmup: Duration::from_secs(value("--warmup").unwrap_or(15)),
         window: Duration::from_secs(value("--seconds").unwrap_or(30)),
+        concurrency: value("--concurrency")
+            .map_or(server::scheduler::DEFAULT_CONCURRENCY, |c| c as usize),
     }
 }
 
@@ -104,8 +107,7 @@ async fn run(fleet: &Fleet, o: &Options, hanging: usize) -> Outcome {
     .await
     .unwrap();
     let mut settings = Settings::new(config, "127.0.0.1:0".parse().unwrap());
-    // Hanging probes hold permits for their whole timeout: leave room.
-    settings.concurrency = 4_096;
+    settings.concurrency = o.concurrency;
     let hale = Hale::start(settings, store).await.unwrap();
     let stats = hale.state.scheduler.clone();
 
@@ -153,9 +155,10 @@ fn main() {
         None => vec![0, 1_000],
     };
     println!(
-        "probe engine: {} services every {:?}, measured over {:?} after {:?} warm-up; {}",
+        "probe engine: {} services every {:?}, concurrency cap {}, measured over {:?} after {:?} warm-up; {}",
         o.services,
         o.interval,
+        o.concurrency,
         o.window,
         o.warmup,
         measure::machine()

@@ -48,6 +48,10 @@ pub struct ServeArgs {
     /// `sqlite://FILE` or `postgres://…`.
     #[arg(long, env = "DATABASE_URL", default_value = "sqlite://hale.db")]
     pub database_url: String,
+    /// Probes in flight at once; leave room for every probe that may hang
+    /// until its timeout.
+    #[arg(long, env = "HALE_MAX_CONCURRENT_PROBES", default_value_t = crate::scheduler::DEFAULT_CONCURRENCY)]
+    pub max_concurrent_probes: usize,
     /// The built site: `pkg/` with the page's wasm, JS and CSS.
     #[arg(long, env = "HALE_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
@@ -151,8 +155,10 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if !Path::new(&args.site_root).join("pkg").exists() {
         tracing::warn!(site_root = %args.site_root, "no built site here: pages will render without styles or live updates (build with `cargo leptos build`)");
     }
+    raise_open_files_limit();
     let mut settings = Settings::new(config, args.listen);
     settings.site_root = args.site_root;
+    settings.concurrency = args.max_concurrent_probes;
     let mut hale = Hale::start(settings, store).await?;
     tracing::info!(
         services,
@@ -195,6 +201,30 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tracing::info!("shutting down");
     hale.shutdown().await;
     Ok(())
+}
+
+/// Every probe in flight and every live client holds a socket: raise the
+/// soft open-files limit to the hard one, as Go programs do by default.
+fn raise_open_files_limit() {
+    #[cfg(unix)]
+    {
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: plain libc calls on a struct we own.
+        let raised = unsafe {
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && {
+                limit.rlim_cur = limit.rlim_max;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0
+            }
+        };
+        if raised {
+            tracing::debug!(open_files = limit.rlim_cur, "raised the open-files limit");
+        } else {
+            tracing::warn!("could not raise the open-files limit");
+        }
+    }
 }
 
 async fn shutdown_signal() {

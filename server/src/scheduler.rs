@@ -17,8 +17,13 @@ use tokio::sync::{mpsc, Semaphore};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 
-/// Probes in flight at once, across all services.
-pub const DEFAULT_CONCURRENCY: usize = 512;
+/// Probes in flight at once, across all services. A hanging target holds
+/// its permit until its timeout, so the cap must leave room for every
+/// probe that may hang at once (about `timeout / interval` of each such
+/// service): measured with 1,000 hanging services, a cap of 512 delayed
+/// healthy probes by seconds (docs/benchmarks.md). Waiting probes cost a
+/// socket each, not CPU.
+pub const DEFAULT_CONCURRENCY: usize = 4_096;
 /// Slack past a probe's own timeout before the scheduler gives up on it.
 const TIMEOUT_GRACE: Duration = Duration::from_millis(500);
 
