@@ -25,7 +25,7 @@ pub struct Endpoint {
     #[serde(default)]
     method: HttpMethod,
     #[serde(default)]
-    headers: BTreeMap<String, String>,
+    headers: super::Headers,
     #[serde(default)]
     body: Option<String>,
     #[serde(default = "super::default_interval")]

@@ -41,7 +41,7 @@ pub struct ServiceConfig {
     #[serde(default)]
     pub method: HttpMethod,
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: Headers,
     #[serde(default)]
     pub body: Option<String>,
     /// HTTP: follow up to 10 redirects (`true`), or judge the redirect
@@ -81,6 +81,30 @@ pub struct ServiceConfig {
     /// Consecutive successes before a down service is called operational.
     #[serde(default = "default_success_threshold")]
     pub success_threshold: u32,
+}
+
+/// Request headers. They often carry secrets (from `${ENV}`), so their
+/// values never appear in `Debug` output, and so never in a log line.
+#[derive(Clone, Default, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct Headers(pub BTreeMap<String, String>);
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|k| (k, "<redacted>")))
+            .finish()
+    }
+}
+
+impl Headers {
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.keys()
+    }
 }
 
 /// What kind of probe a service's URL asks for, by its scheme.
@@ -844,7 +868,16 @@ status_pages:
         assert_eq!(api.interval.0, Duration::from_secs(30));
         assert_eq!(api.timeout(), Duration::from_secs(5));
         assert_eq!(api.conditions.len(), 3);
-        assert_eq!(api.headers["Authorization"], "Bearer s3cret");
+        assert_eq!(api.headers.0["Authorization"], "Bearer s3cret");
+        let debug = format!("{api:?}");
+        assert!(
+            !debug.contains("s3cret"),
+            "secrets stay out of Debug: {debug}"
+        );
+        assert!(
+            debug.contains("\"Authorization\": \"<redacted>\""),
+            "{debug}"
+        );
         assert_eq!(api.failure_threshold, 3);
         assert_eq!(api.success_threshold, 2);
         let web = &config.services[1];

@@ -67,7 +67,7 @@ impl HttpProber {
         let mut request = client
             .request(service.method.0.clone(), service.url.clone())
             .timeout(service.timeout());
-        for (name, value) in &service.headers {
+        for (name, value) in service.headers.iter() {
             request = request.header(name, value);
         }
         if let Some(body) = &service.body {
