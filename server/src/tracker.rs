@@ -154,8 +154,13 @@ impl Tracker {
                 Verdict::Failed => (Down, format!("first check failed: {detail}")),
             },
             Down if self.successes >= self.success_threshold => {
-                let degraded = verdict == Verdict::Slow || rate.is_some();
-                let to = if degraded { Degraded } else { Operational };
+                // The outage's own failures are not flakiness: the window
+                // restarts below, so only a slow answer keeps it degraded.
+                let to = if verdict == Verdict::Slow {
+                    Degraded
+                } else {
+                    Operational
+                };
                 (
                     to,
                     format!(
@@ -189,6 +194,12 @@ impl Tracker {
             _ => return None,
         };
         let from = std::mem::replace(&mut self.status, to);
+        if from == Down || to == Down {
+            // The error rate measures flakiness while up; a confirmed outage
+            // is accounted as down time, not carried into the rate after it.
+            self.recent.clear();
+            self.recent_failures = 0;
+        }
         Some((from, to, cause))
     }
 }
@@ -318,6 +329,23 @@ mod tests {
                 "21 consecutive good answers: ok".into()
             ))
         );
+    }
+
+    #[test]
+    fn recovering_from_an_outage_is_operational_not_degraded() {
+        let mut tracker = Tracker::new(3, 2);
+        for _ in 0..30 {
+            tracker.observe(Verdict::Ok, "ok");
+        }
+        for _ in 0..3 {
+            tracker.observe(Verdict::Failed, "HTTP 500");
+        }
+        assert_eq!(tracker.status(), Down);
+        tracker.observe(Verdict::Ok, "ok");
+        let change = tracker.observe(Verdict::Ok, "ok");
+        assert_eq!(change.map(|c| (c.0, c.1)), Some((Down, Operational)));
+        // The rate starts afresh after the outage.
+        assert_eq!(tracker.error_rate(), None);
     }
 
     #[test]
