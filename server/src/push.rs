@@ -49,6 +49,8 @@ pub enum PushError {
     UnknownToken,
     #[error("status must be up or down, not {0:?}")]
     BadStatus(String),
+    #[error("ping must be a number of milliseconds, not {0}")]
+    BadPing(f64),
 }
 
 impl PushBoard {
@@ -95,6 +97,13 @@ impl PushBoard {
             Some("down") => false,
             Some(other) => return Err(PushError::BadStatus(other.to_string())),
         };
+        // NaN and infinities parse as f64 but are no latency.
+        let latency = match push.ping {
+            None => Duration::ZERO,
+            Some(ms) => {
+                Duration::try_from_secs_f64(ms / 1_000.0).map_err(|_| PushError::BadPing(ms))?
+            }
+        };
         let mut expected = self.expected.lock().expect("push lock");
         let expectation = expected.get_mut(token).ok_or(PushError::UnknownToken)?;
         expectation.last_heard = Instant::now();
@@ -108,8 +117,6 @@ impl PushBoard {
             }
             .into()
         });
-        let latency =
-            Duration::from_secs_f64(push.ping.unwrap_or(0.0).clamp(0.0, 86_400_000.0) / 1_000.0);
         Ok(ProbeResult {
             message,
             ..ProbeResult::new(service, now(), up, latency, None, vec![outcome(up)])
@@ -153,10 +160,8 @@ impl PushBoard {
     }
 
     /// Reports overdue pushes until nobody takes results any more.
+    /// Runs even with no push services: a reload may add some.
     pub async fn watch(self, results: mpsc::Sender<ProbeResult>) {
-        if self.expected.lock().expect("push lock").is_empty() {
-            return;
-        }
         let mut ticker = tokio::time::interval(WATCH_EVERY);
         loop {
             let at = ticker.tick().await;
@@ -249,6 +254,23 @@ mod tests {
             board.receive("nope", Push::default()).unwrap_err(),
             PushError::UnknownToken
         );
+        for ms in [f64::NAN, f64::INFINITY, -5.0] {
+            let push = Push {
+                ping: Some(ms),
+                ..Push::default()
+            };
+            assert!(matches!(
+                board.receive("backup-token-1", push),
+                Err(PushError::BadPing(_))
+            ));
+        }
+        // Still usable afterwards (no poisoned lock).
+        assert!(
+            board
+                .receive("backup-token-1", Push::default())
+                .unwrap()
+                .success
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -270,6 +292,24 @@ mod tests {
         let overdue = board.overdue(pushed + Duration::from_secs(70));
         let names: Vec<_> = overdue.iter().map(|r| &*r.service).collect();
         assert_eq!(names, ["backup"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watchdog_watches_push_services_a_reload_adds() {
+        let board = PushBoard::new(&[]);
+        let (tx, mut rx) = mpsc::channel(8);
+        tokio::spawn(board.clone().watch(tx));
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        let config = Config::parse(
+            "services:\n  - {name: late, url: 'push://added-later', interval: 30s, grace: 10s}\n",
+            Path::new("t.yaml"),
+            |_| None,
+        )
+        .unwrap();
+        let services: Vec<_> = config.services.into_iter().map(Arc::new).collect();
+        board.reconfigure(&services);
+        let failure = rx.recv().await.unwrap();
+        assert_eq!(&*failure.service, "late");
     }
 
     #[tokio::test(start_paused = true)]

@@ -15,7 +15,7 @@ pub async fn push(
     let Query(push) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let result = state.push.receive(&token, push).map_err(|e| match e {
         PushError::UnknownToken => ApiError::NotFound(e.to_string()),
-        PushError::BadStatus(_) => ApiError::BadRequest(e.to_string()),
+        PushError::BadStatus(_) | PushError::BadPing(_) => ApiError::BadRequest(e.to_string()),
     })?;
     let service = result.service.to_string();
     let unavailable = || ApiError::Unavailable("hale is shutting down".into());
