@@ -80,6 +80,13 @@ impl TryFrom<ChangeRow> for StatusChange {
     }
 }
 
+/// Text as both backends accept it: Postgres refuses NUL characters, and
+/// one in a message (from a push or a DNS TXT record) would fail its whole
+/// batch on every retry.
+fn text(value: &str) -> String {
+    value.replace('\0', "\u{FFFD}")
+}
+
 fn from_ms(ms: i64) -> Result<DateTime<Utc>, StoreError> {
     Utc.timestamp_millis_opt(ms)
         .single()
@@ -192,7 +199,7 @@ macro_rules! sql_store {
                             .push_bind(r.success)
                             .push_bind(i64::try_from(r.latency.as_micros()).unwrap_or(i64::MAX))
                             .push_bind(r.status_code.map(i32::from))
-                            .push_bind(r.message.clone())
+                            .push_bind(text(&r.message))
                             .push_bind(serde_json::to_string(&r.conditions).expect("outcomes serialize"))
                             .push_bind(r.region.clone());
                     });
@@ -207,17 +214,21 @@ macro_rules! sql_store {
                     return Ok(());
                 }
                 let ids = self.service_ids(changes.iter().map(|c| c.service.as_str())).await?;
-                let mut insert = QueryBuilder::<$db>::new(
-                    "INSERT INTO status_changes (service_id, at_ms, from_status, to_status, cause) ",
-                );
-                insert.push_values(changes, |mut row, c| {
-                    row.push_bind(ids[&c.service])
-                        .push_bind(c.at.timestamp_millis())
-                        .push_bind(c.from.as_str())
-                        .push_bind(c.to.as_str())
-                        .push_bind(c.cause.clone());
-                });
-                insert.build().execute(&self.pool).await?;
+                let mut tx = self.pool.begin().await?;
+                for chunk in changes.chunks(ROWS_PER_INSERT) {
+                    let mut insert = QueryBuilder::<$db>::new(
+                        "INSERT INTO status_changes (service_id, at_ms, from_status, to_status, cause) ",
+                    );
+                    insert.push_values(chunk, |mut row, c| {
+                        row.push_bind(ids[&c.service])
+                            .push_bind(c.at.timestamp_millis())
+                            .push_bind(c.from.as_str())
+                            .push_bind(c.to.as_str())
+                            .push_bind(text(&c.cause));
+                    });
+                    insert.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
 

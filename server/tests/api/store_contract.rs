@@ -124,6 +124,42 @@ on_both_backends!(status_changes_round_trip, |backend| async move {
 });
 
 on_both_backends!(
+    large_change_batches_and_nul_characters_are_stored,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = store::connect(&db.url).await.unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 1, 15, 10, 0, 0).unwrap();
+        // More rows than one statement may bind on SQLite (5 parameters each).
+        let changes: Vec<StatusChange> = (0..7_000)
+            .map(|i| StatusChange {
+                service: "flappy".into(),
+                from: ServiceStatus::Operational,
+                to: ServiceStatus::Down,
+                at: at + Span::seconds(i),
+                cause: format!("change {i}"),
+            })
+            .collect();
+        store.insert_status_changes(&changes).await.unwrap();
+        assert_eq!(
+            store
+                .recent_status_changes("flappy", 10_000)
+                .await
+                .unwrap()
+                .len(),
+            7_000
+        );
+
+        // Postgres refuses NUL in text; a push message or DNS TXT may hold one.
+        let mut odd = result("odd", 0, false);
+        odd.message = "bad\0byte".into();
+        store.insert_results(&[odd]).await.unwrap();
+        let stored = store.recent_results("odd", 1).await.unwrap();
+        assert_eq!(stored[0].message, "bad\u{FFFD}byte");
+        store.close().await;
+    }
+);
+
+on_both_backends!(
     reopening_keeps_data_and_migrations_are_idempotent,
     |backend| async move {
         let db = TestDb::new(backend).await;
