@@ -30,6 +30,10 @@ fn verdict(service: &ServiceConfig, result: &ProbeResult) -> Verdict {
     }
 }
 
+/// A result for a service that is not (or no longer) configured.
+#[derive(Debug, PartialEq, Eq)]
+pub struct NotConfigured;
+
 pub struct StatusBoard {
     config: RwLock<Arc<Config>>,
     entries: RwLock<HashMap<String, Entry>>,
@@ -114,23 +118,27 @@ impl StatusBoard {
         }
     }
 
-    /// Folds one result in; returns the status change it caused, if any.
-    pub fn record(&self, result: &ProbeResult) -> Option<StatusChange> {
+    /// Folds one result in; `Err` for a service the board does not know
+    /// (removed by a reload while its probe ran), else the status change it
+    /// caused, if any.
+    pub fn record(&self, result: &ProbeResult) -> Result<Option<StatusChange>, NotConfigured> {
         let mut entries = self.entries.write().expect("board lock");
-        let entry = entries.get_mut(&*result.service)?;
+        let entry = entries.get_mut(&*result.service).ok_or(NotConfigured)?;
         entry.view.latency_ms = Some(result.latency_ms());
         entry.view.last_checked = Some(result.checked_at);
         entry.view.message = Some(result.message.clone());
         let verdict = verdict(&entry.service, result);
-        let (from, to, cause) = entry.tracker.observe(verdict, &result.message)?;
+        let Some((from, to, cause)) = entry.tracker.observe(verdict, &result.message) else {
+            return Ok(None);
+        };
         entry.view.status = to;
-        Some(StatusChange {
+        Ok(Some(StatusChange {
             service: result.service.to_string(),
             from,
             to,
             at: result.checked_at,
             cause,
-        })
+        }))
     }
 
     /// Hale is stopping: every service it knew becomes unknown. Returns
@@ -278,7 +286,7 @@ mod tests {
         assert_eq!(groups, [(None, 1), (Some("Core"), 2)]);
 
         for name in ["api", "web", "db"] {
-            board.record(&result(name, true));
+            board.record(&result(name, true)).unwrap();
         }
         assert_eq!(
             board.page(None).unwrap().overall_status,
@@ -286,6 +294,7 @@ mod tests {
         );
         let change = board
             .record(&result("api", false))
+            .unwrap()
             .expect("threshold 1 changes at once");
         assert_eq!(
             (change.from, change.to),
@@ -315,9 +324,12 @@ mod tests {
         let board = StatusBoard::new(Arc::new(config));
         let mut slow = result("api", true);
         slow.latency = Duration::from_millis(250);
-        board.record(&result("api", true));
-        assert!(board.record(&slow).is_none());
-        let change = board.record(&slow).expect("two slow answers confirm");
+        board.record(&result("api", true)).unwrap();
+        assert!(board.record(&slow).unwrap().is_none());
+        let change = board
+            .record(&slow)
+            .unwrap()
+            .expect("two slow answers confirm");
         assert_eq!(
             (change.from, change.to),
             (ServiceStatus::Operational, ServiceStatus::Degraded)
@@ -332,8 +344,8 @@ mod tests {
     #[test]
     fn reconfiguring_keeps_state_and_forgets_removed_services() {
         let board = board();
-        board.record(&result("api", true));
-        board.record(&result("web", true));
+        board.record(&result("api", true)).unwrap();
+        board.record(&result("web", true)).unwrap();
         let config = Config::parse(
             "title: Acme 2\nservices:\n  - {name: api, group: Edge, url: 'http://a/', failure_threshold: 2}\n  - {name: new, url: 'http://n/'}\n",
             Path::new("t.yaml"),
@@ -362,12 +374,12 @@ mod tests {
         );
         assert_eq!(board.page(None).unwrap().title, "Acme 2");
         // The new threshold (2) applies to the kept tracker.
-        assert!(board.record(&result("api", false)).is_none());
-        assert!(board.record(&result("api", false)).is_some());
+        assert!(board.record(&result("api", false)).unwrap().is_none());
+        assert!(board.record(&result("api", false)).unwrap().is_some());
     }
 
     #[test]
     fn results_of_unconfigured_services_are_ignored() {
-        assert!(board().record(&result("ghost", false)).is_none());
+        assert_eq!(board().record(&result("ghost", false)), Err(NotConfigured));
     }
 }

@@ -251,7 +251,11 @@ async fn pipeline(
     writes: mpsc::Sender<Write>,
 ) {
     while let Some(result) = results.recv().await {
-        let change = board.record(&result);
+        // A service a reload removed while its probe ran: its result goes
+        // nowhere, so nothing is stored after its "removed" change.
+        let Ok(change) = board.record(&result) else {
+            continue;
+        };
         hub.publish(&LiveMessage::Probe(result.to_event()));
         if let Some(change) = change {
             tracing::info!(service = %change.service, from = %change.from, to = %change.to, cause = %change.cause, "status change");

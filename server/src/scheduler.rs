@@ -115,7 +115,8 @@ impl Scheduler {
         self.stats
             .services
             .store(self.running.len(), Ordering::Relaxed);
-        // Reap aborted tasks so the set does not grow with reloads.
+        // Reap the tasks of earlier reloads that have finished aborting, so
+        // the set does not grow with reloads.
         while self.tasks.try_join_next().is_some() {}
         outcome
     }
@@ -170,7 +171,7 @@ impl Run {
     /// Runs one probe planned for `planned`; false once nobody takes
     /// results any more.
     async fn probe_once(&self, planned: Instant) -> bool {
-        let Ok(_permit) = self.limit.acquire().await else {
+        let Ok(permit) = self.limit.acquire().await else {
             return false;
         };
         let started = Instant::now();
@@ -188,6 +189,8 @@ impl Run {
                     format!("timed out after {timeout:?}"),
                 ),
             };
+        // The permit bounds probing, not the queue behind it.
+        drop(permit);
         self.results.send(result).await.is_ok()
     }
 }
