@@ -126,17 +126,6 @@ async fn reload(hale: &mut Hale, path: &Path, why: &str) {
     }
 }
 
-/// Hides a password in a database URL before it is shown.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
-
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let path = config_path(args.config.as_deref());
     let config = match &path {
@@ -151,7 +140,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let services = config.services.len();
     let store = crate::store::connect(&args.database_url)
         .await
-        .with_context(|| format!("opening the database {}", redact(&args.database_url)))?;
+        .with_context(|| {
+            format!(
+                "opening the database {}",
+                crate::store::redact(&args.database_url)
+            )
+        })?;
     if !Path::new(&args.site_root).join("pkg").exists() {
         tracing::warn!(site_root = %args.site_root, "no built site here: pages will render without styles or live updates (build with `cargo leptos build`)");
     }

@@ -74,14 +74,20 @@ fn serve_rejects_an_unknown_database_scheme() {
             "--listen",
             "127.0.0.1:0",
             "--database-url",
-            "mysql://x/y",
+            "mysql://hale:hunter2@db/hale",
         ])
         .env_remove("HALE_CONFIG")
         .current_dir(dir.path())
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unsupported database URL"), "{stderr}");
+    assert!(
+        !stderr.contains("hunter2"),
+        "the password is redacted: {stderr}"
+    );
+    assert!(stderr.contains("mysql://hale:***@db/hale"), "{stderr}");
 }
 
 /// `hale serve` with no config file at all, configured only through the
