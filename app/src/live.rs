@@ -86,6 +86,14 @@ mod client {
         last_heard_ms: Cell<f64>,
         failed_attempts: Cell<u32>,
         stopped: Cell<bool>,
+        /// The current socket's handlers: replaced (and so freed) with each
+        /// new socket, instead of leaking a pair per reconnect.
+        handlers: RefCell<Option<Handlers>>,
+    }
+
+    struct Handlers {
+        _on_message: Closure<dyn FnMut(MessageEvent)>,
+        _on_close: Closure<dyn FnMut()>,
     }
 
     fn now_ms() -> f64 {
@@ -104,6 +112,7 @@ mod client {
             last_heard_ms: Cell::new(now_ms()),
             failed_attempts: Cell::new(0),
             stopped: Cell::new(false),
+            handlers: RefCell::new(None),
         });
 
         // Runs once, after hydration (it reads no signal, so never again).
@@ -111,7 +120,7 @@ mod client {
             open(&client);
             let watchdog = client.clone();
             if let Ok(handle) =
-                set_interval_with_handle(move || watchdog.check_staleness(), Duration::from_secs(1))
+                set_interval_with_handle(move || check_staleness(&watchdog), Duration::from_secs(1))
             {
                 // Cleanups must be Send; this one only ever runs in the
                 // browser's single thread.
@@ -159,7 +168,6 @@ mod client {
             })
         };
         socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        on_message.forget();
 
         let on_close = {
             let client = client.clone();
@@ -174,10 +182,34 @@ mod client {
             })
         };
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        on_close.forget();
 
         client.last_heard_ms.set(now_ms());
         client.socket.borrow_mut().replace(socket);
+        // The previous socket has closed (or was dropped as stale, its
+        // handlers detached), so its closures can go.
+        client.handlers.replace(Some(Handlers {
+            _on_message: on_message,
+            _on_close: on_close,
+        }));
+    }
+
+    fn check_staleness(client: &Rc<Client>) {
+        let silent_for = now_ms() - client.last_heard_ms.get();
+        let state = client.connection.get_untracked();
+        if state == Connection::Connected && silent_for > STALE_AFTER_MS {
+            client.connection.set(Connection::Stale);
+        }
+        if state == Connection::Stale && silent_for > RECONNECT_AFTER_MS {
+            // A half-open connection may fire `close` only much later: drop
+            // it now, detached so its late events are ignored, and reconnect.
+            let stale = client.socket.borrow_mut().take();
+            if let Some(socket) = stale {
+                socket.set_onmessage(None);
+                socket.set_onclose(None);
+                let _ = socket.close();
+                schedule_reconnect(client);
+            }
+        }
     }
 
     fn schedule_reconnect(client: &Rc<Client>) {
@@ -226,26 +258,15 @@ mod client {
             }
         }
 
-        fn check_staleness(&self) {
-            let silent_for = now_ms() - self.last_heard_ms.get();
-            let state = self.connection.get_untracked();
-            if state == Connection::Connected && silent_for > STALE_AFTER_MS {
-                self.connection.set(Connection::Stale);
-            }
-            if state == Connection::Stale && silent_for > RECONNECT_AFTER_MS {
-                // A half-open connection never fires `close`; close it
-                // ourselves and let `onclose` schedule the reconnect.
-                if let Some(socket) = self.socket.borrow().as_ref() {
-                    let _ = socket.close();
-                }
-            }
-        }
-
         fn stop(&self) {
             self.stopped.set(true);
             if let Some(socket) = self.socket.borrow_mut().take() {
+                socket.set_onmessage(None);
+                socket.set_onclose(None);
                 let _ = socket.close();
             }
+            // The handlers hold the client: dropping them breaks the cycle.
+            self.handlers.take();
         }
     }
 }
