@@ -1,12 +1,12 @@
 //! A lock-free, log-linear histogram of durations: four buckets per power
-//! of two of microseconds (≤ 19 % relative error), from 1 µs to over an
-//! hour. Recording is a couple of atomic adds; snapshots can be merged.
+//! of two of microseconds (a value is reported at most 25 % high), from
+//! 1 µs to about 4.8 hours. Recording is a couple of atomic adds; snapshots can be merged.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 const SUB_BUCKETS: usize = 4;
-/// Powers of two covered: up to 2^33 µs, about 2.4 hours.
+/// Powers of two covered: values up to 2^34 µs, about 4.8 hours.
 const POWERS: usize = 33;
 const BUCKETS: usize = POWERS * SUB_BUCKETS;
 

@@ -38,6 +38,9 @@ impl Hub {
     }
 
     pub fn publish(&self, message: &LiveMessage) {
+        if self.sender.receiver_count() == 0 {
+            return; // nobody to serialize for
+        }
         let json = serde_json::to_string(message).expect("live messages serialize");
         // An error only means nobody is listening.
         let _ = self.sender.send(Utf8Bytes::from(json));

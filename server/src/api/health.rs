@@ -92,7 +92,7 @@ pub async fn detailed(State(state): State<AppState>) -> (StatusCode, Json<Value>
             "error": db.error,
         },
         "services": {
-            "total": state.board.views().len(),
+            "total": state.board.counts().values().sum::<usize>(),
             "by_status": state.board.counts(),
         },
         "websocket_clients": state.hub.client_count(),

@@ -22,6 +22,8 @@ pub struct Answer {
     pub rcode: &'static str,
     /// Records of the asked type, as text, in answer order.
     pub records: Vec<String>,
+    /// The server cut the answer short (TC): the records may be partial.
+    pub truncated: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -198,6 +200,7 @@ pub fn decode_answer(packet: &[u8], id: u16, kind: RecordType) -> Result<Answer,
     Ok(Answer {
         rcode: rcode_name((flags & 0x000F) as u8),
         records,
+        truncated: flags & 0x0200 != 0,
     })
 }
 
@@ -281,13 +284,19 @@ impl Prober for DnsProber {
             ..Default::default()
         };
         let (success, conditions, failure) = evaluate(service, &observation);
-        let message = error
-            .or(failure)
-            .unwrap_or_else(|| match (&answer, &first) {
+        let truncated = answer.as_ref().is_some_and(|a| a.truncated);
+        let message = error.or(failure).unwrap_or_else(|| {
+            let text = match (&answer, &first) {
                 (Some(a), Some(first)) => format!("{} {first}", a.rcode),
                 (Some(a), None) => a.rcode.to_string(),
                 (None, _) => String::new(),
-            });
+            };
+            if truncated {
+                format!("{text} (answer truncated)")
+            } else {
+                text
+            }
+        });
         ProbeResult {
             message,
             ..ProbeResult::new(service, checked_at, success, latency, None, conditions)
@@ -455,6 +464,15 @@ mod tests {
             decode_answer(&looping, 7, RecordType::A),
             Err(DnsError::Malformed("name pointers loop"))
         );
+    }
+
+    #[test]
+    fn a_truncated_answer_says_so() {
+        let mut response = encode_query(9, "a.test", RecordType::A);
+        response[2] |= 0x80 | 0x02; // QR and TC
+        let answer = decode_answer(&response, 9, RecordType::A).unwrap();
+        assert!(answer.truncated);
+        assert!(answer.records.is_empty());
     }
 
     #[test]
