@@ -9,27 +9,65 @@ use std::time::{Duration, Instant};
 /// Bodies are read up to this many bytes, and only when a condition looks.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// How a client treats redirects.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Redirects {
+    /// `follow_redirects: false`: the redirect is the answer.
+    Never,
+    /// For services that send their own headers: reqwest drops
+    /// `Authorization` and cookies on a cross-host redirect, but would
+    /// forward an `X-Api-Key`, so such a redirect is not followed.
+    SameOrigin,
+    Always,
+}
+
+impl Redirects {
+    fn of(service: &ServiceConfig) -> Redirects {
+        match (
+            service.follow_redirects,
+            service.headers.iter().next().is_some(),
+        ) {
+            (false, _) => Redirects::Never,
+            (true, true) => Redirects::SameOrigin,
+            (true, false) => Redirects::Always,
+        }
+    }
+
+    fn policy(self) -> reqwest::redirect::Policy {
+        match self {
+            Redirects::Never => reqwest::redirect::Policy::none(),
+            Redirects::Always => reqwest::redirect::Policy::limited(10),
+            Redirects::SameOrigin => reqwest::redirect::Policy::custom(|attempt| {
+                if attempt.previous().len() >= 10 {
+                    return attempt.error("too many redirects");
+                }
+                let first = &attempt.previous()[0];
+                if attempt.url().origin() == first.origin() {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }),
+        }
+    }
+}
+
 /// Probes HTTP(S) targets. Redirect handling and certificate checking are
 /// client settings in reqwest, so there is one client (and one connection
-/// pool) per combination, indexed `[follow_redirects][verify_tls]`.
+/// pool) per combination, indexed `[redirects][verify_tls]`.
 pub struct HttpProber {
-    clients: [[reqwest::Client; 2]; 2],
+    clients: [[reqwest::Client; 2]; 3],
     body_limit: usize,
 }
 
-fn client(follow_redirects: bool, verify_tls: bool) -> Result<reqwest::Client, reqwest::Error> {
-    let redirects = if follow_redirects {
-        reqwest::redirect::Policy::limited(10)
-    } else {
-        reqwest::redirect::Policy::none()
-    };
+fn client(redirects: Redirects, verify_tls: bool) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .user_agent(concat!(
             "Hale/",
             env!("CARGO_PKG_VERSION"),
             " (status monitor)"
         ))
-        .redirect(redirects)
+        .redirect(redirects.policy())
         .danger_accept_invalid_certs(!verify_tls)
         .tls_info(true)
         .connect_timeout(Duration::from_secs(10))
@@ -39,10 +77,14 @@ fn client(follow_redirects: bool, verify_tls: bool) -> Result<reqwest::Client, r
 
 impl HttpProber {
     pub fn new() -> Result<HttpProber, reqwest::Error> {
+        let pair = |r| -> Result<[reqwest::Client; 2], reqwest::Error> {
+            Ok([client(r, false)?, client(r, true)?])
+        };
         Ok(HttpProber {
             clients: [
-                [client(false, false)?, client(false, true)?],
-                [client(true, false)?, client(true, true)?],
+                pair(Redirects::Never)?,
+                pair(Redirects::SameOrigin)?,
+                pair(Redirects::Always)?,
             ],
             body_limit: DEFAULT_BODY_LIMIT,
         })
@@ -51,6 +93,8 @@ impl HttpProber {
 
 struct Answer {
     status: u16,
+    /// Where a redirect that was not followed pointed.
+    location: Option<String>,
     ip: Option<String>,
     body: Option<Vec<u8>>,
     certificate_expires: Option<chrono::DateTime<chrono::Utc>>,
@@ -63,7 +107,7 @@ impl HttpProber {
         read_body: bool,
     ) -> Result<Answer, reqwest::Error> {
         let client =
-            &self.clients[usize::from(service.follow_redirects)][usize::from(service.verify_tls)];
+            &self.clients[Redirects::of(service) as usize][usize::from(service.verify_tls)];
         let mut request = client
             .request(service.method.0.clone(), service.url.clone())
             .timeout(service.timeout());
@@ -75,6 +119,11 @@ impl HttpProber {
         }
         let mut response = request.send().await?;
         let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_string);
         let ip = response.remote_addr().map(|a| a.ip().to_string());
         let certificate_expires = response
             .extensions()
@@ -99,6 +148,7 @@ impl HttpProber {
         let body = read_body.then_some(body);
         Ok(Answer {
             status,
+            location,
             ip,
             body,
             certificate_expires,
@@ -150,6 +200,19 @@ impl Prober for HttpProber {
             Ok(Err(e)) => (None, Some(describe(&e))),
             Err(_) => (None, Some(format!("timed out after {timeout:?}"))),
         };
+        // A cross-host redirect the client declined to follow (see
+        // `Redirects::SameOrigin`) is a failure with the reason, not a 3xx
+        // that `[STATUS] < 400` would pass.
+        let transport_error = transport_error.or_else(|| {
+            let a = answer.as_ref()?;
+            let declined = Redirects::of(service) == Redirects::SameOrigin && (300..400).contains(&a.status);
+            declined.then(|| {
+                format!(
+                    "redirected to another host ({}); not followed, as it would carry this service's headers there",
+                    a.location.as_deref().unwrap_or("no Location")
+                )
+            })
+        });
         let observation = Observation {
             status: answer.as_ref().map(|a| a.status),
             response_time: latency,
@@ -162,7 +225,10 @@ impl Prober for HttpProber {
                 .map(super::tls::time_left),
             ..Default::default()
         };
-        let (success, conditions, first_failure) = evaluate(service, &observation);
+        let (held, conditions, first_failure) = evaluate(service, &observation);
+        // Conditions can hold without a proper answer (a declined redirect
+        // still has a 3xx status): any transport error is a failure.
+        let success = held && transport_error.is_none();
         let message = match (&transport_error, &answer, first_failure) {
             (Some(error), _, _) => error.clone(),
             (None, _, Some(failure)) => failure,
@@ -255,6 +321,68 @@ mod tests {
             .await;
         assert_eq!(judged.status_code, Some(301));
         assert!(judged.success, "{}", judged.message);
+    }
+
+    #[tokio::test]
+    async fn custom_headers_never_follow_a_redirect_to_another_host() {
+        use std::sync::{Arc, Mutex};
+        // B records the X-Api-Key it receives; A redirects to B.
+        let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+        let log = seen.clone();
+        let other = axum::Router::new().route(
+            "/landing",
+            get(move |headers: axum::http::HeaderMap| {
+                let key = headers
+                    .get("x-api-key")
+                    .map(|v| v.to_str().unwrap().to_string());
+                log.lock().unwrap().push(key);
+                async { "landed" }
+            }),
+        );
+        let b = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let b_url = format!("http://{}/landing", b.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(b, other).await.unwrap() });
+        let location = b_url.clone();
+        let away = axum::Router::new().route(
+            "/away",
+            get(move || {
+                let location = location.clone();
+                async move { (StatusCode::FOUND, [(header::LOCATION, location)]) }
+            }),
+        );
+        let a = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let a_base = format!("http://{}", a.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(a, away).await.unwrap() });
+        let prober = HttpProber::new().unwrap();
+
+        let with_key = "    url: '{base}/away'\n    headers: {X-Api-Key: '${TOKEN}'}\n";
+        let result = prober.probe(&service(&a_base, with_key)).await;
+        assert!(!result.success);
+        assert_eq!(
+            result.message,
+            format!("redirected to another host ({b_url}); not followed, as it would carry this service's headers there")
+        );
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "the key never reached the other host"
+        );
+
+        // Without custom headers the redirect is followed as before.
+        let plain = prober
+            .probe(&service(&a_base, "    url: '{base}/away'\n"))
+            .await;
+        assert!(plain.success, "{}", plain.message);
+        assert_eq!(*seen.lock().unwrap(), vec![None]);
+
+        // Same-origin redirects are still followed with the headers.
+        let base = target().await;
+        let same = prober
+            .probe(&service(
+                &base,
+                "    url: '{base}/moved'\n    headers: {X-Api-Key: k}\n",
+            ))
+            .await;
+        assert_eq!(same.status_code, Some(500), "{}", same.message);
     }
 
     #[tokio::test]
