@@ -5,7 +5,7 @@
 //! address, a name, or text). Small enough to own rather than pull in a
 //! resolver: the format is stable and fully tested below.
 
-use super::{evaluate, now, ProbeResult, Prober};
+use super::{conclude, now, ProbeResult, Prober};
 use crate::condition::Observation;
 use crate::config::{RecordType, ServiceConfig};
 use async_trait::async_trait;
@@ -283,32 +283,33 @@ impl Prober for DnsProber {
                 .filter(|r| r.parse::<std::net::IpAddr>().is_ok()),
             ..Default::default()
         };
-        let (success, conditions, failure) = evaluate(service, &observation);
         let truncated = answer.as_ref().is_some_and(|a| a.truncated);
-        let message = error.or(failure).unwrap_or_else(|| {
-            let text = match (&answer, &first) {
-                (Some(a), Some(first)) => format!("{} {first}", a.rcode),
-                (Some(a), None) => a.rcode.to_string(),
-                (None, _) => String::new(),
-            };
-            if truncated {
-                format!("{text} (answer truncated)")
-            } else {
-                text
-            }
-        });
-        ProbeResult {
-            message,
-            ..ProbeResult::new(service, checked_at, success, latency, None, conditions)
-        }
+        conclude(
+            service,
+            checked_at,
+            latency,
+            None,
+            &observation,
+            error,
+            || {
+                let text = match (&answer, &first) {
+                    (Some(a), Some(first)) => format!("{} {first}", a.rcode),
+                    (Some(a), None) => a.rcode.to_string(),
+                    (None, _) => String::new(),
+                };
+                if truncated {
+                    format!("{text} (answer truncated)")
+                } else {
+                    text
+                }
+            },
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use std::path::Path;
 
     /// A DNS server for tests: answers `*.test` names from a table, and
     /// NXDOMAIN for the rest. Compresses names as real servers do.
@@ -352,13 +353,9 @@ mod tests {
     }
 
     fn service(server: SocketAddr, name: &str, kind: &str, conditions: &str) -> ServiceConfig {
-        let yaml = format!(
-            "services:\n  - name: dns\n    url: 'dns://{server}'\n    timeout: 1s\n    dns: {{query_name: {name}, query_type: {kind}}}\n{conditions}"
-        );
-        Config::parse(&yaml, Path::new("t.yaml"), |_| None)
-            .unwrap()
-            .services
-            .remove(0)
+        crate::probe::test_service(&format!(
+            "    url: 'dns://{server}'\n    timeout: 1s\n    dns: {{query_name: {name}, query_type: {kind}}}\n{conditions}"
+        ))
     }
 
     #[tokio::test]

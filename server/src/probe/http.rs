@@ -1,6 +1,6 @@
 //! HTTP(S) probes with reqwest.
 
-use super::{evaluate, now, ProbeResult, Prober};
+use super::{conclude, now, ProbeResult, Prober};
 use crate::condition::Observation;
 use crate::config::ServiceConfig;
 use async_trait::async_trait;
@@ -225,37 +225,24 @@ impl Prober for HttpProber {
                 .map(super::tls::time_left),
             ..Default::default()
         };
-        let (held, conditions, first_failure) = evaluate(service, &observation);
-        // Conditions can hold without a proper answer (a declined redirect
-        // still has a 3xx status): any transport error is a failure.
-        let success = held && transport_error.is_none();
-        let message = match (&transport_error, &answer, first_failure) {
-            (Some(error), _, _) => error.clone(),
-            (None, _, Some(failure)) => failure,
-            (None, Some(answer), None) => format!("HTTP {}", answer.status),
-            (None, None, None) => String::new(),
-        };
-        ProbeResult {
-            message,
-            ..ProbeResult::new(
-                service,
-                checked_at,
-                success,
-                latency,
-                observation.status,
-                conditions,
-            )
-        }
+        let status = observation.status;
+        conclude(
+            service,
+            checked_at,
+            latency,
+            status,
+            &observation,
+            transport_error,
+            || format!("HTTP {}", status.unwrap_or_default()),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
     use axum::http::{header, StatusCode};
     use axum::routing::get;
-    use std::path::Path;
 
     async fn target() -> String {
         let app = axum::Router::new()
@@ -297,14 +284,10 @@ mod tests {
     }
 
     fn service(base: &str, yaml: &str) -> ServiceConfig {
-        let yaml = format!(
-            "services:\n  - name: t\n    timeout: 1s\n{}",
+        crate::probe::test_service(&format!(
+            "    timeout: 1s\n{}",
             yaml.replace("{base}", base)
-        );
-        Config::parse(&yaml, Path::new("t.yaml"), |_| Some("s3cret".into()))
-            .unwrap()
-            .services
-            .remove(0)
+        ))
     }
 
     #[tokio::test]

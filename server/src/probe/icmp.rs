@@ -4,7 +4,7 @@
 //! (`net.ipv4.ping_group_range`), else a raw one (root or CAP_NET_RAW).
 //! Whether either can be opened is checked when the config loads.
 
-use super::{evaluate, now, ProbeResult, Prober};
+use super::{conclude, now, ProbeResult, Prober};
 use crate::condition::Observation;
 use crate::config::ServiceConfig;
 use async_trait::async_trait;
@@ -165,22 +165,21 @@ impl Prober for IcmpProber {
             ip: ip.clone(),
             ..Default::default()
         };
-        let (success, conditions, failure) = evaluate(service, &observation);
-        let message = error
-            .or(failure)
-            .unwrap_or_else(|| format!("echo reply from {}", ip.unwrap_or_default()));
-        ProbeResult {
-            message,
-            ..ProbeResult::new(service, checked_at, success, latency, None, conditions)
-        }
+        conclude(
+            service,
+            checked_at,
+            latency,
+            None,
+            &observation,
+            error,
+            || format!("echo reply from {}", ip.unwrap_or_default()),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use std::path::Path;
 
     #[test]
     fn builds_echo_requests_with_a_valid_checksum() {
@@ -218,11 +217,9 @@ mod tests {
     async fn pings_the_loopback() {
         // Our machines and CI run as root, where a raw socket is allowed.
         check_permission().expect("the tests run where ICMP sockets are allowed");
-        let yaml = "services:\n  - {name: lo, url: 'icmp://127.0.0.1', timeout: 2s, conditions: ['[CONNECTED] == true', '[IP] == 127.0.0.1']}\n";
-        let service = Config::parse(yaml, Path::new("t.yaml"), |_| None)
-            .unwrap()
-            .services
-            .remove(0);
+        let service = crate::probe::test_service(
+            "    url: 'icmp://127.0.0.1'\n    timeout: 2s\n    conditions: ['[CONNECTED] == true', '[IP] == 127.0.0.1']\n",
+        );
         let result = IcmpProber.probe(&service).await;
         assert!(result.success, "{}", result.message);
         assert_eq!(result.message, "echo reply from 127.0.0.1");

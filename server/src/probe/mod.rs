@@ -113,11 +113,51 @@ pub fn evaluate(
     (outcomes.iter().all(|c| c.success), outcomes, first_failure)
 }
 
+/// Ends every probe the same way: evaluates the conditions, fails on any
+/// transport error (conditions can hold without a proper answer), and says
+/// why — the error, else the first failed condition, else `ok_message`.
+pub fn conclude(
+    service: &ServiceConfig,
+    checked_at: DateTime<Utc>,
+    latency: Duration,
+    status_code: Option<u16>,
+    observation: &Observation<'_>,
+    error: Option<String>,
+    ok_message: impl FnOnce() -> String,
+) -> ProbeResult {
+    let (held, conditions, failure) = evaluate(service, observation);
+    let success = held && error.is_none();
+    ProbeResult {
+        message: error.or(failure).unwrap_or_else(ok_message),
+        ..ProbeResult::new(
+            service,
+            checked_at,
+            success,
+            latency,
+            status_code,
+            conditions,
+        )
+    }
+}
+
 /// Runs one probe of a service. Implementations honour the service's
 /// timeout and never panic on a bad target: every outcome is a result.
 #[async_trait]
 pub trait Prober: Send + Sync + 'static {
     async fn probe(&self, service: &ServiceConfig) -> ProbeResult;
+}
+
+/// A one-service config for probe tests: `yaml` holds the service's
+/// fields after `name`, indented four spaces; `${TOKEN}` is `s3cret`.
+#[cfg(test)]
+pub(crate) fn test_service(yaml: &str) -> ServiceConfig {
+    let source = format!("services:\n  - name: t\n{yaml}");
+    crate::config::Config::parse(&source, std::path::Path::new("t.yaml"), |_| {
+        Some("s3cret".into())
+    })
+    .unwrap()
+    .services
+    .remove(0)
 }
 
 /// Every probe kind behind one [`Prober`]: dispatches on the service's kind.

@@ -1,6 +1,6 @@
 //! TCP probes: `tcp://host:port` succeeds when a connection opens.
 
-use super::{evaluate, now, ProbeResult, Prober};
+use super::{conclude, now, ProbeResult, Prober};
 use crate::condition::Observation;
 use crate::config::ServiceConfig;
 use async_trait::async_trait;
@@ -33,26 +33,24 @@ impl Prober for TcpProber {
             ip,
             ..Default::default()
         };
-        let (success, conditions, failure) = evaluate(service, &observation);
-        ProbeResult {
-            message: error.or(failure).unwrap_or_else(|| "connected".into()),
-            ..ProbeResult::new(service, checked_at, success, latency, None, conditions)
-        }
+        conclude(
+            service,
+            checked_at,
+            latency,
+            None,
+            &observation,
+            error,
+            || "connected".into(),
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use std::path::Path;
 
     fn service(url: &str, extra: &str) -> ServiceConfig {
-        let yaml = format!("services:\n  - name: t\n    url: '{url}'\n    timeout: 1s\n{extra}");
-        Config::parse(&yaml, Path::new("t.yaml"), |_| None)
-            .unwrap()
-            .services
-            .remove(0)
+        crate::probe::test_service(&format!("    url: '{url}'\n    timeout: 1s\n{extra}"))
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 //! leaf certificate's expiry into `[CERTIFICATE_EXPIRATION]`. HTTPS probes
 //! fill the same placeholder through [`not_after`].
 
-use super::{evaluate, now, ProbeResult, Prober};
+use super::{conclude, now, ProbeResult, Prober};
 use crate::condition::Observation;
 use crate::config::ServiceConfig;
 use async_trait::async_trait;
@@ -208,19 +208,22 @@ impl Prober for TlsProber {
             certificate_expiration: expires.map(time_left),
             ..Default::default()
         };
-        let (success, conditions, failure) = evaluate(service, &observation);
-        let message = error.or(failure).unwrap_or_else(|| match expires {
-            Some(at) => format!(
-                "certificate valid until {} ({} days)",
-                at.format("%Y-%m-%d %H:%M UTC"),
-                time_left(at).as_secs() / 86_400
-            ),
-            None => "handshake completed".into(),
-        });
-        ProbeResult {
-            message,
-            ..ProbeResult::new(service, checked_at, success, latency, None, conditions)
-        }
+        conclude(
+            service,
+            checked_at,
+            latency,
+            None,
+            &observation,
+            error,
+            || match expires {
+                Some(at) => format!(
+                    "certificate valid until {} ({} days)",
+                    at.format("%Y-%m-%d %H:%M UTC"),
+                    time_left(at).as_secs() / 86_400
+                ),
+                None => "handshake completed".into(),
+            },
+        )
     }
 }
 
@@ -279,15 +282,9 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use std::path::Path;
 
     fn service(url: &str, extra: &str) -> ServiceConfig {
-        let yaml = format!("services:\n  - name: t\n    url: '{url}'\n    timeout: 2s\n{extra}");
-        Config::parse(&yaml, Path::new("t.yaml"), |_| None)
-            .unwrap()
-            .services
-            .remove(0)
+        crate::probe::test_service(&format!("    url: '{url}'\n    timeout: 2s\n{extra}"))
     }
 
     #[tokio::test]

@@ -94,28 +94,16 @@ fn serve_rejects_an_unknown_database_scheme() {
 /// environment: it creates its SQLite file, prints its URL and serves.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_starts_with_no_config_from_the_environment() {
-    use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("fresh.db");
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"));
+    command
         .arg("serve")
         .env("HALE_LISTEN", "127.0.0.1:0")
         .env("DATABASE_URL", format!("sqlite://{}", db.display()))
         .env_remove("HALE_CONFIG")
-        .current_dir(dir.path())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
-        .await
-        .expect("hale prints its URL")
-        .unwrap()
-        .unwrap();
-    let url = line.rsplit(' ').next().unwrap().to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+        .current_dir(dir.path());
+    let (mut child, url) = spawn_serving(command).await;
     let health = reqwest::get(format!("{url}api/health")).await.unwrap();
     assert_eq!(health.status(), 200);
     let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
@@ -158,15 +146,22 @@ async fn serve_file(
     dir: &std::path::Path,
     poll_ms: u64,
 ) -> (tokio::process::Child, String) {
-    use tokio::io::AsyncBufReadExt;
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"))
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"));
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--config"])
         .arg(config)
         .env(
             "DATABASE_URL",
             format!("sqlite://{}", dir.join("hale.db").display()),
         )
-        .env("HALE_CONFIG_POLL_MS", poll_ms.to_string())
+        .env("HALE_CONFIG_POLL_MS", poll_ms.to_string());
+    spawn_serving(command).await
+}
+
+/// Spawns `hale serve` and waits for the line that names its URL.
+async fn spawn_serving(mut command: tokio::process::Command) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -175,9 +170,10 @@ async fn serve_file(
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
     let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
         .await
-        .unwrap()
+        .expect("hale prints its URL")
         .unwrap()
         .unwrap();
+    assert!(line.contains("http://127.0.0.1:"), "{line}");
     (child, line.rsplit(' ').next().unwrap().to_string())
 }
 
