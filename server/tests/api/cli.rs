@@ -4,20 +4,28 @@ fn hale() -> Command {
     Command::new(env!("CARGO_BIN_EXE_hale"))
 }
 
-#[test]
-fn validate_accepts_a_good_config() {
+/// Writes `contents` to a config file and runs `hale validate` on it.
+fn validate(
+    name: &str,
+    contents: &str,
+) -> (tempfile::TempDir, std::path::PathBuf, std::process::Output) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("hale.yaml");
-    std::fs::write(
-        &path,
-        "services:\n  - name: a\n    url: http://127.0.0.1:1/\n",
-    )
-    .unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, contents).unwrap();
     let out = hale()
         .args(["validate", "--config"])
         .arg(&path)
         .output()
         .unwrap();
+    (dir, path, out)
+}
+
+#[test]
+fn validate_accepts_a_good_config() {
+    let (_dir, _, out) = validate(
+        "hale.yaml",
+        "services:\n  - name: a\n    url: http://127.0.0.1:1/\n",
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -114,18 +122,7 @@ async fn serve_starts_with_no_config_from_the_environment() {
 
 #[test]
 fn validate_warns_about_unsupported_gatus_keys_but_accepts_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("gatus.yaml");
-    std::fs::write(
-        &path,
-        "endpoints:\n  - name: web\n    url: https://example.org/\n    alerts:\n      - type: slack\n",
-    )
-    .unwrap();
-    let out = hale()
-        .args(["validate", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
+    let (_dir, path, out) = validate("gatus.yaml", "endpoints:\n  - name: web\n    url: https://example.org/\n    alerts:\n      - type: slack\n");
     assert!(
         out.status.success(),
         "{}",
