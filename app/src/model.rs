@@ -105,6 +105,9 @@ pub struct ServiceView {
     pub latency_ms: Option<f64>,
     pub last_checked: Option<DateTime<Utc>>,
     pub message: Option<String>,
+    /// Each condition's outcome in the latest result.
+    #[serde(default)]
+    pub conditions: Vec<ConditionOutcome>,
 }
 
 impl ServiceView {
@@ -116,6 +119,7 @@ impl ServiceView {
             latency_ms: None,
             last_checked: None,
             message: None,
+            conditions: Vec::new(),
         }
     }
 
@@ -124,6 +128,7 @@ impl ServiceView {
         self.latency_ms = Some(probe.latency_ms);
         self.last_checked = Some(probe.timestamp);
         self.message = Some(probe.message.clone());
+        self.conditions = probe.conditions.clone();
     }
 }
 

@@ -172,6 +172,34 @@ fn ServiceCard(svc: RwSignal<ServiceView>) -> impl IntoView {
                     }}
                 </p>
                 {move || problem().map(|m| view! { <p class="mt-0.5 truncate text-sm text-red-600 dark:text-red-400">{m}</p> })}
+                <details
+                    class="mt-1 text-xs text-slate-500 dark:text-slate-400"
+                    data-conditions
+                    hidden=move || svc.with(|s| s.conditions.is_empty())
+                >
+                    <summary class="cursor-pointer select-none">
+                        {move || svc.with(|s| {
+                            let passing = s.conditions.iter().filter(|c| c.success).count();
+                            format!("{passing}/{} checks passing", s.conditions.len())
+                        })}
+                    </summary>
+                    <ul class="mt-1 space-y-0.5">
+                        <For
+                            each=move || svc.with(|s| s.conditions.clone())
+                            key=|c| (c.condition.clone(), c.success)
+                            let:outcome
+                        >
+                            <li
+                                data-condition=outcome.condition.clone()
+                                data-success=outcome.success.to_string()
+                                class=if outcome.success { "text-emerald-700 dark:text-emerald-400" } else { "text-red-600 dark:text-red-400" }
+                            >
+                                <span aria-hidden="true">{if outcome.success { "✓ " } else { "✗ " }}</span>
+                                <code>{outcome.condition.clone()}</code>
+                            </li>
+                        </For>
+                    </ul>
+                </details>
             </div>
             <span class=move || format!("inline-flex shrink-0 items-center gap-1.5 rounded-full px-2.5 py-1 text-xs font-medium ring-1 ring-inset {}", pill_class(status.get()))>
                 <span aria-hidden="true" class=move || format!("h-1.5 w-1.5 rounded-full {}", dot_class(status.get()))></span>

@@ -51,10 +51,20 @@ test("a target answering 500 turns its card down without a reload, and back", as
   await expect(page.locator("[data-overall-status]")).toHaveAttribute("data-overall-status", "down");
   await expect(page.getByText("Partial outage")).toBeVisible();
   await expect(card(page, "api")).toContainText("[STATUS] == 200 (got 500)");
+  // Each condition's outcome is on the card, updated live.
+  const outcomes = card(page, "api").locator("[data-conditions]");
+  await expect(outcomes.locator("summary")).toHaveText("1/3 checks passing");
+  await outcomes.locator("summary").click();
+  await expect(outcomes.locator('[data-condition="[STATUS] == 200"]')).toHaveAttribute("data-success", "false");
+  await expect(outcomes.locator('[data-condition="[BODY].status == UP"]')).toHaveAttribute("data-success", "false");
+  await expect(outcomes.locator('[data-condition="[RESPONSE_TIME] < 2000"]')).toHaveAttribute("data-success", "true");
   await expect(card(page, "website")).toHaveAttribute("data-status", "operational");
 
   await setTarget("/api", 200);
   await expect(card(page, "api")).toHaveAttribute("data-status", "operational");
+  await expect(outcomes.locator("summary")).toHaveText("3/3 checks passing");
+  // It stayed open through the live updates.
+  await expect(outcomes.locator('[data-condition="[STATUS] == 200"]')).toHaveAttribute("data-success", "true");
   await expect(page.locator("[data-overall-status]")).toHaveAttribute("data-overall-status", "operational");
   expect(await page.evaluate(() => (window as any).__haleMarker)).toBe("still here");
 });

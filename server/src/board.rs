@@ -127,6 +127,7 @@ impl StatusBoard {
         entry.view.latency_ms = Some(result.latency_ms());
         entry.view.last_checked = Some(result.checked_at);
         entry.view.message = Some(result.message.clone());
+        entry.view.conditions = result.conditions.clone();
         let verdict = verdict(&entry.service, result);
         let Some((from, to, cause)) = entry.tracker.observe(verdict, &result.message) else {
             return Ok(None);
