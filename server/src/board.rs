@@ -7,7 +7,7 @@
 use crate::config::{Config, ServiceConfig};
 use crate::probe::ProbeResult;
 use crate::tracker::{StatusChange, Tracker, Verdict};
-use app::model::{GroupView, PageSnapshot, ServiceStatus, ServiceView};
+use app::model::{GroupView, PageSnapshot, ProbeEvent, ServiceStatus, ServiceView};
 use app::status_page::ssr::SnapshotSource;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
@@ -19,10 +19,10 @@ struct Entry {
 }
 
 /// What one result says, given the service's idea of slow.
-fn verdict(service: &ServiceConfig, result: &ProbeResult) -> Verdict {
+fn verdict(service: &ServiceConfig, result: &ProbeEvent) -> Verdict {
     let slow = service
         .degraded_latency
-        .is_some_and(|limit| result.latency > limit.0);
+        .is_some_and(|limit| result.latency_ms > limit.0.as_secs_f64() * 1_000.0);
     match (result.success, slow) {
         (false, _) => Verdict::Failed,
         (true, true) => Verdict::Slow,
@@ -121,23 +121,22 @@ impl StatusBoard {
     /// Folds one result in; `Err` for a service the board does not know
     /// (removed by a reload while its probe ran), else the status change it
     /// caused, if any.
-    pub fn record(&self, result: &ProbeResult) -> Result<Option<StatusChange>, NotConfigured> {
+    pub fn record(&self, result: &ProbeEvent) -> Result<Option<StatusChange>, NotConfigured> {
         let mut entries = self.entries.write().expect("board lock");
-        let entry = entries.get_mut(&*result.service).ok_or(NotConfigured)?;
-        entry.view.latency_ms = Some(result.latency_ms());
-        entry.view.last_checked = Some(result.checked_at);
-        entry.view.message = Some(result.message.clone());
-        entry.view.conditions = result.conditions.clone();
+        let entry = entries.get_mut(&result.service).ok_or(NotConfigured)?;
+        // The same event live clients get, so the render and the live page
+        // agree to the digit.
+        entry.view.apply_probe(result);
         let verdict = verdict(&entry.service, result);
         let Some((from, to, cause)) = entry.tracker.observe(verdict, &result.message) else {
             return Ok(None);
         };
         entry.view.status = to;
         Ok(Some(StatusChange {
-            service: result.service.to_string(),
+            service: result.service.clone(),
             from,
             to,
-            at: result.checked_at,
+            at: result.timestamp,
             cause,
         }))
     }
@@ -260,7 +259,7 @@ mod tests {
         StatusBoard::new(Arc::new(config))
     }
 
-    fn result(service: &str, success: bool) -> ProbeResult {
+    fn result(service: &str, success: bool) -> ProbeEvent {
         ProbeResult {
             service: Arc::from(service),
             checked_at: crate::probe::now(),
@@ -271,6 +270,7 @@ mod tests {
             conditions: vec![],
             region: None,
         }
+        .to_event()
     }
 
     #[test]
@@ -324,7 +324,7 @@ mod tests {
         .unwrap();
         let board = StatusBoard::new(Arc::new(config));
         let mut slow = result("api", true);
-        slow.latency = Duration::from_millis(250);
+        slow.latency_ms = 250.0;
         board.record(&result("api", true)).unwrap();
         assert!(board.record(&slow).unwrap().is_none());
         let change = board

@@ -253,10 +253,11 @@ async fn pipeline(
     while let Some(result) = results.recv().await {
         // A service a reload removed while its probe ran: its result goes
         // nowhere, so nothing is stored after its "removed" change.
-        let Ok(change) = board.record(&result) else {
+        let event = result.to_event();
+        let Ok(change) = board.record(&event) else {
             continue;
         };
-        hub.publish(&LiveMessage::Probe(result.to_event()));
+        hub.publish(&LiveMessage::Probe(event));
         if let Some(change) = change {
             tracing::info!(service = %change.service, from = %change.from, to = %change.to, cause = %change.cause, "status change");
             hub.publish(&change.to_message());
