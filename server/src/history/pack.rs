@@ -1,0 +1,223 @@
+//! Raw results of one service's hour, packed into a few bytes each.
+//!
+//! A row per result costs Postgres some 90 bytes before any text, which is
+//! too much to keep a week of 30-second probes in a megabyte. Once an hour
+//! is over, its results move into its hourly bucket in this form: strings
+//! (messages, condition texts, regions) once in a table, and per result a
+//! time delta, the latency, the status code, flags and table indexes, all
+//! varints. A typical result takes 6–9 bytes.
+
+use super::sketch::varint;
+use crate::probe::ProbeResult;
+use app::model::ConditionOutcome;
+use chrono::{TimeZone, Utc};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The format's first byte, so it can change later.
+const VERSION: u8 = 1;
+
+struct Strings<'a> {
+    index: HashMap<&'a str, u64>,
+    list: Vec<&'a str>,
+}
+
+impl<'a> Strings<'a> {
+    fn id(&mut self, s: &'a str) -> u64 {
+        let next = self.list.len() as u64;
+        *self.index.entry(s).or_insert_with(|| {
+            self.list.push(s);
+            next
+        })
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    varint::put(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+fn get_str(bytes: &mut &[u8]) -> Result<String, String> {
+    let len = usize::try_from(varint::get(bytes)?).map_err(|_| "string too long")?;
+    if bytes.len() < len {
+        return Err("truncated string".into());
+    }
+    let (s, rest) = bytes.split_at(len);
+    *bytes = rest;
+    String::from_utf8(s.to_vec()).map_err(|_| "string is not UTF-8".into())
+}
+
+/// Packs results (of one service, in time order) to bytes.
+pub fn pack(results: &[ProbeResult]) -> Vec<u8> {
+    let mut strings = Strings {
+        index: HashMap::new(),
+        list: Vec::new(),
+    };
+    let mut body = Vec::with_capacity(results.len() * 8);
+    let mut previous_ms = 0i64;
+    for r in results {
+        let at = r.checked_at.timestamp_millis();
+        varint::put_signed(&mut body, at - previous_ms);
+        previous_ms = at;
+        varint::put(
+            &mut body,
+            u64::try_from(r.latency.as_micros()).unwrap_or(u64::MAX),
+        );
+        // Flags: success, has status code, has region; then the number of
+        // conditions follows in the upper bits.
+        let flags = u64::from(r.success)
+            | u64::from(r.status_code.is_some()) << 1
+            | u64::from(r.region.is_some()) << 2
+            | (r.conditions.len() as u64) << 3;
+        varint::put(&mut body, flags);
+        if let Some(code) = r.status_code {
+            varint::put(&mut body, u64::from(code));
+        }
+        varint::put(&mut body, strings.id(&r.message));
+        if let Some(region) = &r.region {
+            varint::put(&mut body, strings.id(region));
+        }
+        for c in &r.conditions {
+            varint::put(
+                &mut body,
+                strings.id(&c.condition) << 1 | u64::from(c.success),
+            );
+        }
+    }
+    let mut out = Vec::with_capacity(body.len() + 64);
+    out.push(VERSION);
+    varint::put(&mut out, strings.list.len() as u64);
+    for s in &strings.list {
+        put_str(&mut out, s);
+    }
+    varint::put(&mut out, results.len() as u64);
+    out.extend_from_slice(&body);
+    out
+}
+
+/// Unpacks what [`pack`] made, for `service`.
+pub fn unpack(service: &Arc<str>, mut bytes: &[u8]) -> Result<Vec<ProbeResult>, String> {
+    let bytes = &mut bytes;
+    let (&version, rest) = bytes.split_first().ok_or("empty packed results")?;
+    *bytes = rest;
+    if version != VERSION {
+        return Err(format!("packed results of version {version}"));
+    }
+    let count = varint::get(bytes)?;
+    let strings: Vec<String> = (0..count)
+        .map(|_| get_str(bytes))
+        .collect::<Result<_, _>>()?;
+    let string = |id: u64| -> Result<String, String> {
+        strings
+            .get(id as usize)
+            .cloned()
+            .ok_or_else(|| format!("string {id} out of range"))
+    };
+    let count = varint::get(bytes)?;
+    let mut results = Vec::with_capacity(count.min(100_000) as usize);
+    let mut at_ms = 0i64;
+    for _ in 0..count {
+        at_ms += varint::get_signed(bytes)?;
+        let latency = Duration::from_micros(varint::get(bytes)?);
+        let flags = varint::get(bytes)?;
+        let status_code = if flags & 2 != 0 {
+            Some(u16::try_from(varint::get(bytes)?).map_err(|_| "status code out of range")?)
+        } else {
+            None
+        };
+        let message = string(varint::get(bytes)?)?;
+        let region = if flags & 4 != 0 {
+            Some(string(varint::get(bytes)?)?)
+        } else {
+            None
+        };
+        let conditions = (0..flags >> 3)
+            .map(|_| {
+                let raw = varint::get(bytes)?;
+                Ok(ConditionOutcome {
+                    condition: string(raw >> 1)?,
+                    success: raw & 1 == 1,
+                })
+            })
+            .collect::<Result<Vec<_>, String>>()?;
+        results.push(ProbeResult {
+            service: service.clone(),
+            checked_at: Utc
+                .timestamp_millis_opt(at_ms)
+                .single()
+                .ok_or("time out of range")?,
+            success: flags & 1 == 1,
+            latency,
+            status_code,
+            message,
+            conditions,
+            region,
+        });
+    }
+    if !bytes.is_empty() {
+        return Err("trailing bytes after packed results".into());
+    }
+    Ok(results)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn result(i: i64, success: bool) -> ProbeResult {
+        ProbeResult {
+            service: Arc::from("api"),
+            checked_at: Utc
+                .timestamp_millis_opt(1_760_000_000_000 + i * 30_000)
+                .unwrap(),
+            success,
+            latency: Duration::from_micros(40_000 + (i as u64 % 7) * 1_234),
+            status_code: Some(if success { 200 } else { 503 }),
+            message: if success {
+                "HTTP 200".into()
+            } else {
+                "HTTP 503".into()
+            },
+            conditions: vec![ConditionOutcome {
+                condition: "[STATUS] == 200".into(),
+                success,
+            }],
+            region: (i % 2 == 0).then(|| "eu".to_string()),
+        }
+    }
+
+    #[test]
+    fn an_hour_round_trips_in_a_few_bytes_a_result() {
+        let results: Vec<_> = (0..120).map(|i| result(i, i % 10 != 3)).collect();
+        let packed = pack(&results);
+        assert!(packed.len() < 120 * 12, "{} bytes", packed.len());
+        let service: Arc<str> = Arc::from("api");
+        assert_eq!(unpack(&service, &packed).unwrap(), results);
+    }
+
+    #[test]
+    fn results_without_codes_regions_or_conditions_round_trip() {
+        let mut bare = result(0, false);
+        bare.status_code = None;
+        bare.region = None;
+        bare.conditions.clear();
+        bare.message = "connection refused: \u{1F4A5}".into();
+        let service: Arc<str> = Arc::from("api");
+        assert_eq!(
+            unpack(&service, &pack(&[bare.clone()])).unwrap(),
+            vec![bare]
+        );
+        assert_eq!(unpack(&service, &pack(&[])).unwrap(), vec![]);
+    }
+
+    #[test]
+    fn damage_is_an_error_not_a_panic() {
+        let packed = pack(&[result(0, true), result(1, true)]);
+        let service: Arc<str> = Arc::from("api");
+        for cut in 0..packed.len() {
+            assert!(unpack(&service, &packed[..cut]).is_err(), "cut at {cut}");
+        }
+        assert!(unpack(&service, &[9]).is_err());
+    }
+}
