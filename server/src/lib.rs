@@ -26,6 +26,7 @@ pub mod cli;
 pub mod condition;
 pub mod config;
 pub mod histogram;
+pub mod history;
 pub mod hub;
 pub mod probe;
 pub mod push;

@@ -204,6 +204,50 @@ mod tests {
         ) -> Result<Vec<StatusChange>, StoreError> {
             Ok(vec![])
         }
+        // The writer only appends; reading history is not its business.
+        async fn roll_up(
+            &self,
+            _: &crate::history::RollupPlan,
+        ) -> Result<crate::history::RollupReport, StoreError> {
+            Ok(Default::default())
+        }
+        async fn buckets(
+            &self,
+            _: crate::history::Resolution,
+            _: &[String],
+            _: i64,
+            _: i64,
+        ) -> Result<Vec<(String, crate::history::Bucket)>, StoreError> {
+            Ok(vec![])
+        }
+        async fn hot_results(
+            &self,
+            _: &[String],
+            _: i64,
+            _: i64,
+        ) -> Result<Vec<ProbeResult>, StoreError> {
+            Ok(vec![])
+        }
+        async fn results_between(
+            &self,
+            _: &str,
+            _: i64,
+            _: i64,
+            _: u32,
+        ) -> Result<Vec<ProbeResult>, StoreError> {
+            Ok(vec![])
+        }
+        async fn status_changes_between(
+            &self,
+            _: &[String],
+            _: i64,
+            _: i64,
+        ) -> Result<Vec<StatusChange>, StoreError> {
+            Ok(vec![])
+        }
+        async fn storage_bytes(&self) -> Result<u64, StoreError> {
+            Ok(0)
+        }
         async fn close(&self) {}
     }
 

@@ -9,6 +9,7 @@ mod sql;
 
 pub use sql::{PostgresStore, SqliteStore};
 
+use crate::history::{Bucket, Resolution, RollupPlan, RollupReport};
 use crate::probe::ProbeResult;
 use crate::tracker::StatusChange;
 use async_trait::async_trait;
@@ -60,6 +61,55 @@ pub trait Store: Send + Sync + 'static {
         service: &str,
         limit: u32,
     ) -> Result<Vec<StatusChange>, StoreError>;
+
+    /// Moves the results of hours that are over into hourly buckets
+    /// (merging with a bucket already there, for late results), refreshes
+    /// the daily buckets of the days touched, and applies retention. Safe
+    /// to run at any time, twice, or from two processes.
+    async fn roll_up(&self, plan: &RollupPlan) -> Result<RollupReport, StoreError>;
+
+    /// Buckets whose start is in `[from, to)`, of the named services (all
+    /// when `services` is empty), ordered by service and start.
+    async fn buckets(
+        &self,
+        resolution: Resolution,
+        services: &[String],
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(String, Bucket)>, StoreError>;
+
+    /// Results not yet rolled up, checked in `[from, to)`, of the named
+    /// services (all when empty), oldest first.
+    async fn hot_results(
+        &self,
+        services: &[String],
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<ProbeResult>, StoreError>;
+
+    /// A service's raw results checked in `[from, to)`, hot and packed
+    /// alike, newest first, at most `limit`.
+    async fn results_between(
+        &self,
+        service: &str,
+        from_ms: i64,
+        to_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<ProbeResult>, StoreError>;
+
+    /// Status changes in `[from, to)` of the named services (all when
+    /// empty), plus each one's last change before `from` (the status in
+    /// effect at the start), oldest first.
+    async fn status_changes_between(
+        &self,
+        services: &[String],
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<StatusChange>, StoreError>;
+
+    /// Bytes the history takes on disk (tables and indexes), for
+    /// benchmarks and `/metrics`.
+    async fn storage_bytes(&self) -> Result<u64, StoreError>;
 
     /// Closes the connections (at shutdown, and in tests of an outage).
     async fn close(&self);

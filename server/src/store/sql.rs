@@ -4,6 +4,10 @@
 //! once in `sql_store!`, serves both.
 
 use super::{Store, StoreError};
+use crate::history::sketch::Sketch;
+use crate::history::{
+    floor_to, pack, Bucket, Resolution, RollupPlan, RollupReport, DAY_MS, HOUR_MS,
+};
 use crate::probe::ProbeResult;
 use crate::tracker::StatusChange;
 use app::model::{ConditionOutcome, ServiceStatus};
@@ -80,6 +84,100 @@ impl TryFrom<ChangeRow> for StatusChange {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct BucketRow {
+    name: String,
+    start_ms: i64,
+    total: i32,
+    successful: i32,
+    known_ms: i32,
+    latency_sum_us: i64,
+    latency_min_us: i32,
+    latency_max_us: i32,
+    last_at_ms: Option<i64>,
+    histogram: Vec<u8>,
+}
+
+impl TryFrom<BucketRow> for (String, Bucket) {
+    type Error = StoreError;
+    fn try_from(row: BucketRow) -> Result<Self, StoreError> {
+        let sketch = Sketch::decode(&row.histogram).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "latency histogram of {} at {}: {e}",
+                row.name, row.start_ms
+            ))
+        })?;
+        let count = |v: i32| u64::try_from(v).unwrap_or(0);
+        Ok((
+            row.name,
+            Bucket {
+                start_ms: row.start_ms,
+                total: count(row.total),
+                successful: count(row.successful),
+                known_ms: i64::from(row.known_ms),
+                latency_sum_us: u64::try_from(row.latency_sum_us).unwrap_or(0),
+                latency_min_us: count(row.latency_min_us),
+                latency_max_us: count(row.latency_max_us),
+                sketch,
+                last_at_ms: row.last_at_ms,
+            },
+        ))
+    }
+}
+
+/// A hot row as the roll-up takes it out of `probe_results`.
+#[derive(sqlx::FromRow)]
+struct HotRow {
+    service_id: i64,
+    checked_at_ms: i64,
+    success: bool,
+    latency_us: i64,
+    status_code: Option<i32>,
+    message: String,
+    conditions: String,
+    region: Option<String>,
+}
+
+impl HotRow {
+    fn into_result(self, name: Arc<str>) -> Result<ProbeResult, StoreError> {
+        ProbeResult::try_from(ResultRow {
+            name: name.to_string(),
+            checked_at_ms: self.checked_at_ms,
+            success: self.success,
+            latency_us: self.latency_us,
+            status_code: self.status_code,
+            message: self.message,
+            conditions: self.conditions,
+            region: self.region,
+        })
+        .map(|r| ProbeResult { service: name, ..r })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct PackedRow {
+    name: String,
+    start_ms: i64,
+    results: Vec<u8>,
+}
+
+impl PackedRow {
+    fn unpack(self) -> Result<Vec<ProbeResult>, StoreError> {
+        let service: Arc<str> = Arc::from(self.name.as_str());
+        pack::unpack(&service, &self.results).map_err(|e| {
+            StoreError::Corrupt(format!(
+                "packed results of {} at {}: {e}",
+                self.name, self.start_ms
+            ))
+        })
+    }
+}
+
+/// A count or duration as the INTEGER columns of buckets hold it.
+fn int(v: impl TryInto<i32>) -> i32 {
+    v.try_into().unwrap_or(i32::MAX)
+}
+
 /// Text as both backends accept it: Postgres refuses NUL characters, and
 /// one in a message (from a push or a DNS TXT record) would fail its whole
 /// batch on every retry.
@@ -104,8 +202,21 @@ const LATEST_RESULTS: &str = "
 const RECENT_RESULTS: &str = "
     SELECT s.name, r.checked_at_ms, r.success, r.latency_us, r.status_code, r.message, r.conditions, r.region
     FROM probe_results r JOIN services s ON s.id = r.service_id
-    WHERE s.name = $1
-    ORDER BY r.checked_at_ms DESC, r.id DESC LIMIT $2";
+    WHERE s.name = $1 AND r.checked_at_ms >= $2 AND r.checked_at_ms < $3
+    ORDER BY r.checked_at_ms DESC, r.id DESC LIMIT $4";
+
+/// Up to six packed hours of a service starting in `[from, before)`, newest first.
+const PACKED_BEFORE: &str = "
+    SELECT s.name, b.start_ms, b.results
+    FROM services s JOIN hourly_buckets b ON b.service_id = s.id
+    WHERE s.name = $1 AND b.start_ms >= $2 AND b.start_ms < $3 AND b.results IS NOT NULL
+    ORDER BY b.start_ms DESC LIMIT 6";
+
+/// Each service's newest packed hour.
+const LATEST_PACKED: &str = "
+    SELECT s.name, b.start_ms, b.results
+    FROM services s JOIN hourly_buckets b ON b.service_id = s.id AND b.start_ms = (
+        SELECT MAX(start_ms) FROM hourly_buckets WHERE service_id = s.id AND results IS NOT NULL)";
 
 const RECENT_CHANGES: &str = "
     SELECT s.name, c.at_ms, c.from_status, c.to_status, c.cause
@@ -121,13 +232,52 @@ const LATEST_CHANGES: &str = "
         ORDER BY at_ms DESC, id DESC LIMIT 1)
     ORDER BY s.name";
 
+const BUCKET_COLUMNS: &str = "s.name, b.start_ms, b.total, b.successful, b.known_ms, \
+    b.latency_sum_us, b.latency_min_us, b.latency_max_us, b.last_at_ms, b.histogram";
+
+const HOT_COLUMNS: &str = "s.name, r.checked_at_ms, r.success, r.latency_us, r.status_code, \
+    r.message, r.conditions, r.region";
+
+/// Takes one hour's hot rows out, returning them, in one statement, so a
+/// row written meanwhile is either taken and rolled up or left for later.
+const TAKE_HOUR: &str = "
+    DELETE FROM probe_results WHERE checked_at_ms >= $1 AND checked_at_ms < $2
+    RETURNING service_id, checked_at_ms, success, latency_us, status_code, message, conditions, region";
+
+/// The newest result time before an hour, per service, looking back a day.
+const PREVIOUS_LAST_AT: &str = "
+    SELECT s.id, (SELECT b.last_at_ms FROM hourly_buckets b
+                  WHERE b.service_id = s.id AND b.start_ms < $1 AND b.start_ms >= $2
+                  ORDER BY b.start_ms DESC LIMIT 1)
+    FROM services s";
+
+const UPSERT_HOUR: &str = "
+    INSERT INTO hourly_buckets (service_id, start_ms, total, successful, known_ms, latency_sum_us,
+        latency_min_us, latency_max_us, last_at_ms, histogram, results)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    ON CONFLICT (service_id, start_ms) DO UPDATE SET total = excluded.total,
+        successful = excluded.successful, known_ms = excluded.known_ms,
+        latency_sum_us = excluded.latency_sum_us, latency_min_us = excluded.latency_min_us,
+        latency_max_us = excluded.latency_max_us, last_at_ms = excluded.last_at_ms,
+        histogram = excluded.histogram, results = excluded.results";
+
+const UPSERT_DAY: &str = "
+    INSERT INTO daily_buckets (service_id, start_ms, total, successful, known_ms, latency_sum_us,
+        latency_min_us, latency_max_us, last_at_ms, histogram)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    ON CONFLICT (service_id, start_ms) DO UPDATE SET total = excluded.total,
+        successful = excluded.successful, known_ms = excluded.known_ms,
+        latency_sum_us = excluded.latency_sum_us, latency_min_us = excluded.latency_min_us,
+        latency_max_us = excluded.latency_max_us, last_at_ms = excluded.last_at_ms,
+        histogram = excluded.histogram";
+
 const UPSERT_SERVICE: &str = "
     INSERT INTO services (name, created_at_ms) VALUES ($1, $2)
     ON CONFLICT (name) DO UPDATE SET name = excluded.name
     RETURNING id";
 
 macro_rules! sql_store {
-    ($store:ident, $db:ty, $pool:ty, $backend:literal, $migrator:expr) => {
+    ($store:ident, $db:ty, $pool:ty, $backend:literal, $migrator:expr, $size_sql:expr) => {
         /// The store on
         #[doc = $backend]
         pub struct $store {
@@ -168,6 +318,148 @@ macro_rules! sql_store {
                     ids.insert(name.to_string(), id);
                 }
                 Ok(ids)
+            }
+
+            /// Service id → name, for rows that carry ids.
+            async fn names(&self) -> Result<HashMap<i64, Arc<str>>, StoreError> {
+                let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM services")
+                    .fetch_all(&self.pool)
+                    .await?;
+                Ok(rows.into_iter().map(|(id, name)| (id, Arc::from(name))).collect())
+            }
+
+            /// Rolls up one hour: its hot rows into hourly buckets, then the
+            /// day's bucket. Returns the results and buckets it wrote.
+            async fn roll_up_hour(
+                &self,
+                hour: i64,
+                plan: &RollupPlan,
+                names: &mut HashMap<i64, Arc<str>>,
+            ) -> Result<(u64, u64), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let rows: Vec<HotRow> = sqlx::query_as(TAKE_HOUR)
+                    .bind(hour)
+                    .bind(hour + HOUR_MS)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                if rows.iter().any(|r| !names.contains_key(&r.service_id)) {
+                    *names = self.names().await?;
+                }
+                let taken = rows.len() as u64;
+                let mut by_service: HashMap<i64, Vec<ProbeResult>> = HashMap::new();
+                for row in rows {
+                    let name = names.get(&row.service_id).cloned().ok_or_else(|| {
+                        StoreError::Corrupt(format!("result of unknown service {}", row.service_id))
+                    })?;
+                    by_service.entry(row.service_id).or_default().push(row.into_result(name)?);
+                }
+                let previous: HashMap<i64, Option<i64>> = sqlx::query_as(PREVIOUS_LAST_AT)
+                    .bind(hour)
+                    .bind(hour - DAY_MS)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .into_iter()
+                    .collect();
+                let keep_raw = hour + HOUR_MS > plan.now_ms - plan.retention.raw_ms;
+                for (&id, fresh) in by_service.iter_mut() {
+                    let name = names[&id].clone();
+                    // Results that came late for an hour already rolled up
+                    // join the ones packed there; past the raw window the
+                    // old bucket is merged as it is.
+                    let existing: Option<(Option<Vec<u8>>,)> = sqlx::query_as(
+                        "SELECT results FROM hourly_buckets WHERE service_id = $1 AND start_ms = $2",
+                    )
+                    .bind(id)
+                    .bind(hour)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let mut carried: Option<Bucket> = None;
+                    match existing {
+                        Some((Some(blob),)) => {
+                            let packed = PackedRow { name: name.to_string(), start_ms: hour, results: blob };
+                            fresh.extend(packed.unpack()?);
+                        }
+                        Some((None,)) => {
+                            let mut q = QueryBuilder::<$db>::new("SELECT ");
+                            q.push(BUCKET_COLUMNS)
+                                .push(" FROM hourly_buckets b JOIN services s ON s.id = b.service_id WHERE b.service_id = ")
+                                .push_bind(id)
+                                .push(" AND b.start_ms = ")
+                                .push_bind(hour);
+                            let row: BucketRow = q.build_query_as().fetch_one(&mut *tx).await?;
+                            carried = Some(<(String, Bucket)>::try_from(row)?.1);
+                        }
+                        None => {}
+                    }
+                    fresh.sort_by_key(|r| r.checked_at);
+                    let prev = previous.get(&id).copied().flatten();
+                    let mut bucket = Bucket::build(hour, hour + HOUR_MS, fresh, prev, plan.cap(&name));
+                    // Past the raw window (an old bucket without its results)
+                    // late results are counted but not kept raw.
+                    let blob = (keep_raw && carried.is_none()).then(|| pack::pack(fresh));
+                    if let Some(old) = carried {
+                        bucket.known_ms = bucket.known_ms.max(old.known_ms);
+                        let known = bucket.known_ms;
+                        bucket.merge(&old);
+                        bucket.known_ms = known.min(HOUR_MS);
+                    }
+                    sqlx::query(UPSERT_HOUR)
+                        .bind(id)
+                        .bind(hour)
+                        .bind(int(bucket.total))
+                        .bind(int(bucket.successful))
+                        .bind(int(bucket.known_ms))
+                        .bind(i64::try_from(bucket.latency_sum_us).unwrap_or(i64::MAX))
+                        .bind(int(bucket.latency_min_us))
+                        .bind(int(bucket.latency_max_us))
+                        .bind(bucket.last_at_ms)
+                        .bind(bucket.sketch.encode())
+                        .bind(blob)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                // The day is the sum of its hours, while they are all kept.
+                let day = floor_to(hour, DAY_MS);
+                let ids: Vec<i64> = by_service.keys().copied().collect();
+                if !ids.is_empty() && day >= floor_to(plan.now_ms - plan.retention.hourly_ms, DAY_MS) {
+                    let mut q = QueryBuilder::<$db>::new("SELECT ");
+                    q.push(BUCKET_COLUMNS)
+                        .push(" FROM services s JOIN hourly_buckets b ON b.service_id = s.id AND b.start_ms >= ")
+                        .push_bind(day)
+                        .push(" AND b.start_ms < ")
+                        .push_bind(day + DAY_MS)
+                        .push(" WHERE s.id IN (");
+                    let mut list = q.separated(", ");
+                    for id in &ids {
+                        list.push_bind(*id);
+                    }
+                    q.push(")");
+                    let rows: Vec<BucketRow> = q.build_query_as().fetch_all(&mut *tx).await?;
+                    let mut days: HashMap<String, Bucket> = HashMap::new();
+                    for row in rows {
+                        let (name, hour_bucket) = <(String, Bucket)>::try_from(row)?;
+                        days.entry(name).or_insert_with(|| Bucket::empty(day)).merge(&hour_bucket);
+                    }
+                    let ids_by_name: HashMap<&str, i64> =
+                        ids.iter().map(|id| (&*names[id], *id)).collect();
+                    for (name, bucket) in &days {
+                        sqlx::query(UPSERT_DAY)
+                            .bind(ids_by_name[name.as_str()])
+                            .bind(day)
+                            .bind(int(bucket.total))
+                            .bind(int(bucket.successful))
+                            .bind(int(bucket.known_ms))
+                            .bind(i64::try_from(bucket.latency_sum_us).unwrap_or(i64::MAX))
+                            .bind(int(bucket.latency_min_us))
+                            .bind(int(bucket.latency_max_us))
+                            .bind(bucket.last_at_ms)
+                            .bind(bucket.sketch.encode())
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                tx.commit().await?;
+                Ok((taken, by_service.len() as u64))
             }
         }
 
@@ -234,16 +526,191 @@ macro_rules! sql_store {
 
             async fn latest_results(&self) -> Result<Vec<ProbeResult>, StoreError> {
                 let rows: Vec<ResultRow> = sqlx::query_as(LATEST_RESULTS).fetch_all(&self.pool).await?;
-                rows.into_iter().map(ProbeResult::try_from).collect()
+                let mut latest: Vec<ProbeResult> =
+                    rows.into_iter().map(ProbeResult::try_from).collect::<Result<_, _>>()?;
+                // Services without hot rows (Hale was off for over an hour):
+                // their newest packed hour.
+                let packed: Vec<PackedRow> = sqlx::query_as(LATEST_PACKED).fetch_all(&self.pool).await?;
+                for row in packed {
+                    if latest.iter().any(|r| *r.service == *row.name) {
+                        continue;
+                    }
+                    if let Some(last) = row.unpack()?.pop() {
+                        latest.push(last);
+                    }
+                }
+                latest.sort_by(|a, b| a.service.cmp(&b.service));
+                Ok(latest)
             }
 
             async fn recent_results(&self, service: &str, limit: u32) -> Result<Vec<ProbeResult>, StoreError> {
+                self.results_between(service, i64::MIN, i64::MAX, limit).await
+            }
+
+            async fn results_between(
+                &self,
+                service: &str,
+                from_ms: i64,
+                to_ms: i64,
+                limit: u32,
+            ) -> Result<Vec<ProbeResult>, StoreError> {
                 let rows: Vec<ResultRow> = sqlx::query_as(RECENT_RESULTS)
                     .bind(service)
+                    .bind(from_ms)
+                    .bind(to_ms)
                     .bind(i64::from(limit))
                     .fetch_all(&self.pool)
                     .await?;
-                rows.into_iter().map(ProbeResult::try_from).collect()
+                let mut results: Vec<ProbeResult> =
+                    rows.into_iter().map(ProbeResult::try_from).collect::<Result<_, _>>()?;
+                // Then packed hours, newest first, a few at a time.
+                let mut before = to_ms;
+                while results.len() < limit as usize {
+                    let packed: Vec<PackedRow> = sqlx::query_as(PACKED_BEFORE)
+                        .bind(service)
+                        .bind(floor_to(from_ms, HOUR_MS))
+                        .bind(before)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let Some(oldest) = packed.last().map(|p| p.start_ms) else {
+                        break;
+                    };
+                    for row in packed {
+                        let mut hour = row.unpack()?;
+                        hour.retain(|r| (from_ms..to_ms).contains(&r.checked_at.timestamp_millis()));
+                        results.extend(hour.into_iter().rev());
+                    }
+                    before = oldest;
+                }
+                results.truncate(limit as usize);
+                Ok(results)
+            }
+
+            async fn roll_up(&self, plan: &RollupPlan) -> Result<RollupReport, StoreError> {
+                let cutoff = floor_to(plan.now_ms - plan.grace_ms, HOUR_MS);
+                let mut names = self.names().await?;
+                let mut report = RollupReport::default();
+                loop {
+                    let first: Option<i64> =
+                        sqlx::query_scalar("SELECT MIN(checked_at_ms) FROM probe_results WHERE checked_at_ms < $1")
+                            .bind(cutoff)
+                            .fetch_one(&self.pool)
+                            .await?;
+                    let Some(first) = first else { break };
+                    let (results, buckets) = self.roll_up_hour(floor_to(first, HOUR_MS), plan, &mut names).await?;
+                    report.results += results;
+                    report.hours += buckets;
+                }
+                let raw_cutoff = plan.now_ms - plan.retention.raw_ms;
+                report.raw_dropped = sqlx::query(
+                    "UPDATE hourly_buckets SET results = NULL WHERE start_ms + $1 <= $2 AND results IS NOT NULL",
+                )
+                .bind(HOUR_MS)
+                .bind(raw_cutoff)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+                report.hours_dropped = sqlx::query("DELETE FROM hourly_buckets WHERE start_ms < $1")
+                    .bind(floor_to(plan.now_ms - plan.retention.hourly_ms, DAY_MS))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+                Ok(report)
+            }
+
+            async fn buckets(
+                &self,
+                resolution: Resolution,
+                services: &[String],
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<Vec<(String, Bucket)>, StoreError> {
+                let mut q = QueryBuilder::<$db>::new("SELECT ");
+                q.push(BUCKET_COLUMNS)
+                    .push(" FROM services s JOIN ")
+                    .push(resolution.table())
+                    .push(" b ON b.service_id = s.id AND b.start_ms >= ")
+                    .push_bind(from_ms)
+                    .push(" AND b.start_ms < ")
+                    .push_bind(to_ms);
+                if !services.is_empty() {
+                    q.push(" WHERE s.name IN (");
+                    let mut list = q.separated(", ");
+                    for name in services {
+                        list.push_bind(name.as_str());
+                    }
+                    q.push(")");
+                }
+                q.push(" ORDER BY s.name, b.start_ms");
+                let rows: Vec<BucketRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().map(<(String, Bucket)>::try_from).collect()
+            }
+
+            async fn hot_results(
+                &self,
+                services: &[String],
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<Vec<ProbeResult>, StoreError> {
+                let mut q = QueryBuilder::<$db>::new("SELECT ");
+                q.push(HOT_COLUMNS)
+                    .push(" FROM probe_results r JOIN services s ON s.id = r.service_id WHERE r.checked_at_ms >= ")
+                    .push_bind(from_ms)
+                    .push(" AND r.checked_at_ms < ")
+                    .push_bind(to_ms);
+                if !services.is_empty() {
+                    q.push(" AND s.name IN (");
+                    let mut list = q.separated(", ");
+                    for name in services {
+                        list.push_bind(name.as_str());
+                    }
+                    q.push(")");
+                }
+                q.push(" ORDER BY r.checked_at_ms, r.id");
+                let rows: Vec<ResultRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                // One shared name per service, not one allocation per row.
+                let mut names: HashMap<String, Arc<str>> = HashMap::new();
+                rows.into_iter()
+                    .map(|row| {
+                        let name = names.entry(row.name.clone()).or_insert_with(|| Arc::from(row.name.as_str())).clone();
+                        ProbeResult::try_from(row).map(|r| ProbeResult { service: name, ..r })
+                    })
+                    .collect()
+            }
+
+            async fn status_changes_between(
+                &self,
+                services: &[String],
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<Vec<StatusChange>, StoreError> {
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT s.name, c.at_ms, c.from_status, c.to_status, c.cause
+                     FROM services s JOIN status_changes c ON c.service_id = s.id
+                     WHERE ((c.at_ms >= ",
+                );
+                q.push_bind(from_ms)
+                    .push(" AND c.at_ms < ")
+                    .push_bind(to_ms)
+                    .push(") OR c.id = (SELECT id FROM status_changes WHERE service_id = s.id AND at_ms < ")
+                    .push_bind(from_ms)
+                    .push(" ORDER BY at_ms DESC, id DESC LIMIT 1))");
+                if !services.is_empty() {
+                    q.push(" AND s.name IN (");
+                    let mut list = q.separated(", ");
+                    for name in services {
+                        list.push_bind(name.as_str());
+                    }
+                    q.push(")");
+                }
+                q.push(" ORDER BY c.at_ms, c.id");
+                let rows: Vec<ChangeRow> = q.build_query_as().fetch_all(&self.pool).await?;
+                rows.into_iter().map(StatusChange::try_from).collect()
+            }
+
+            async fn storage_bytes(&self) -> Result<u64, StoreError> {
+                let bytes: i64 = sqlx::query_scalar($size_sql).fetch_one(&self.pool).await?;
+                Ok(u64::try_from(bytes).unwrap_or(0))
             }
 
             async fn latest_status_changes(&self) -> Result<Vec<StatusChange>, StoreError> {
@@ -272,14 +739,19 @@ sql_store!(
     Sqlite,
     SqlitePool,
     "sqlite",
-    sqlx::migrate!("../migrations/sqlite")
+    sqlx::migrate!("../migrations/sqlite"),
+    "SELECT (p.page_count - f.freelist_count) * s.page_size
+     FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s"
 );
 sql_store!(
     PostgresStore,
     Postgres,
     PgPool,
     "postgres",
-    sqlx::migrate!("../migrations/postgres")
+    sqlx::migrate!("../migrations/postgres"),
+    "SELECT CAST(pg_total_relation_size('services') + pg_total_relation_size('probe_results')
+        + pg_total_relation_size('status_changes') + pg_total_relation_size('hourly_buckets')
+        + pg_total_relation_size('daily_buckets') AS BIGINT)"
 );
 
 impl SqliteStore {

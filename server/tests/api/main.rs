@@ -5,6 +5,7 @@
 mod cli;
 mod health;
 mod helpers;
+mod history;
 mod lifecycle;
 mod pages;
 mod push;

@@ -1,0 +1,35 @@
+-- History roll-up (see server/src/history). A bucket is one service's hour
+-- or day: counts, the milliseconds its results cover (the rest of the span
+-- is unknown), latency sum/min/max in microseconds, a mergeable latency
+-- histogram, and for hours within the raw window the hour's results packed.
+CREATE TABLE hourly_buckets (
+    service_id INTEGER NOT NULL REFERENCES services (id),
+    start_ms INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    successful INTEGER NOT NULL,
+    known_ms INTEGER NOT NULL,
+    latency_sum_us INTEGER NOT NULL,
+    latency_min_us INTEGER NOT NULL,
+    latency_max_us INTEGER NOT NULL,
+    last_at_ms INTEGER,
+    histogram BLOB NOT NULL,
+    results BLOB,
+    PRIMARY KEY (service_id, start_ms)
+);
+
+CREATE TABLE daily_buckets (
+    service_id INTEGER NOT NULL REFERENCES services (id),
+    start_ms INTEGER NOT NULL,
+    total INTEGER NOT NULL,
+    successful INTEGER NOT NULL,
+    known_ms INTEGER NOT NULL,
+    latency_sum_us INTEGER NOT NULL,
+    latency_min_us INTEGER NOT NULL,
+    latency_max_us INTEGER NOT NULL,
+    last_at_ms INTEGER,
+    histogram BLOB NOT NULL,
+    PRIMARY KEY (service_id, start_ms)
+) WITHOUT ROWID;
+
+-- Hot rows are read by time across services when an hour is rolled up.
+CREATE INDEX probe_results_by_time ON probe_results (checked_at_ms);

@@ -1,0 +1,67 @@
+//! Buckets into the figures people read: uptime, error rate and band,
+//! latency percentiles.
+
+use super::Bucket;
+use app::model::{Bands, LatencySummary, WindowFigures};
+use chrono::{DateTime, Utc};
+
+fn ms(us: u64) -> f64 {
+    us as f64 / 1_000.0
+}
+
+/// Latency figures of a bucket; `None` when it holds no results.
+pub fn latency(bucket: &Bucket) -> Option<LatencySummary> {
+    if bucket.total == 0 {
+        return None;
+    }
+    // Sketch quantiles are at most 1 % low; the exact min and max bound them.
+    let q = |q: f64| {
+        let v = bucket.sketch.quantile(q).unwrap_or(0);
+        ms(v.clamp(bucket.latency_min_us, bucket.latency_max_us))
+    };
+    Some(LatencySummary {
+        min_ms: ms(bucket.latency_min_us),
+        max_ms: ms(bucket.latency_max_us),
+        avg_ms: round3(bucket.latency_sum_us as f64 / bucket.total as f64 / 1_000.0),
+        median_ms: q(0.5),
+        p95_ms: q(0.95),
+        p99_ms: q(0.99),
+        num_requests: bucket.total,
+    })
+}
+
+/// Rounds to three decimals: figures meant for people and JSON.
+pub fn round3(v: f64) -> f64 {
+    (v * 1_000.0).round() / 1_000.0
+}
+
+/// The figures of `bucket`, the sum of a window `[start, end)` (`end`
+/// no later than now: time not yet lived is not unknown).
+pub fn window(
+    name: &str,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    bucket: &Bucket,
+    bands: &Bands,
+) -> WindowFigures {
+    let span = (end - start).num_milliseconds().max(0);
+    let unknown = (span - bucket.known_ms).max(0);
+    let error_rate = (bucket.total > 0).then(|| bucket.failed() as f64 / bucket.total as f64);
+    WindowFigures {
+        window: name.to_string(),
+        start,
+        end,
+        uptime_pct: (bucket.total > 0)
+            .then(|| round3(bucket.successful as f64 * 100.0 / bucket.total as f64)),
+        unknown_pct: if span == 0 {
+            0.0
+        } else {
+            round3(unknown as f64 * 100.0 / span as f64)
+        },
+        total_count: bucket.total,
+        error_count: bucket.failed(),
+        error_rate: error_rate.map(|r| (r * 1e6).round() / 1e6),
+        band: error_rate.map(|r| bands.classify(r)),
+        latency: latency(bucket),
+    }
+}

@@ -1,0 +1,376 @@
+//! Reading history: windows, uptime bars and latency series, from buckets
+//! plus the hot rows of the hour under way. Never a scan of raw rows
+//! beyond that hour.
+
+use super::{floor_to, Bucket, Resolution, Retention, DAY_MS, HOUR_MS};
+use crate::config::Config;
+use crate::probe::ProbeResult;
+use crate::store::{Store, StoreError};
+use app::model::{Bands, DaySegment, LatencyPoint, ServiceStatus, UptimeBar, BAR_DAYS};
+use chrono::{TimeZone, Utc};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+/// How far one result covers when the service's interval is unknown.
+pub const DEFAULT_CAP_MS: i64 = 120_000;
+
+/// What history needs from the config: retention, bands, and each
+/// service's coverage (twice its interval).
+#[derive(Clone, Debug, Default)]
+pub struct HistorySettings {
+    pub retention: Retention,
+    pub bands: Bands,
+    pub caps: HashMap<String, i64>,
+}
+
+impl HistorySettings {
+    pub fn from_config(config: &Config) -> HistorySettings {
+        HistorySettings {
+            retention: config.history.retention(),
+            bands: config.history.bands(),
+            caps: config
+                .services
+                .iter()
+                .map(|s| {
+                    let interval = i64::try_from(s.interval.0.as_millis()).unwrap_or(i64::MAX / 4);
+                    (s.name.clone(), interval.saturating_mul(2))
+                })
+                .collect(),
+        }
+    }
+
+    pub fn cap(&self, service: &str) -> i64 {
+        self.caps.get(service).copied().unwrap_or(DEFAULT_CAP_MS)
+    }
+}
+
+/// The history of every service, over a store.
+#[derive(Clone)]
+pub struct History {
+    pub store: Arc<dyn Store>,
+    settings: Arc<RwLock<HistorySettings>>,
+}
+
+/// A window's per-service sum and the span it really covers.
+pub struct Totals {
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub services: HashMap<String, Bucket>,
+}
+
+impl History {
+    pub fn new(store: Arc<dyn Store>, settings: HistorySettings) -> History {
+        History {
+            store,
+            settings: Arc::new(RwLock::new(settings)),
+        }
+    }
+
+    pub fn settings(&self) -> HistorySettings {
+        self.settings.read().expect("history settings lock").clone()
+    }
+
+    pub fn reconfigure(&self, settings: HistorySettings) {
+        *self.settings.write().expect("history settings lock") = settings;
+    }
+
+    /// Each service's sum over `[from, to)`, `to` clipped to now. The
+    /// window starts on the hour (on the day, where only daily buckets are
+    /// kept); `Totals` says which span it covered.
+    pub async fn totals(
+        &self,
+        services: &[String],
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> Result<Totals, StoreError> {
+        let settings = self.settings();
+        let end = to_ms.min(now_ms);
+        let hourly_from = floor_to(now_ms - settings.retention.hourly_ms, DAY_MS);
+        let mut start = floor_to(from_ms, HOUR_MS);
+        let mut sums: HashMap<String, Bucket> = HashMap::new();
+        if start < hourly_from {
+            start = floor_to(from_ms, DAY_MS);
+            for (name, day) in self
+                .store
+                .buckets(Resolution::Day, services, start, hourly_from.min(end))
+                .await?
+            {
+                sums.entry(name).or_default().merge(&day);
+            }
+        }
+        let hours_from = start.max(hourly_from);
+        for (name, bucket) in self
+            .hours(services, hours_from, end, now_ms, &settings)
+            .await?
+        {
+            sums.entry(name).or_default().merge(&bucket);
+        }
+        Ok(Totals {
+            start_ms: start,
+            end_ms: end.max(start),
+            services: sums,
+        })
+    }
+
+    /// Hourly buckets in `[from, to)`, the hot hours built on the fly, in
+    /// time order per service.
+    pub async fn hours(
+        &self,
+        services: &[String],
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+        settings: &HistorySettings,
+    ) -> Result<Vec<(String, Bucket)>, StoreError> {
+        if to_ms <= from_ms {
+            return Ok(Vec::new());
+        }
+        let mut hours = self
+            .store
+            .buckets(Resolution::Hour, services, from_ms, to_ms)
+            .await?;
+        let hot = self
+            .hot_hours(services, from_ms, to_ms, now_ms, settings, &hours)
+            .await?;
+        // A late hot row can share an hour with its rolled-up bucket.
+        for (name, bucket) in hot {
+            match hours
+                .iter_mut()
+                .find(|(n, b)| *n == name && b.start_ms == bucket.start_ms)
+            {
+                Some((_, existing)) => {
+                    let known = (existing.known_ms + bucket.known_ms).min(HOUR_MS);
+                    existing.merge(&bucket);
+                    existing.known_ms = known;
+                }
+                None => hours.push((name, bucket)),
+            }
+        }
+        hours.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.start_ms.cmp(&b.1.start_ms)));
+        Ok(hours)
+    }
+
+    /// Buckets built from the hot rows in `[from, to)`, an hour each.
+    /// `rolled` (buckets of the same services, any order) tells the newest
+    /// rolled-up result before them, so coverage runs on across the boundary.
+    async fn hot_hours(
+        &self,
+        services: &[String],
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+        settings: &HistorySettings,
+        rolled: &[(String, Bucket)],
+    ) -> Result<Vec<(String, Bucket)>, StoreError> {
+        let hot = self.store.hot_results(services, from_ms, to_ms).await?;
+        let mut built = Vec::new();
+        for (service, results) in group(&hot) {
+            let cap = settings.cap(service);
+            let first_at = results[0].checked_at.timestamp_millis();
+            let mut previous = rolled
+                .iter()
+                .filter(|(n, _)| n == service)
+                .filter_map(|(_, b)| b.last_at_ms)
+                .filter(|at| *at < first_at)
+                .max();
+            let mut rest = results.as_slice();
+            while let Some(first) = rest.first() {
+                let hour = floor_to(first.checked_at.timestamp_millis(), HOUR_MS);
+                let split = rest
+                    .iter()
+                    .position(|r| r.checked_at.timestamp_millis() >= hour + HOUR_MS)
+                    .unwrap_or(rest.len());
+                let (this, next) = rest.split_at(split);
+                let until = (hour + HOUR_MS).min(now_ms);
+                built.push((
+                    service.to_string(),
+                    Bucket::build(hour, until, this, previous, cap),
+                ));
+                previous = this.last().map(|r| r.checked_at.timestamp_millis());
+                rest = next;
+            }
+        }
+        Ok(built)
+    }
+
+    /// Each service's uptime bar: [`BAR_DAYS`] UTC days up to today.
+    pub async fn bars(
+        &self,
+        services: &[String],
+        now_ms: i64,
+    ) -> Result<HashMap<String, UptimeBar>, StoreError> {
+        let settings = self.settings();
+        let today = floor_to(now_ms, DAY_MS);
+        let first = today - (BAR_DAYS as i64 - 1) * DAY_MS;
+        let mut days: HashMap<String, Vec<Bucket>> = HashMap::new();
+        for (name, bucket) in self
+            .store
+            .buckets(Resolution::Day, services, first, today + DAY_MS)
+            .await?
+        {
+            days.entry(name).or_default().push(bucket);
+        }
+        // Hot rows (the hour under way, or more after a pause of the
+        // roll-up) are in no bucket yet; the two hours' buckets before now
+        // tell where coverage stood before them.
+        let recent_from = floor_to(now_ms, HOUR_MS) - 2 * HOUR_MS;
+        let recent = self
+            .store
+            .buckets(Resolution::Hour, services, recent_from, today + DAY_MS)
+            .await?;
+        for (name, hour) in self
+            .hot_hours(services, first, now_ms + 1, now_ms, &settings, &recent)
+            .await?
+        {
+            let day_start = floor_to(hour.start_ms, DAY_MS);
+            let service_days = days.entry(name).or_default();
+            match service_days.iter_mut().find(|b| b.start_ms == day_start) {
+                Some(day) => day.merge(&hour),
+                None => {
+                    let mut day = Bucket::empty(day_start);
+                    day.merge(&hour);
+                    service_days.push(day);
+                }
+            }
+        }
+        let changes = self
+            .store
+            .status_changes_between(services, first, now_ms)
+            .await?;
+        let mut worst: HashMap<&str, Vec<(i64, ServiceStatus)>> = HashMap::new();
+        for change in &changes {
+            worst
+                .entry(change.service.as_str())
+                .or_default()
+                .push((change.at.timestamp_millis(), change.to));
+        }
+        let names: Vec<String> = if services.is_empty() {
+            days.keys().cloned().collect()
+        } else {
+            services.to_vec()
+        };
+        let mut bars = HashMap::new();
+        for name in names {
+            let buckets = days.remove(&name).unwrap_or_default();
+            let statuses = worst.get(name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            let segments = (0..BAR_DAYS as i64)
+                .map(|i| {
+                    let start = first + i * DAY_MS;
+                    let span = (start + DAY_MS).min(now_ms) - start;
+                    let bucket = buckets.iter().find(|b| b.start_ms == start);
+                    let (total, ok, known) =
+                        bucket.map_or((0, 0, 0), |b| (b.total, b.successful, b.known_ms));
+                    DaySegment(
+                        total,
+                        ok,
+                        u64::try_from(span - known.min(span)).unwrap_or(0),
+                        worst_in(statuses, start, start + DAY_MS, total > 0),
+                    )
+                })
+                .collect();
+            bars.insert(
+                name,
+                UptimeBar {
+                    first_day: Utc
+                        .timestamp_millis_opt(first)
+                        .single()
+                        .map(|d| d.date_naive()),
+                    days: segments,
+                    bands: settings.bands,
+                },
+            );
+        }
+        Ok(bars)
+    }
+
+    /// Hourly p50/p95 of one service over `[from, to)`.
+    pub async fn latency_points(
+        &self,
+        service: &str,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> Result<Vec<LatencyPoint>, StoreError> {
+        let settings = self.settings();
+        let services = [service.to_string()];
+        let hours = self
+            .hours(
+                &services,
+                floor_to(from_ms, HOUR_MS),
+                to_ms,
+                now_ms,
+                &settings,
+            )
+            .await?;
+        Ok(hours
+            .into_iter()
+            .filter(|(_, b)| b.total > 0)
+            .filter_map(|(_, b)| {
+                let summary = super::figures::latency(&b)?;
+                Some(LatencyPoint {
+                    start: Utc.timestamp_millis_opt(b.start_ms).single()?,
+                    p50_ms: summary.median_ms,
+                    p95_ms: summary.p95_ms,
+                    count: b.total,
+                })
+            })
+            .collect())
+    }
+}
+
+/// Results (oldest first) grouped by service, keeping time order.
+fn group(results: &[ProbeResult]) -> Vec<(&str, Vec<ProbeResult>)> {
+    let mut groups: HashMap<&str, Vec<ProbeResult>> = HashMap::new();
+    for r in results {
+        groups.entry(&r.service).or_default().push(r.clone());
+    }
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by(|a, b| a.0.cmp(b.0));
+    groups
+}
+
+/// The worst status in effect during `[start, end)`, from changes (oldest
+/// first, the first possibly before `start`). Unknown spells (Hale
+/// starting or stopping) don't count when anything else was known; a day
+/// with results but no recorded change was operational.
+fn worst_in(
+    changes: &[(i64, ServiceStatus)],
+    start: i64,
+    end: i64,
+    has_results: bool,
+) -> ServiceStatus {
+    let in_effect = changes.iter().rposition(|(at, _)| *at < start);
+    let during = changes
+        .iter()
+        .enumerate()
+        .filter(|(i, (at, _))| Some(*i) == in_effect || (*at >= start && *at < end))
+        .map(|(_, (_, status))| *status)
+        .filter(|s| *s != ServiceStatus::Unknown);
+    match ServiceStatus::worst(during) {
+        ServiceStatus::Unknown if has_results => ServiceStatus::Operational,
+        ServiceStatus::Unknown => ServiceStatus::Unknown,
+        worst if has_results => worst,
+        _ => ServiceStatus::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ServiceStatus::*;
+
+    #[test]
+    fn the_worst_state_of_a_day_counts_what_was_in_effect_at_its_start() {
+        let changes = [(-10, Degraded), (50, Operational), (150, Down)];
+        assert_eq!(worst_in(&changes, 0, 100, true), Degraded);
+        assert_eq!(worst_in(&changes, 100, 200, true), Down);
+        assert_eq!(worst_in(&changes, 200, 300, true), Down);
+        assert_eq!(
+            worst_in(&[(10, Unknown), (20, Operational)], 0, 100, true),
+            Operational
+        );
+        assert_eq!(worst_in(&[], 0, 100, true), Operational);
+        assert_eq!(worst_in(&[(-5, Down)], 0, 100, false), Unknown);
+    }
+}

@@ -1,0 +1,358 @@
+//! History: roll-up, retention and statistics, on both backends, against a
+//! synthetic history whose answers are computed here by brute force.
+
+use crate::helpers::*;
+use crate::on_both_backends;
+use app::model::{Bands, ConditionOutcome};
+use chrono::{TimeZone, Utc};
+use server::history::query::{History, HistorySettings};
+use server::history::{figures, Resolution, Retention, RollupPlan, DAY_MS, HOUR_MS};
+use server::probe::ProbeResult;
+use server::store::{self, Store};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+const STEP_MS: i64 = 30_000;
+/// Latencies with three significant digits, so percentiles are exact.
+const LATENCIES_MS: [u64; 5] = [12, 15, 20, 45, 100];
+/// Hours of the synthetic day in which Hale was not running.
+const GAP: [i64; 2] = [10, 11];
+
+/// One day of a service probed every 30 s, failing every 50th probe
+/// (offset 7), with hours 10 and 11 missing.
+fn synthetic(service: &str, day_ms: i64) -> Vec<ProbeResult> {
+    let service: Arc<str> = Arc::from(service);
+    let mut out = Vec::new();
+    let mut i = 0u64;
+    for hour in (0..24).filter(|h| !GAP.contains(h)) {
+        for k in 0..(HOUR_MS / STEP_MS) {
+            let success = i % 50 != 7;
+            out.push(ProbeResult {
+                service: service.clone(),
+                checked_at: Utc
+                    .timestamp_millis_opt(day_ms + hour * HOUR_MS + k * STEP_MS)
+                    .unwrap(),
+                success,
+                latency: Duration::from_millis(LATENCIES_MS[i as usize % 5]),
+                status_code: Some(if success { 200 } else { 503 }),
+                message: if success {
+                    "HTTP 200".into()
+                } else {
+                    format!("HTTP 503 (#{i})")
+                },
+                conditions: vec![ConditionOutcome {
+                    condition: "[STATUS] == 200".into(),
+                    success,
+                }],
+                region: None,
+            });
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Nearest-rank percentile of raw values, in ms.
+fn percentile(sorted_us: &[u64], q: f64) -> f64 {
+    let rank = ((q * sorted_us.len() as f64).ceil() as usize).max(1);
+    sorted_us[rank - 1] as f64 / 1_000.0
+}
+
+fn plan(now_ms: i64, retention: Retention) -> RollupPlan {
+    RollupPlan {
+        now_ms,
+        grace_ms: 2 * 60_000,
+        retention,
+        caps: HashMap::from([("api".to_string(), 2 * STEP_MS)]),
+        default_cap_ms: 120_000,
+    }
+}
+
+fn settings() -> HistorySettings {
+    HistorySettings {
+        retention: Retention::default(),
+        bands: Bands::default(),
+        caps: HashMap::from([("api".to_string(), 2 * STEP_MS)]),
+    }
+}
+
+/// A day two days back, so it is inside every retention window.
+fn synthetic_day() -> i64 {
+    let now = Utc::now().timestamp_millis();
+    now.div_euclid(DAY_MS) * DAY_MS - 2 * DAY_MS
+}
+
+on_both_backends!(
+    rollup_moves_finished_hours_into_buckets_once,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = store::connect(&db.url).await.unwrap();
+        let day = synthetic_day();
+        let results = synthetic("api", day);
+        store.insert_results(&results).await.unwrap();
+
+        // At 22:05 the hours up to 21:00 are over (grace 2 min).
+        let at = day + 22 * HOUR_MS + 5 * 60_000;
+        let report = store
+            .roll_up(&plan(at, Retention::default()))
+            .await
+            .unwrap();
+        assert_eq!(report.hours, 20, "hours 0–21 less the two missing");
+        assert_eq!(report.results, 20 * 120);
+        let again = store
+            .roll_up(&plan(at, Retention::default()))
+            .await
+            .unwrap();
+        assert_eq!(
+            (again.hours, again.results),
+            (0, 0),
+            "a second run finds nothing to do"
+        );
+
+        let hot = store.hot_results(&[], day, day + DAY_MS).await.unwrap();
+        assert_eq!(hot.len(), 2 * 120, "hours 22 and 23 are still hot");
+
+        let hours = store
+            .buckets(Resolution::Hour, &[], day, day + DAY_MS)
+            .await
+            .unwrap();
+        assert_eq!(hours.len(), 20);
+        let first = &hours[0].1;
+        assert_eq!((first.start_ms, first.total), (day, 120));
+        assert_eq!(first.known_ms, HOUR_MS, "30 s probes cover their hour");
+        // Hour 12 follows the gap: nothing before it covers its start, but
+        // its first probe is at 12:00:00.
+        let noon = hours
+            .iter()
+            .find(|(_, b)| b.start_ms == day + 12 * HOUR_MS)
+            .unwrap();
+        assert_eq!(noon.1.known_ms, HOUR_MS);
+
+        let days = store
+            .buckets(Resolution::Day, &[], day, day + DAY_MS)
+            .await
+            .unwrap();
+        assert_eq!(days.len(), 1);
+        assert_eq!(
+            days[0].1.total,
+            20 * 120,
+            "the day is the sum of its rolled hours"
+        );
+
+        // Raw results survive, packed: the newest of hour 21 and hour 22 (hot).
+        let around = store
+            .results_between(
+                "api",
+                day + 21 * HOUR_MS + 59 * 60_000,
+                day + 22 * HOUR_MS + 60_000,
+                10,
+            )
+            .await
+            .unwrap();
+        let expected: Vec<ProbeResult> = results
+            .iter()
+            .filter(|r| {
+                let t = r.checked_at.timestamp_millis();
+                t >= day + 21 * HOUR_MS + 59 * 60_000 && t < day + 22 * HOUR_MS + 60_000
+            })
+            .rev()
+            .cloned()
+            .collect();
+        assert_eq!(
+            around, expected,
+            "packed and hot results read alike, newest first"
+        );
+        let recent = store.recent_results("api", 300).await.unwrap();
+        assert_eq!(recent.len(), 300, "recent results reach into packed hours");
+        assert_eq!(recent[0], *results.last().unwrap());
+    }
+);
+
+on_both_backends!(late_results_merge_into_their_hour, |backend| async move {
+    let db = TestDb::new(backend).await;
+    let store = store::connect(&db.url).await.unwrap();
+    let day = synthetic_day();
+    let results = synthetic("api", day);
+    let (early, late): (Vec<_>, Vec<_>) = results
+        .iter()
+        .cloned()
+        .partition(|r| r.checked_at.timestamp_millis() % (10 * STEP_MS) != 0);
+    store.insert_results(&early).await.unwrap();
+    let at = day + DAY_MS + HOUR_MS;
+    store
+        .roll_up(&plan(at, Retention::default()))
+        .await
+        .unwrap();
+    store.insert_results(&late).await.unwrap();
+    let report = store
+        .roll_up(&plan(at, Retention::default()))
+        .await
+        .unwrap();
+    assert_eq!(report.results, late.len() as u64);
+
+    let days = store
+        .buckets(Resolution::Day, &[], day, day + DAY_MS)
+        .await
+        .unwrap();
+    assert_eq!(
+        days[0].1.total,
+        results.len() as u64,
+        "late results are counted once"
+    );
+    let hours = store
+        .buckets(Resolution::Hour, &[], day, day + DAY_MS)
+        .await
+        .unwrap();
+    assert!(hours
+        .iter()
+        .all(|(_, b)| b.total == 120 && b.known_ms == HOUR_MS));
+    let mut all = store
+        .results_between("api", day, day + DAY_MS, 10_000)
+        .await
+        .unwrap();
+    all.reverse();
+    assert_eq!(
+        all, results,
+        "the packed hours hold early and late results in order"
+    );
+});
+
+on_both_backends!(
+    retention_drops_raw_results_then_hours_and_keeps_days,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = store::connect(&db.url).await.unwrap();
+        let day = synthetic_day() - 10 * DAY_MS;
+        store.insert_results(&synthetic("api", day)).await.unwrap();
+        let retention = Retention {
+            raw_ms: 7 * DAY_MS,
+            hourly_ms: 9 * DAY_MS,
+        };
+        // The day after: everything rolled, nothing dropped yet.
+        store
+            .roll_up(&plan(day + DAY_MS + HOUR_MS, retention))
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .results_between("api", day, day + DAY_MS, 10)
+                .await
+                .unwrap()
+                .len(),
+            10
+        );
+
+        // Eight days on: raw results are gone, hours and the day remain.
+        let report = store
+            .roll_up(&plan(day + 8 * DAY_MS + HOUR_MS, retention))
+            .await
+            .unwrap();
+        assert_eq!(report.raw_dropped, 22);
+        assert!(store
+            .results_between("api", day, day + DAY_MS, 10)
+            .await
+            .unwrap()
+            .is_empty());
+        assert_eq!(
+            store
+                .buckets(Resolution::Hour, &[], day, day + DAY_MS)
+                .await
+                .unwrap()
+                .len(),
+            22
+        );
+
+        // Eleven days on: the hours are gone too; the day stays for ever.
+        let report = store
+            .roll_up(&plan(day + 11 * DAY_MS, retention))
+            .await
+            .unwrap();
+        assert_eq!(report.hours_dropped, 22);
+        assert!(store
+            .buckets(Resolution::Hour, &[], day, day + DAY_MS)
+            .await
+            .unwrap()
+            .is_empty());
+        let days = store
+            .buckets(Resolution::Day, &[], day, day + DAY_MS)
+            .await
+            .unwrap();
+        assert_eq!(days[0].1.total, 22 * 120);
+        assert_eq!(days[0].1.known_ms, 22 * HOUR_MS);
+        assert!(store.storage_bytes().await.unwrap() > 0);
+    }
+);
+
+on_both_backends!(
+    window_figures_match_the_synthetic_truth,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store: Arc<dyn Store> = store::connect(&db.url).await.unwrap();
+        let day = synthetic_day();
+        let results = synthetic("api", day);
+        store.insert_results(&results).await.unwrap();
+        // Part rolled up, part hot: the answers must not care.
+        store
+            .roll_up(&plan(day + 22 * HOUR_MS + 5 * 60_000, Retention::default()))
+            .await
+            .unwrap();
+        let history = History::new(store.clone(), settings());
+        let now = day + DAY_MS + 30 * 60_000;
+        let totals = history
+            .totals(&["api".into()], day, day + DAY_MS, now)
+            .await
+            .unwrap();
+        assert_eq!((totals.start_ms, totals.end_ms), (day, day + DAY_MS));
+        let bucket = &totals.services["api"];
+        let figures = figures::window(
+            "custom",
+            Utc.timestamp_millis_opt(totals.start_ms).unwrap(),
+            Utc.timestamp_millis_opt(totals.end_ms).unwrap(),
+            bucket,
+            &Bands::default(),
+        );
+
+        let total = results.len() as u64;
+        let ok = results.iter().filter(|r| r.success).count() as u64;
+        let mut latencies: Vec<u64> = results
+            .iter()
+            .map(|r| r.latency.as_micros() as u64)
+            .collect();
+        latencies.sort_unstable();
+        let sum: u64 = latencies.iter().sum();
+        assert_eq!(figures.total_count, total);
+        assert_eq!(figures.error_count, total - ok);
+        assert_eq!(
+            figures.uptime_pct,
+            Some(figures::round3(ok as f64 * 100.0 / total as f64))
+        );
+        // Two hours without Hale are unknown, not up and not down.
+        assert_eq!(figures.unknown_pct, figures::round3(2.0 * 100.0 / 24.0));
+        let latency = figures.latency.unwrap();
+        assert_eq!(latency.min_ms, 12.0);
+        assert_eq!(latency.max_ms, 100.0);
+        assert_eq!(
+            latency.avg_ms,
+            figures::round3(sum as f64 / total as f64 / 1_000.0)
+        );
+        assert_eq!(latency.median_ms, percentile(&latencies, 0.5));
+        assert_eq!(latency.p95_ms, percentile(&latencies, 0.95));
+        assert_eq!(latency.p99_ms, percentile(&latencies, 0.99));
+        assert_eq!(latency.num_requests, total);
+        let rate = (total - ok) as f64 / total as f64;
+        assert_eq!(figures.band, Some(Bands::default().classify(rate)));
+
+        // The bar's day for the synthetic day says the same.
+        let bars = history.bars(&["api".into()], now).await.unwrap();
+        let bar = &bars["api"];
+        let segment = (0..bar.days.len())
+            .find(|i| bar.date(*i) == Utc.timestamp_millis_opt(day).unwrap().date_naive().into())
+            .map(|i| &bar.days[i])
+            .unwrap();
+        assert_eq!((segment.total(), segment.successful()), (total, ok));
+        assert_eq!(segment.unknown_ms(), 2 * HOUR_MS as u64);
+        assert_eq!(bar.days.len(), 90);
+        assert_eq!(bar.days[89].total(), 0, "nothing probed today");
+    }
+);
