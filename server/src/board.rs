@@ -118,6 +118,48 @@ impl StatusBoard {
         }
     }
 
+    /// The config the board follows.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.read().expect("board lock").clone()
+    }
+
+    /// Takes each service's uptime bar as history has it; live results
+    /// then extend it.
+    pub fn set_bars(&self, mut bars: std::collections::HashMap<String, app::model::UptimeBar>) {
+        let mut entries = self.entries.write().expect("board lock");
+        for (name, entry) in entries.iter_mut() {
+            if let Some(bar) = bars.remove(name) {
+                entry.view.uptime = bar;
+            }
+        }
+    }
+
+    /// A service as a page shows it, with the page's slug and title;
+    /// `None` when the page doesn't exist or doesn't show the service.
+    pub fn page_service(
+        &self,
+        slug: Option<&str>,
+        service: &str,
+    ) -> Option<(String, String, ServiceView)> {
+        let config = self.config.read().expect("board lock").clone();
+        let (slug, title) = match slug {
+            None => ("", config.title.as_str()),
+            Some(slug) => {
+                let page = config.status_pages.iter().find(|p| p.slug == slug)?;
+                if !page.services.iter().any(|s| s == service) {
+                    return None;
+                }
+                (page.slug.as_str(), page.title.as_str())
+            }
+        };
+        let entries = self.entries.read().expect("board lock");
+        let mut view = entries.get(service)?.view.clone();
+        if !view.uptime.days.is_empty() {
+            view.uptime.roll_to(crate::probe::now().date_naive());
+        }
+        Some((slug.to_string(), title.to_string(), view))
+    }
+
     /// Folds one result in; `Err` for a service the board does not know
     /// (removed by a reload while its probe ran), else the status change it
     /// caused, if any.
@@ -131,7 +173,7 @@ impl StatusBoard {
         let Some((from, to, cause)) = entry.tracker.observe(verdict, &result.message) else {
             return Ok(None);
         };
-        entry.view.status = to;
+        entry.view.apply_status(to, result.timestamp);
         Ok(Some(StatusChange {
             service: result.service.clone(),
             from,
@@ -192,17 +234,23 @@ impl StatusBoard {
         names: &[&str],
     ) -> PageSnapshot {
         let entries = self.entries.read().expect("board lock");
+        let now = crate::probe::now();
         let mut groups: Vec<GroupView> = Vec::new();
         for name in names {
             let Some(entry) = entries.get(*name) else {
                 continue;
             };
             let group = entry.view.group.clone();
+            let mut view = entry.view.clone();
+            // A quiet service's bar still ends today.
+            if !view.uptime.days.is_empty() {
+                view.uptime.roll_to(now.date_naive());
+            }
             match groups.iter_mut().find(|g| g.name == group) {
-                Some(g) => g.services.push(entry.view.clone()),
+                Some(g) => g.services.push(view),
                 None => groups.push(GroupView {
                     name: group,
-                    services: vec![entry.view.clone()],
+                    services: vec![view],
                 }),
             }
         }
@@ -219,7 +267,7 @@ impl StatusBoard {
             description: description.map(str::to_string),
             overall_status: overall,
             groups,
-            generated_at: crate::probe::now(),
+            generated_at: now,
         }
     }
 }

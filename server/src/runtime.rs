@@ -4,6 +4,8 @@
 use crate::api::{self, AppState};
 use crate::board::StatusBoard;
 use crate::config::{Config, ProbeKind};
+use crate::history::query::{History, HistorySettings, DEFAULT_CAP_MS};
+use crate::history::RollupPlan;
 use crate::hub::{Hub, HEARTBEAT_EVERY};
 use crate::probe::{AnyProber, ProbeResult, Prober};
 use crate::push::PushBoard;
@@ -29,6 +31,8 @@ pub struct Settings {
     pub heartbeat_every: Duration,
     pub send_timeout: Duration,
     pub concurrency: usize,
+    /// How often the history roll-up runs.
+    pub rollup_every: Duration,
 }
 
 impl Settings {
@@ -40,6 +44,7 @@ impl Settings {
             heartbeat_every: HEARTBEAT_EVERY,
             send_timeout: Duration::from_secs(10),
             concurrency: DEFAULT_CONCURRENCY,
+            rollup_every: Duration::from_secs(60),
         }
     }
 }
@@ -53,6 +58,7 @@ pub struct Hale {
     pipeline: JoinHandle<()>,
     writer: JoinHandle<()>,
     heartbeat: JoinHandle<()>,
+    rollup: JoinHandle<()>,
     server: JoinHandle<std::io::Result<()>>,
     stop_server: oneshot::Sender<()>,
 }
@@ -79,8 +85,15 @@ impl Hale {
             }
             Err(e) => tracing::warn!(error = %e, "could not read the last results; starting blank"),
         }
+        let history = History::new(store.clone(), HistorySettings::from_config(&config));
+        load_bars(&history, &board, &config).await;
         let hub = Hub::default();
         let heartbeat = hub.spawn_heartbeat(settings.heartbeat_every);
+        let rollup = tokio::spawn(roll_up_every(
+            settings.rollup_every,
+            history.clone(),
+            board.clone(),
+        ));
 
         let (write_tx, write_rx) = mpsc::channel(8_192);
         let writer = tokio::spawn(writer::run(store.clone(), write_rx));
@@ -117,6 +130,7 @@ impl Hale {
             leptos_options,
             store,
             board,
+            history,
             hub,
             scheduler: scheduler_stats,
             push,
@@ -141,6 +155,7 @@ impl Hale {
             pipeline,
             writer,
             heartbeat,
+            rollup,
             server,
             stop_server,
         })
@@ -161,6 +176,10 @@ impl Hale {
         if let Err(e) = self.state.store.insert_status_changes(&removed).await {
             tracing::warn!(error = %e, "could not record the services removed by the reload");
         }
+        self.state
+            .history
+            .reconfigure(HistorySettings::from_config(&config));
+        load_bars(&self.state.history, &self.state.board, &config).await;
         let services: Vec<_> = config.services.iter().cloned().map(Arc::new).collect();
         self.state.push.reconfigure(&services);
         let probed: Vec<_> = services
@@ -191,6 +210,7 @@ impl Hale {
             tracing::warn!(error = %e, "could not record that Hale stopped");
         }
         self.heartbeat.abort();
+        self.rollup.abort();
         let _ = self.stop_server.send(());
         // Open WebSockets would hold a graceful shutdown forever.
         if tokio::time::timeout(Duration::from_secs(2), self.server)
@@ -202,6 +222,54 @@ impl Hale {
         self.state.store.close().await;
     }
 }
+
+/// Gives the board each configured service's uptime bar from history.
+async fn load_bars(history: &History, board: &StatusBoard, config: &Config) {
+    let names: Vec<String> = config.services.iter().map(|s| s.name.clone()).collect();
+    if names.is_empty() {
+        return;
+    }
+    let now = crate::probe::now().timestamp_millis();
+    match history.bars(&names, now).await {
+        Ok(bars) => board.set_bars(bars),
+        Err(e) => tracing::warn!(error = %e, "could not load the uptime bars"),
+    }
+}
+
+/// Rolls history up now and then: hours that are over move into buckets,
+/// retention applies. After a run that moved anything, the bars are
+/// reloaded, so they follow what is stored.
+async fn roll_up_every(every: Duration, history: History, board: Arc<StatusBoard>) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let settings = history.settings();
+        let plan = RollupPlan {
+            now_ms: crate::probe::now().timestamp_millis(),
+            grace_ms: ROLLUP_GRACE_MS,
+            retention: settings.retention,
+            caps: settings.caps.clone(),
+            default_cap_ms: DEFAULT_CAP_MS,
+        };
+        let started = std::time::Instant::now();
+        match history.store.roll_up(&plan).await {
+            Ok(report)
+                if report.hours > 0 || report.raw_dropped > 0 || report.hours_dropped > 0 =>
+            {
+                tracing::info!(?report, took = ?started.elapsed(), "history rolled up");
+                let config = board.config();
+                load_bars(&history, &board, &config).await;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "history roll-up failed; will retry"),
+        }
+    }
+}
+
+/// Hours are rolled up this long after they end, so that probes under way
+/// at the hour's end (timeouts are at most a minute or so) are in.
+pub const ROLLUP_GRACE_MS: i64 = 2 * 60_000;
 
 /// A service whose last stored state is not `unknown` was being watched
 /// when Hale last ran, and nothing recorded the end: a crash or a kill.

@@ -1,6 +1,7 @@
 //! The HTTP surface: JSON endpoints, the WebSocket, and the Leptos pages.
 
 mod health;
+pub mod history;
 mod metrics;
 mod push;
 mod websocket;
@@ -29,6 +30,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Arc<dyn Store>,
     pub board: Arc<StatusBoard>,
+    pub history: crate::history::query::History,
     pub hub: Hub,
     pub scheduler: Arc<crate::scheduler::SchedulerStats>,
     pub push: crate::push::PushBoard,
@@ -47,6 +49,10 @@ impl FromRef<AppState> for LeptosOptions {
 
 pub fn router(state: AppState) -> Router {
     let snapshots = Snapshots(state.board.clone());
+    let details = app::detail_page::ssr::Details(Arc::new(history::Details {
+        board: state.board.clone(),
+        history: state.history.clone(),
+    }));
     let options = state.leptos_options.clone();
     Router::new()
         .route("/api/health", get(health::health))
@@ -56,10 +62,20 @@ pub fn router(state: AppState) -> Router {
         .route("/api/websocket", get(websocket::upgrade))
         .route("/api/push/{token}", get(push::push).post(push::push))
         .route("/metrics", get(metrics::prometheus))
+        .route("/api/metrics", get(history::metrics))
+        .route("/api/metrics/health", get(history::health))
+        .route("/api/metrics/{service}", get(history::service_metrics))
+        .route(
+            "/api/services/{name}/history",
+            get(history::service_history),
+        )
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
-            move || provide_context(snapshots.clone()),
+            move || {
+                provide_context(snapshots.clone());
+                provide_context(details.clone());
+            },
             move || shell(options.clone()),
         )
         .route(
@@ -79,6 +95,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A query parameter that can't be used, and why.
+    #[error("{parameter}: {message}")]
+    BadParameter {
+        parameter: &'static str,
+        message: String,
+    },
     #[error("{0}")]
     Unavailable(String),
     #[error("internal error")]
@@ -89,17 +111,19 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::BadRequest(_) | ApiError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(e) => {
                 tracing::error!(error = ?e, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        (
-            status,
-            Json(serde_json::json!({ "error": self.to_string() })),
-        )
-            .into_response()
+        let body = match &self {
+            ApiError::BadParameter { parameter, .. } => {
+                serde_json::json!({ "error": self.to_string(), "parameter": parameter })
+            }
+            _ => serde_json::json!({ "error": self.to_string() }),
+        };
+        (status, Json(body)).into_response()
     }
 }

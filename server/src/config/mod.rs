@@ -27,6 +27,110 @@ pub struct Config {
     pub status_pages: Vec<StatusPageConfig>,
     /// Things accepted but ignored (unsupported Gatus keys), located.
     pub warnings: Vec<ConfigIssue>,
+    pub history: HistoryConfig,
+}
+
+/// `history:`: how long results are kept, and the error-rate bands.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// Raw results (default 7 days).
+    #[serde(default = "default_raw_retention")]
+    pub raw_retention: HumanDuration,
+    /// Hourly buckets (default 90 days); daily ones are kept for ever.
+    #[serde(default = "default_hourly_retention")]
+    pub hourly_retention: HumanDuration,
+    /// Error rate from which a service is in the warning band (0.05 = 5 %).
+    #[serde(default = "default_warning_rate")]
+    pub error_rate_warning: f64,
+    /// Error rate above which it is critical.
+    #[serde(default = "default_critical_rate")]
+    pub error_rate_critical: f64,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            raw_retention: default_raw_retention(),
+            hourly_retention: default_hourly_retention(),
+            error_rate_warning: default_warning_rate(),
+            error_rate_critical: default_critical_rate(),
+        }
+    }
+}
+
+fn default_raw_retention() -> HumanDuration {
+    HumanDuration(Duration::from_secs(7 * 86_400))
+}
+fn default_hourly_retention() -> HumanDuration {
+    HumanDuration(Duration::from_secs(90 * 86_400))
+}
+fn default_warning_rate() -> f64 {
+    0.05
+}
+fn default_critical_rate() -> f64 {
+    0.10
+}
+
+impl HistoryConfig {
+    pub fn retention(&self) -> crate::history::Retention {
+        let ms = |d: &HumanDuration| i64::try_from(d.0.as_millis()).unwrap_or(i64::MAX / 4);
+        crate::history::Retention {
+            raw_ms: ms(&self.raw_retention),
+            hourly_ms: ms(&self.hourly_retention),
+        }
+    }
+
+    pub fn bands(&self) -> app::model::Bands {
+        app::model::Bands {
+            warning: self.error_rate_warning,
+            critical: self.error_rate_critical,
+        }
+    }
+
+    fn issues(&self) -> Vec<(&'static str, String)> {
+        let mut issues = Vec::new();
+        let rate_ok = |r: f64| r > 0.0 && r <= 1.0;
+        if !rate_ok(self.error_rate_warning) {
+            issues.push((
+                "error_rate_warning",
+                format!(
+                    "{} is not a rate between 0 and 1 (e.g. 0.05 for 5 %)",
+                    self.error_rate_warning
+                ),
+            ));
+        }
+        if !rate_ok(self.error_rate_critical) {
+            issues.push((
+                "error_rate_critical",
+                format!(
+                    "{} is not a rate between 0 and 1 (e.g. 0.1 for 10 %)",
+                    self.error_rate_critical
+                ),
+            ));
+        } else if self.error_rate_critical < self.error_rate_warning {
+            issues.push((
+                "error_rate_critical",
+                format!(
+                    "{} is below error_rate_warning ({})",
+                    self.error_rate_critical, self.error_rate_warning
+                ),
+            ));
+        }
+        if self.raw_retention.0 < Duration::from_secs(3_600) {
+            issues.push((
+                "raw_retention",
+                format!("{} is shorter than an hour", self.raw_retention),
+            ));
+        }
+        if self.hourly_retention.0 < Duration::from_secs(86_400) {
+            issues.push((
+                "hourly_retention",
+                format!("{} is shorter than a day", self.hourly_retention),
+            ));
+        }
+        issues
+    }
 }
 
 /// One monitored service.
@@ -361,6 +465,8 @@ struct RawConfig {
     endpoints: Vec<gatus::Endpoint>,
     #[serde(default)]
     status_pages: Vec<StatusPageConfig>,
+    #[serde(default)]
+    history: HistoryConfig,
     // Gatus's other top-level keys: accepted with a warning each, so a Gatus
     // config loads as it is. Inline, not flattened: flattening would make
     // serde buffer the document and lose every error's line.
@@ -530,6 +636,15 @@ impl Config {
             &raw.status_pages,
             source,
         ));
+        for (field, message) in raw.history.issues() {
+            let path = [locate::Segment::Key("history"), locate::Segment::Key(field)];
+            issues.push(ConfigIssue {
+                line: locate::line_of(source, &path),
+                column: None,
+                field: locate::display(&path),
+                message,
+            });
+        }
         if !issues.is_empty() {
             return Err(fail(issues));
         }
@@ -549,6 +664,7 @@ impl Config {
             services,
             status_pages: raw.status_pages,
             warnings,
+            history: raw.history,
         })
     }
 
