@@ -8,13 +8,23 @@
 //!   WebSocket messages — used by both the server and the browser.
 //! - [`status_page`]: the status page (`/` and `/status/<slug>`) and its
 //!   server function, with the server-only snapshot source in `ssr`.
+//! - [`detail_page`]: a service's page (`/services/<service>` and
+//!   `/status/<slug>/<service>`): window figures, latency chart, recent
+//!   results; its server function reads the server-only `ssr::Details`.
+//! - [`uptime_bar`] and [`latency_chart`]: the 90-day bar (on cards and
+//!   detail pages) and the 24-hour latency chart.
 //! - [`live`]: the browser's WebSocket client: applies live events to the
 //!   page's signals, reconnects with back-off, and tells connected /
 //!   reconnecting / stale apart.
 
+#![recursion_limit = "256"]
+
+pub mod detail_page;
+pub mod latency_chart;
 pub mod live;
 pub mod model;
 pub mod status_page;
+pub mod uptime_bar;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet};
@@ -23,6 +33,7 @@ use leptos_router::{
     path, SsrMode,
 };
 
+pub use detail_page::ServiceDetailPage;
 pub use status_page::{NotFound, StatusPage};
 
 /// The HTML document around the app.
@@ -48,9 +59,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
 
-    // Status pages render in `Async` mode: the whole page is sent once its
-    // data is ready, so it is complete without JavaScript (scrapers, curl,
-    // people with scripts off) and an unknown slug can still answer 404.
+    // Status and service pages render in `Async` mode: the whole page is
+    // sent once its data is ready, so it is complete without JavaScript
+    // (scrapers, curl, people with scripts off) and an unknown slug or
+    // service can still answer 404.
     view! {
         <Stylesheet id="hale" href="/pkg/hale.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
@@ -59,6 +71,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=StatusPage ssr=SsrMode::Async />
                 <Route path=path!("/status/:slug") view=StatusPage ssr=SsrMode::Async />
+                <Route path=path!("/services/:service") view=ServiceDetailPage ssr=SsrMode::Async />
+                <Route path=path!("/status/:slug/:service") view=ServiceDetailPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

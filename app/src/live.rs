@@ -6,8 +6,9 @@
 //! message (the hub sends a heartbeat every 2 s) has arrived for 6 s. On the
 //! server it does nothing: the render is the snapshot.
 
-use crate::model::ServiceView;
+use crate::model::{ProbeEvent, ServiceView};
 use leptos::prelude::*;
+use std::rc::Rc;
 
 /// What the live indicator shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,12 +60,21 @@ pub fn backoff_ms(attempt: u32) -> f64 {
     (500.0 * 2f64.powi(attempt.min(10) as i32)).min(15_000.0)
 }
 
-/// Keeps `services` in step with the live hub (browser only).
-pub fn follow(services: Vec<RwSignal<ServiceView>>, connection: RwSignal<Connection>) {
+/// Told of every probe result of a followed service, after the service's
+/// signal has taken it in (a detail page lists them).
+pub type OnProbe = Rc<dyn Fn(&ProbeEvent)>;
+
+/// Keeps `services` in step with the live hub (browser only), and passes
+/// their probe results to `on_probe`.
+pub fn follow(
+    services: Vec<RwSignal<ServiceView>>,
+    connection: RwSignal<Connection>,
+    on_probe: Option<OnProbe>,
+) {
     #[cfg(feature = "hydrate")]
-    client::start(services, connection);
+    client::start(services, connection, on_probe);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (services, connection);
+    let _ = (services, connection, on_probe);
 }
 
 #[cfg(feature = "hydrate")]
@@ -74,7 +84,6 @@ mod client {
     use send_wrapper::SendWrapper;
     use std::cell::{Cell, RefCell};
     use std::collections::HashMap;
-    use std::rc::Rc;
     use std::time::Duration;
     use wasm_bindgen::{closure::Closure, JsCast};
     use web_sys::{MessageEvent, WebSocket};
@@ -82,6 +91,7 @@ mod client {
     struct Client {
         services: HashMap<String, RwSignal<ServiceView>>,
         connection: RwSignal<Connection>,
+        on_probe: Option<OnProbe>,
         socket: RefCell<Option<WebSocket>>,
         last_heard_ms: Cell<f64>,
         failed_attempts: Cell<u32>,
@@ -100,7 +110,11 @@ mod client {
         js_sys::Date::now()
     }
 
-    pub fn start(services: Vec<RwSignal<ServiceView>>, connection: RwSignal<Connection>) {
+    pub fn start(
+        services: Vec<RwSignal<ServiceView>>,
+        connection: RwSignal<Connection>,
+        on_probe: Option<OnProbe>,
+    ) {
         let services = services
             .into_iter()
             .map(|s| (s.with_untracked(|v| v.name.clone()), s))
@@ -108,6 +122,7 @@ mod client {
         let client = Rc::new(Client {
             services,
             connection,
+            on_probe,
             socket: RefCell::new(None),
             last_heard_ms: Cell::new(now_ms()),
             failed_attempts: Cell::new(0),
@@ -248,11 +263,16 @@ mod client {
                 LiveMessage::Probe(probe) => {
                     if let Some(signal) = self.services.get(&probe.service) {
                         signal.update(|view| view.apply_probe(&probe));
+                        if let Some(on_probe) = &self.on_probe {
+                            on_probe(&probe);
+                        }
                     }
                 }
-                LiveMessage::StatusChange { service, to, .. } => {
+                LiveMessage::StatusChange {
+                    service, to, at, ..
+                } => {
                     if let Some(signal) = self.services.get(&service) {
-                        signal.update(|view| view.status = to);
+                        signal.update(|view| view.apply_status(to, at));
                     }
                 }
             }

@@ -108,6 +108,9 @@ pub struct ServiceView {
     /// Each condition's outcome in the latest result.
     #[serde(default)]
     pub conditions: Vec<ConditionOutcome>,
+    /// The last 90 days, a segment a day (empty until history is loaded).
+    #[serde(default)]
+    pub uptime: UptimeBar,
 }
 
 impl ServiceView {
@@ -120,6 +123,7 @@ impl ServiceView {
             last_checked: None,
             message: None,
             conditions: Vec::new(),
+            uptime: UptimeBar::default(),
         }
     }
 
@@ -129,7 +133,246 @@ impl ServiceView {
         self.last_checked = Some(probe.timestamp);
         self.message = Some(probe.message.clone());
         self.conditions = probe.conditions.clone();
+        self.uptime.apply_probe(probe.timestamp, probe.success);
     }
+
+    /// Folds a status change into the view.
+    pub fn apply_status(&mut self, to: ServiceStatus, at: DateTime<Utc>) {
+        self.status = to;
+        self.uptime.apply_status(to, at);
+    }
+}
+
+/// Error-rate class over a window (DESIGN.md): healthy below the warning
+/// threshold, critical above the critical one, warning between.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Band {
+    Healthy,
+    Warning,
+    Critical,
+}
+
+impl Band {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Band::Healthy => "healthy",
+            Band::Warning => "warning",
+            Band::Critical => "critical",
+        }
+    }
+}
+
+/// The thresholds of the error-rate bands, as fractions (0.05 = 5 %).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Bands {
+    pub warning: f64,
+    pub critical: f64,
+}
+
+impl Default for Bands {
+    fn default() -> Self {
+        Bands {
+            warning: 0.05,
+            critical: 0.10,
+        }
+    }
+}
+
+impl Bands {
+    /// Healthy below `warning`, warning from `warning` up to and including
+    /// `critical`, critical above it.
+    pub fn classify(&self, error_rate: f64) -> Band {
+        if error_rate > self.critical {
+            Band::Critical
+        } else if error_rate >= self.warning {
+            Band::Warning
+        } else {
+            Band::Healthy
+        }
+    }
+}
+
+/// One UTC day of a service's uptime bar. On the wire a compact array,
+/// `[total, successful, unknown_ms, worst]`, since a page carries 90 of
+/// them per service.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct DaySegment(
+    /// Probe results that day.
+    pub u64,
+    /// Successful ones.
+    pub u64,
+    /// Milliseconds of the day (up to the render, for today) without data:
+    /// Hale not running, or the service not yet monitored. Never counted as up.
+    pub u64,
+    /// The worst status in effect during the day; unknown without data.
+    pub ServiceStatus,
+);
+
+impl DaySegment {
+    pub fn total(&self) -> u64 {
+        self.0
+    }
+    pub fn successful(&self) -> u64 {
+        self.1
+    }
+    pub fn unknown_ms(&self) -> u64 {
+        self.2
+    }
+    pub fn worst(&self) -> ServiceStatus {
+        self.3
+    }
+
+    /// Successful share in percent; `None` without results.
+    pub fn uptime_pct(&self) -> Option<f64> {
+        (self.0 > 0).then(|| self.1 as f64 * 100.0 / self.0 as f64)
+    }
+
+    /// The day's error-rate band; `None` (grey) without results.
+    pub fn band(&self, bands: &Bands) -> Option<Band> {
+        (self.0 > 0).then(|| bands.classify((self.0 - self.1) as f64 / self.0 as f64))
+    }
+}
+
+/// Days an uptime bar shows.
+pub const BAR_DAYS: usize = 90;
+
+/// A service's uptime bar: one segment per UTC day, oldest first, the last
+/// being the newest day with data or the day of the render.
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+pub struct UptimeBar {
+    /// The date of `days[0]`.
+    pub first_day: Option<chrono::NaiveDate>,
+    pub days: Vec<DaySegment>,
+    pub bands: Bands,
+}
+
+impl UptimeBar {
+    /// The date of segment `index`.
+    pub fn date(&self, index: usize) -> Option<chrono::NaiveDate> {
+        self.first_day
+            .and_then(|d| d.checked_add_days(chrono::Days::new(index as u64)))
+    }
+
+    pub fn last_day(&self) -> Option<chrono::NaiveDate> {
+        self.days.len().checked_sub(1).and_then(|i| self.date(i))
+    }
+
+    /// Uptime over the whole bar, in percent; `None` without results.
+    pub fn uptime_pct(&self) -> Option<f64> {
+        let (total, ok) = self
+            .days
+            .iter()
+            .fold((0, 0), |(t, o), d| (t + d.0, o + d.1));
+        (total > 0).then(|| ok as f64 * 100.0 / total as f64)
+    }
+
+    /// Moves the bar forward so its last segment is `day`, keeping
+    /// [`BAR_DAYS`] segments; new days start empty.
+    pub fn roll_to(&mut self, day: chrono::NaiveDate) {
+        let Some(last) = self.last_day() else {
+            self.first_day = Some(day);
+            self.days = vec![DaySegment::default()];
+            return;
+        };
+        let ahead = (day - last).num_days();
+        if ahead <= 0 {
+            return;
+        }
+        let ahead = (ahead as usize).min(BAR_DAYS);
+        self.days
+            .extend(std::iter::repeat_n(DaySegment::default(), ahead));
+        let excess = self.days.len().saturating_sub(BAR_DAYS);
+        self.days.drain(..excess);
+        self.first_day = day.checked_sub_days(chrono::Days::new(self.days.len() as u64 - 1));
+    }
+
+    /// The segment of `day`, rolling the bar forward to it when it is
+    /// newer; `None` for a day older than the bar.
+    fn segment(&mut self, day: chrono::NaiveDate) -> Option<&mut DaySegment> {
+        self.roll_to(day);
+        let first = self.first_day?;
+        let index = usize::try_from((day - first).num_days()).ok()?;
+        self.days.get_mut(index)
+    }
+
+    /// Counts a probe result in its day.
+    pub fn apply_probe(&mut self, at: DateTime<Utc>, success: bool) {
+        if let Some(segment) = self.segment(at.date_naive()) {
+            segment.0 += 1;
+            segment.1 += u64::from(success);
+            if segment.3 == ServiceStatus::Unknown {
+                segment.3 = ServiceStatus::Operational;
+            }
+        }
+    }
+
+    /// Makes `status` count towards its day's worst state.
+    pub fn apply_status(&mut self, status: ServiceStatus, at: DateTime<Utc>) {
+        if let Some(segment) = self.segment(at.date_naive()) {
+            let worse =
+                segment.3 == ServiceStatus::Unknown || status.severity() > segment.3.severity();
+            if worse && status != ServiceStatus::Unknown {
+                segment.3 = status;
+            }
+        }
+    }
+}
+
+/// A window's latency figures, in milliseconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub min_ms: f64,
+    pub max_ms: f64,
+    pub avg_ms: f64,
+    pub median_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub num_requests: u64,
+}
+
+/// A service's figures over one window (24 h, 7 d, 30 d, 90 d or a range).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WindowFigures {
+    /// `"24h"`, `"7d"`, `"30d"`, `"90d"`, or `"custom"`.
+    pub window: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// Successful share of results, in percent; `None` without results.
+    /// Time without data is not in it: see `unknown_pct`.
+    pub uptime_pct: Option<f64>,
+    /// Share of the window without data, in percent.
+    pub unknown_pct: f64,
+    pub total_count: u64,
+    pub error_count: u64,
+    /// Failed share of results (0–1); `None` without results.
+    pub error_rate: Option<f64>,
+    pub band: Option<Band>,
+    pub latency: Option<LatencySummary>,
+}
+
+/// One point of a latency chart: a bucket's median and 95th percentile.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LatencyPoint {
+    pub start: DateTime<Utc>,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub count: u64,
+}
+
+/// What a service's detail page (`/status/<slug>/<service>`) shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ServiceDetail {
+    pub page_slug: String,
+    pub page_title: String,
+    pub service: ServiceView,
+    /// 24 h, 7 d, 30 d and 90 d, in that order.
+    pub windows: Vec<WindowFigures>,
+    /// Hourly points over the last 24 hours, oldest first.
+    pub latency: Vec<LatencyPoint>,
+    /// The newest results, newest first.
+    pub recent: Vec<ProbeEvent>,
+    pub generated_at: DateTime<Utc>,
 }
 
 /// A titled group of services on a page, in configuration order.

@@ -1,10 +1,12 @@
 //! The status page: `/` (the default page) and `/status/<slug>`.
 //!
 //! Rendered on the server from a [`PageSnapshot`], then hydrated; from then
-//! on the page's signals follow the live hub (see [`crate::live`]).
+//! on the page's signals follow the live hub (see [`crate::live`]). Each
+//! card links to its service's page ([`crate::detail_page`]).
 
 use crate::live::{self, Connection};
 use crate::model::{overall_headline, PageSnapshot, ServiceStatus, ServiceView};
+use crate::uptime_bar::UptimeBarView;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -77,8 +79,9 @@ fn LivePage(snapshot: PageSnapshot) -> impl IntoView {
     };
     let overall = Memo::new(move |_| statuses.with(|s| ServiceStatus::worst(s.iter().copied())));
 
-    live::follow(services, connection);
+    live::follow(services, connection, None);
 
+    let slug = snapshot.slug.clone();
     let title = snapshot.title.clone();
     let rendered_at = snapshot.generated_at;
     view! {
@@ -114,7 +117,10 @@ fn LivePage(snapshot: PageSnapshot) -> impl IntoView {
                                 <h3 class="mb-2 text-sm font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">{n}</h3>
                             })}
                             <ul class="divide-y divide-slate-200 overflow-hidden rounded-xl bg-white shadow-sm ring-1 ring-slate-200 dark:divide-slate-800 dark:bg-slate-900 dark:ring-slate-800">
-                                {services.into_iter().map(|svc| view! { <ServiceCard svc /> }).collect_view()}
+                                {services
+                                    .into_iter()
+                                    .map(|svc| view! { <ServiceCard svc slug=slug.clone() /> })
+                                    .collect_view()}
                             </ul>
                         </section>
                     }
@@ -134,9 +140,12 @@ fn LivePage(snapshot: PageSnapshot) -> impl IntoView {
     .into_any()
 }
 
+/// One service on a status page; `slug` is the page's, for the link to the
+/// service's own page.
 #[component]
-fn ServiceCard(svc: RwSignal<ServiceView>) -> impl IntoView {
+fn ServiceCard(svc: RwSignal<ServiceView>, slug: String) -> impl IntoView {
     let name = svc.with_untracked(|s| s.name.clone());
+    let href = service_href(&slug, &name);
     let label = name.clone();
     let status = Memo::new(move |_| svc.with(|s| s.status));
     let detail = move || {
@@ -157,21 +166,32 @@ fn ServiceCard(svc: RwSignal<ServiceView>) -> impl IntoView {
 
     view! {
         <li
-            class="flex items-center justify-between gap-4 px-4 py-3 sm:px-5"
+            class="px-4 py-3 sm:px-5"
             data-service=name
             data-status=move || status.get().as_str()
         >
+            <div class="flex items-center justify-between gap-4">
+                <div class="min-w-0">
+                    <a
+                        href=href
+                        class="block truncate font-medium hover:underline focus-visible:underline"
+                    >
+                        {label}
+                    </a>
+                    <p class="text-sm text-slate-500 dark:text-slate-400">
+                        <span data-latency>{move || detail().0}</span>
+                        " · checked "
+                        {move || match detail().1 {
+                            Some(at) => view! { <time datetime=at.to_rfc3339()>{format_utc(at)}</time> }.into_any(),
+                            None => view! { <span>"not yet"</span> }.into_any(),
+                        }}
+                    </p>
+                </div>
+                <StatusPill status />
+            </div>
+            <UptimeBarView svc />
             <div class="min-w-0">
-                <p class="truncate font-medium">{label}</p>
-                <p class="text-sm text-slate-500 dark:text-slate-400">
-                    <span data-latency>{move || detail().0}</span>
-                    " · checked "
-                    {move || match detail().1 {
-                        Some(at) => view! { <time datetime=at.to_rfc3339()>{format_utc(at)}</time> }.into_any(),
-                        None => view! { <span>"not yet"</span> }.into_any(),
-                    }}
-                </p>
-                {move || problem().map(|m| view! { <p class="mt-0.5 truncate text-sm text-red-600 dark:text-red-400">{m}</p> })}
+                {move || problem().map(|m| view! { <p class="mt-1 truncate text-sm text-red-600 dark:text-red-400">{m}</p> })}
                 <details
                     class="mt-1 text-xs text-slate-500 dark:text-slate-400"
                     data-conditions
@@ -201,17 +221,24 @@ fn ServiceCard(svc: RwSignal<ServiceView>) -> impl IntoView {
                     </ul>
                 </details>
             </div>
-            <span class=move || format!("inline-flex shrink-0 items-center gap-1.5 rounded-full px-2.5 py-1 text-xs font-medium ring-1 ring-inset {}", pill_class(status.get()))>
-                <span aria-hidden="true" class=move || format!("h-1.5 w-1.5 rounded-full {}", dot_class(status.get()))></span>
-                {move || status.get().label()}
-            </span>
         </li>
     }
     .into_any()
 }
 
+/// A service's status as a coloured pill.
 #[component]
-fn LiveIndicator(connection: RwSignal<Connection>) -> impl IntoView {
+pub(crate) fn StatusPill(#[prop(into)] status: Signal<ServiceStatus>) -> impl IntoView {
+    view! {
+        <span class=move || format!("inline-flex shrink-0 items-center gap-1.5 rounded-full px-2.5 py-1 text-xs font-medium ring-1 ring-inset {}", pill_class(status.get()))>
+            <span aria-hidden="true" class=move || format!("h-1.5 w-1.5 rounded-full {}", dot_class(status.get()))></span>
+            {move || status.get().label()}
+        </span>
+    }
+}
+
+#[component]
+pub(crate) fn LiveIndicator(connection: RwSignal<Connection>) -> impl IntoView {
     view! {
         <span
             data-live=move || connection.get().as_str()
@@ -246,13 +273,51 @@ pub fn NotFound() -> impl IntoView {
 }
 
 #[component]
-fn LoadError(message: String) -> impl IntoView {
+pub(crate) fn LoadError(message: String) -> impl IntoView {
     view! {
         <main class="mx-auto max-w-xl px-4 py-24 text-center">
             <h1 class="text-2xl font-semibold">"Status is unavailable right now"</h1>
             <p class="mt-2 text-slate-600 dark:text-slate-400">{message}</p>
         </main>
     }
+}
+
+/// A status page's address: `/` for the default page (slug `""`).
+pub(crate) fn page_href(slug: &str) -> String {
+    if slug.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/status/{}", encode_segment(slug))
+    }
+}
+
+/// A service's page: `/services/<name>` on the default page,
+/// `/status/<slug>/<name>` on a named one.
+pub(crate) fn service_href(slug: &str, service: &str) -> String {
+    if slug.is_empty() {
+        format!("/services/{}", encode_segment(service))
+    } else {
+        format!(
+            "/status/{}/{}",
+            encode_segment(slug),
+            encode_segment(service)
+        )
+    }
+}
+
+/// Percent-encodes one path segment: everything but RFC 3986's unreserved
+/// characters, so a service called `db/primary` or `50% club` stays one
+/// segment.
+fn encode_segment(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(byte as char);
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
 }
 
 /// `0.4 ms`, `12 ms`, `1.25 s`: enough digits to compare, no more.
@@ -266,7 +331,7 @@ pub fn format_latency(ms: f64) -> String {
     }
 }
 
-fn format_utc(at: DateTime<Utc>) -> String {
+pub(crate) fn format_utc(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
@@ -280,7 +345,7 @@ fn banner_class(status: ServiceStatus) -> &'static str {
     }
 }
 
-fn pill_class(status: ServiceStatus) -> &'static str {
+pub(crate) fn pill_class(status: ServiceStatus) -> &'static str {
     match status {
         ServiceStatus::Operational => "bg-emerald-50 text-emerald-700 ring-emerald-600/20 dark:bg-emerald-950/50 dark:text-emerald-300",
         ServiceStatus::Degraded => "bg-amber-50 text-amber-800 ring-amber-600/20 dark:bg-amber-950/50 dark:text-amber-300",
@@ -290,7 +355,7 @@ fn pill_class(status: ServiceStatus) -> &'static str {
     }
 }
 
-fn dot_class(status: ServiceStatus) -> &'static str {
+pub(crate) fn dot_class(status: ServiceStatus) -> &'static str {
     match status {
         ServiceStatus::Operational => "bg-emerald-500",
         ServiceStatus::Degraded => "bg-amber-500",
@@ -302,7 +367,20 @@ fn dot_class(status: ServiceStatus) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::format_latency;
+    use super::{format_latency, page_href, service_href};
+
+    #[test]
+    fn service_links_encode_names_as_one_segment() {
+        assert_eq!(service_href("", "api"), "/services/api");
+        assert_eq!(service_href("public", "api"), "/status/public/api");
+        assert_eq!(
+            service_href("", "db/primary 50%"),
+            "/services/db%2Fprimary%2050%25"
+        );
+        assert_eq!(service_href("", "café"), "/services/caf%C3%A9");
+        assert_eq!(page_href(""), "/");
+        assert_eq!(page_href("public"), "/status/public");
+    }
 
     #[test]
     fn latency_reads_at_every_scale() {
