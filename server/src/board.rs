@@ -208,10 +208,18 @@ impl StatusBoard {
     pub fn views(&self) -> Vec<ServiceView> {
         let entries = self.entries.read().expect("board lock");
         let config = self.config.read().expect("board lock").clone();
+        let today = crate::probe::now().date_naive();
         config
             .services
             .iter()
             .filter_map(|s| entries.get(&s.name).map(|e| e.view.clone()))
+            .map(|mut view| {
+                // A quiet service's bar still ends today.
+                if !view.uptime.days.is_empty() {
+                    view.uptime.roll_to(today);
+                }
+                view
+            })
             .collect()
     }
 

@@ -33,5 +33,6 @@ pub mod push;
 pub mod runtime;
 pub mod scheduler;
 pub mod store;
+pub mod telemetry;
 pub mod tracker;
 pub mod writer;

@@ -11,6 +11,7 @@ use crate::probe::{AnyProber, ProbeResult, Prober};
 use crate::push::PushBoard;
 use crate::scheduler::{Reconciled, Scheduler, SchedulerStats, DEFAULT_CONCURRENCY};
 use crate::store::Store;
+use crate::telemetry::{ProbeStats, WriteStats};
 use crate::tracker::StatusChange;
 use crate::writer::{self, Write};
 use anyhow::Context;
@@ -96,9 +97,17 @@ impl Hale {
         ));
 
         let (write_tx, write_rx) = mpsc::channel(8_192);
-        let writer = tokio::spawn(writer::run(store.clone(), write_rx));
+        let write_stats = Arc::new(WriteStats::default());
+        let writer = tokio::spawn(writer::run(store.clone(), write_rx, write_stats.clone()));
+        let probe_stats = Arc::new(ProbeStats::default());
         let (result_tx, result_rx) = mpsc::channel(8_192);
-        let pipeline = tokio::spawn(pipeline(result_rx, board.clone(), hub.clone(), write_tx));
+        let pipeline = tokio::spawn(pipeline(
+            result_rx,
+            board.clone(),
+            hub.clone(),
+            write_tx,
+            probe_stats.clone(),
+        ));
         let services: Vec<_> = config.services.iter().cloned().map(Arc::new).collect();
         let push = PushBoard::new(&services);
         let push_watch = tokio::spawn(push.clone().watch(result_tx.clone()));
@@ -133,6 +142,8 @@ impl Hale {
             history,
             hub,
             scheduler: scheduler_stats,
+            probes: probe_stats,
+            writes: write_stats,
             push,
             results,
             started_at: crate::probe::now(),
@@ -317,6 +328,7 @@ async fn pipeline(
     board: Arc<StatusBoard>,
     hub: Hub,
     writes: mpsc::Sender<Write>,
+    stats: Arc<ProbeStats>,
 ) {
     while let Some(result) = results.recv().await {
         // A service a reload removed while its probe ran: its result goes
@@ -325,6 +337,7 @@ async fn pipeline(
         let Ok(change) = board.record(&event) else {
             continue;
         };
+        stats.record(&result.service, result.success, result.latency);
         hub.publish(&LiveMessage::Probe(event));
         if let Some(change) = change {
             tracing::info!(service = %change.service, from = %change.from, to = %change.to, cause = %change.cause, "status change");

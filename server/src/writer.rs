@@ -11,6 +11,7 @@
 
 use crate::probe::ProbeResult;
 use crate::store::Store;
+use crate::telemetry::WriteStats;
 use crate::tracker::StatusChange;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,7 +68,7 @@ impl Pending {
     }
 
     /// Stores what it can; true when nothing is left.
-    async fn store(&mut self, store: &dyn Store) -> bool {
+    async fn store(&mut self, store: &dyn Store, stats: &WriteStats) -> bool {
         if !self.changes.is_empty() {
             match store.insert_status_changes(&self.changes).await {
                 Ok(()) => self.changes.clear(),
@@ -78,9 +79,21 @@ impl Pending {
             }
         }
         if !self.results.is_empty() {
-            match store.insert_results(&self.results).await {
-                Ok(()) => self.results.clear(),
+            let started = std::time::Instant::now();
+            let outcome = store.insert_results(&self.results).await;
+            stats.latency.record(started.elapsed());
+            match outcome {
+                Ok(()) => {
+                    stats.rows.fetch_add(
+                        self.results.len() as u64,
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
+                    self.results.clear();
+                }
                 Err(e) => {
+                    stats
+                        .failures
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::warn!(error = %e, pending = self.results.len(), "storing probe results failed; will retry");
                     return false;
                 }
@@ -113,7 +126,7 @@ async fn gather(
     true
 }
 
-pub async fn run(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Write>) {
+pub async fn run(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Write>, stats: Arc<WriteStats>) {
     let mut pending = Pending::default();
     let mut incoming = Vec::with_capacity(BATCH);
     let mut backoff = Duration::from_millis(100);
@@ -126,7 +139,7 @@ pub async fn run(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Write>) {
             open = gather(&mut queue, &mut incoming, GATHER).await;
         }
         pending.take(&mut incoming);
-        if pending.store(&*store).await {
+        if pending.store(&*store, &stats).await {
             backoff = Duration::from_millis(100);
             continue;
         }
@@ -273,7 +286,7 @@ mod tests {
         // A queue far smaller than what arrives during the outage: if the
         // writer stopped draining while it backs off, sends would block.
         let (tx, rx) = mpsc::channel(8);
-        let writer = tokio::spawn(run(store.clone(), rx));
+        let writer = tokio::spawn(run(store.clone(), rx, Arc::default()));
         tx.send(Write::Change(StatusChange {
             service: "s0".into(),
             from: ServiceStatus::Unknown,

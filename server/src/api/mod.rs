@@ -33,6 +33,8 @@ pub struct AppState {
     pub history: crate::history::query::History,
     pub hub: Hub,
     pub scheduler: Arc<crate::scheduler::SchedulerStats>,
+    pub probes: Arc<crate::telemetry::ProbeStats>,
+    pub writes: Arc<crate::telemetry::WriteStats>,
     pub push: crate::push::PushBoard,
     /// Where pushes go; weak so that shutdown can close the pipeline.
     pub results: tokio::sync::mpsc::WeakSender<crate::probe::ProbeResult>,
