@@ -224,22 +224,11 @@ mod tests {
         ) -> Result<crate::history::RollupReport, StoreError> {
             Ok(Default::default())
         }
-        async fn buckets(
+        async fn read_history(
             &self,
-            _: crate::history::Resolution,
-            _: &[String],
-            _: i64,
-            _: i64,
-        ) -> Result<Vec<(String, crate::history::Bucket)>, StoreError> {
-            Ok(vec![])
-        }
-        async fn hot_results(
-            &self,
-            _: &[String],
-            _: i64,
-            _: i64,
-        ) -> Result<Vec<ProbeResult>, StoreError> {
-            Ok(vec![])
+            _: &crate::store::HistoryRead,
+        ) -> Result<crate::store::HistoryData, StoreError> {
+            Ok(Default::default())
         }
         async fn results_between(
             &self,
@@ -248,14 +237,6 @@ mod tests {
             _: i64,
             _: u32,
         ) -> Result<Vec<ProbeResult>, StoreError> {
-            Ok(vec![])
-        }
-        async fn status_changes_between(
-            &self,
-            _: &[String],
-            _: i64,
-            _: i64,
-        ) -> Result<Vec<StatusChange>, StoreError> {
             Ok(vec![])
         }
         async fn storage_bytes(&self) -> Result<u64, StoreError> {

@@ -25,6 +25,9 @@ pub const WINDOWS: [(&str, i64); 4] = [
     ("90d", 90 * DAY_MS),
 ];
 
+/// The longest range asked about: ten years of daily buckets.
+const MAX_RANGE_MS: i64 = 3_660 * DAY_MS;
+
 /// `window=` or `from=`/`to=`, as every history endpoint takes them.
 #[derive(Debug, Default, Deserialize)]
 pub struct RangeQuery {
@@ -100,6 +103,12 @@ impl RangeQuery {
                         ),
                     )
                 })?;
+            if span > MAX_RANGE_MS {
+                return Err(bad(
+                    "window",
+                    format!("{window:?} is longer than {} days", MAX_RANGE_MS / DAY_MS),
+                ));
+            }
             return Ok(Range {
                 name: window.clone(),
                 from_ms: now_ms - span,
@@ -116,6 +125,15 @@ impl RangeQuery {
         };
         if from_ms >= to_ms {
             return Err(bad("from", "from must be before to"));
+        }
+        if from_ms < 0 {
+            return Err(bad("from", "from must not be before 1970-01-01"));
+        }
+        if to_ms - from_ms > MAX_RANGE_MS {
+            return Err(bad(
+                "from",
+                format!("the range is longer than {} days", MAX_RANGE_MS / DAY_MS),
+            ));
         }
         let name = if self.from.is_none() && self.to.is_none() {
             default.0.to_string()
@@ -165,6 +183,8 @@ pub async fn metrics(
     let range = query.resolve(now, WINDOWS[0])?;
     let services = configured(&state.board);
     let settings = state.history.settings();
+    // Hours are listed where hourly buckets are kept (90 days by default).
+    let hourly_from = floor_to(now - settings.retention.hourly_ms, DAY_MS);
     let hours = if services.is_empty() {
         Vec::new()
     } else {
@@ -172,7 +192,7 @@ pub async fn metrics(
             .history
             .hours(
                 &services,
-                floor_to(range.from_ms, HOUR_MS),
+                floor_to(range.from_ms, HOUR_MS).max(hourly_from),
                 range.to_ms.min(now),
                 now,
                 &settings,
@@ -186,8 +206,8 @@ pub async fn metrics(
         .await
         .map_err(anyhow::Error::from)?;
     let mut by_hour: BTreeMap<i64, u64> = BTreeMap::new();
-    let mut hour = floor_to(range.from_ms, HOUR_MS);
-    while hour < range.to_ms.min(now) && by_hour.len() < 24 * 366 {
+    let mut hour = floor_to(range.from_ms.max(hourly_from), HOUR_MS);
+    while hour < range.to_ms.min(now) {
         by_hour.insert(hour, 0);
         hour += HOUR_MS;
     }
@@ -207,7 +227,8 @@ pub async fn metrics(
             bucket,
             &settings.bands,
         );
-        error_rates.insert(name.clone(), json!(figures.error_rate));
+        // A number, as scripts expect; `services` tells no data (null) apart.
+        error_rates.insert(name.clone(), json!(figures.error_rate.unwrap_or(0.0)));
         distribution.insert(name.clone(), json!(bucket.total));
         figures_by_service.insert(
             name.clone(),
@@ -430,13 +451,17 @@ pub async fn service_history(
         None => "day",
     };
     let services = [name.clone()];
+    let mut truncated = false;
     let points: Vec<Value> = match resolution {
         "raw" => {
             let mut results = state
                 .store
-                .results_between(&name, range.from_ms, range.to_ms, MAX_RAW_POINTS)
+                .results_between(&name, range.from_ms, range.to_ms, MAX_RAW_POINTS + 1)
                 .await
                 .map_err(anyhow::Error::from)?;
+            // The newest are kept; `truncated` says older ones were left out.
+            truncated = results.len() > MAX_RAW_POINTS as usize;
+            results.truncate(MAX_RAW_POINTS as usize);
             results.reverse();
             results
                 .iter()
@@ -501,6 +526,7 @@ pub async fn service_history(
         "from": at(range.from_ms),
         "to": at(range.to_ms),
         "resolution": resolution,
+        "truncated": truncated,
         "points": points,
     })))
 }

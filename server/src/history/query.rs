@@ -2,10 +2,10 @@
 //! plus the hot rows of the hour under way. Never a scan of raw rows
 //! beyond that hour.
 
-use super::{floor_to, Bucket, Resolution, Retention, DAY_MS, HOUR_MS};
+use super::{floor_to, Bucket, Retention, DAY_MS, HOUR_MS};
 use crate::config::Config;
 use crate::probe::ProbeResult;
-use crate::store::{Store, StoreError};
+use crate::store::{HistoryRead, HotDetail, Store, StoreError};
 use app::model::{Bands, DaySegment, LatencyPoint, ServiceStatus, UptimeBar, BAR_DAYS};
 use chrono::{TimeZone, Utc};
 use std::collections::HashMap;
@@ -88,22 +88,22 @@ impl History {
         let end = to_ms.min(now_ms);
         let hourly_from = floor_to(now_ms - settings.retention.hourly_ms, DAY_MS);
         let mut start = floor_to(from_ms, HOUR_MS);
-        let mut sums: HashMap<String, Bucket> = HashMap::new();
+        let mut read = HistoryRead::of(services);
         if start < hourly_from {
             start = floor_to(from_ms, DAY_MS);
-            for (name, day) in self
-                .store
-                .buckets(Resolution::Day, services, start, hourly_from.min(end))
-                .await?
-            {
-                sums.entry(name).or_default().merge(&day);
-            }
+            read.days = Some((start, hourly_from.min(end)));
         }
         let hours_from = start.max(hourly_from);
-        for (name, bucket) in self
-            .hours(services, hours_from, end, now_ms, &settings)
-            .await?
-        {
+        if end > hours_from {
+            read.hours = Some((hours_from - LOOK_BACK_MS, end));
+            read.hot = Some((hours_from, end));
+        }
+        let data = self.store.read_history(&read).await?;
+        let mut sums: HashMap<String, Bucket> = HashMap::new();
+        for (name, day) in &data.days {
+            sums.entry(name.clone()).or_default().merge(day);
+        }
+        for (name, bucket) in with_hot(data.hours, &data.hot, hours_from, now_ms, &settings) {
             sums.entry(name).or_default().merge(&bucket);
         }
         Ok(Totals {
@@ -126,72 +126,11 @@ impl History {
         if to_ms <= from_ms {
             return Ok(Vec::new());
         }
-        let mut hours = self
-            .store
-            .buckets(Resolution::Hour, services, from_ms, to_ms)
-            .await?;
-        let hot = self
-            .hot_hours(services, from_ms, to_ms, now_ms, settings, &hours)
-            .await?;
-        // A late hot row can share an hour with its rolled-up bucket.
-        for (name, bucket) in hot {
-            match hours
-                .iter_mut()
-                .find(|(n, b)| *n == name && b.start_ms == bucket.start_ms)
-            {
-                Some((_, existing)) => {
-                    let known = (existing.known_ms + bucket.known_ms).min(HOUR_MS);
-                    existing.merge(&bucket);
-                    existing.known_ms = known;
-                }
-                None => hours.push((name, bucket)),
-            }
-        }
-        hours.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.start_ms.cmp(&b.1.start_ms)));
-        Ok(hours)
-    }
-
-    /// Buckets built from the hot rows in `[from, to)`, an hour each.
-    /// `rolled` (buckets of the same services, any order) tells the newest
-    /// rolled-up result before them, so coverage runs on across the boundary.
-    async fn hot_hours(
-        &self,
-        services: &[String],
-        from_ms: i64,
-        to_ms: i64,
-        now_ms: i64,
-        settings: &HistorySettings,
-        rolled: &[(String, Bucket)],
-    ) -> Result<Vec<(String, Bucket)>, StoreError> {
-        let hot = self.store.hot_results(services, from_ms, to_ms).await?;
-        let mut built = Vec::new();
-        for (service, results) in group(&hot) {
-            let cap = settings.cap(service);
-            let first_at = results[0].checked_at.timestamp_millis();
-            let mut previous = rolled
-                .iter()
-                .filter(|(n, _)| n == service)
-                .filter_map(|(_, b)| b.last_at_ms)
-                .filter(|at| *at < first_at)
-                .max();
-            let mut rest = results.as_slice();
-            while let Some(first) = rest.first() {
-                let hour = floor_to(first.checked_at.timestamp_millis(), HOUR_MS);
-                let split = rest
-                    .iter()
-                    .position(|r| r.checked_at.timestamp_millis() >= hour + HOUR_MS)
-                    .unwrap_or(rest.len());
-                let (this, next) = rest.split_at(split);
-                let until = (hour + HOUR_MS).min(now_ms);
-                built.push((
-                    service.to_string(),
-                    Bucket::build(hour, until, this, previous, cap),
-                ));
-                previous = this.last().map(|r| r.checked_at.timestamp_millis());
-                rest = next;
-            }
-        }
-        Ok(built)
+        let mut read = HistoryRead::of(services);
+        read.hours = Some((from_ms - LOOK_BACK_MS, to_ms));
+        read.hot = Some((from_ms, to_ms));
+        let data = self.store.read_history(&read).await?;
+        Ok(with_hot(data.hours, &data.hot, from_ms, now_ms, settings))
     }
 
     /// Each service's uptime bar: [`BAR_DAYS`] UTC days up to today.
@@ -203,26 +142,23 @@ impl History {
         let settings = self.settings();
         let today = floor_to(now_ms, DAY_MS);
         let first = today - (BAR_DAYS as i64 - 1) * DAY_MS;
+        // Daily buckets hold the rolled-up hours; hot rows (the hour under
+        // way, or more after a pause) are added by day. The hours just
+        // before now tell where coverage stood before the hot rows.
+        let read = HistoryRead {
+            days: Some((first, today + DAY_MS)),
+            hours: Some((floor_to(now_ms, HOUR_MS) - LOOK_BACK_MS, today + DAY_MS)),
+            hot: Some((first, now_ms + 1)),
+            hot_detail: HotDetail::Counts,
+            changes: Some((first, now_ms + 1)),
+            ..HistoryRead::of(services)
+        };
+        let data = self.store.read_history(&read).await?;
         let mut days: HashMap<String, Vec<Bucket>> = HashMap::new();
-        for (name, bucket) in self
-            .store
-            .buckets(Resolution::Day, services, first, today + DAY_MS)
-            .await?
-        {
+        for (name, bucket) in data.days {
             days.entry(name).or_default().push(bucket);
         }
-        // Hot rows (the hour under way, or more after a pause of the
-        // roll-up) are in no bucket yet; the two hours' buckets before now
-        // tell where coverage stood before them.
-        let recent_from = floor_to(now_ms, HOUR_MS) - 2 * HOUR_MS;
-        let recent = self
-            .store
-            .buckets(Resolution::Hour, services, recent_from, today + DAY_MS)
-            .await?;
-        for (name, hour) in self
-            .hot_hours(services, first, now_ms + 1, now_ms, &settings, &recent)
-            .await?
-        {
+        for (name, hour) in hot_hours(&data.hot, now_ms, &settings, &data.hours) {
             let day_start = floor_to(hour.start_ms, DAY_MS);
             let service_days = days.entry(name).or_default();
             match service_days.iter_mut().find(|b| b.start_ms == day_start) {
@@ -234,12 +170,8 @@ impl History {
                 }
             }
         }
-        let changes = self
-            .store
-            .status_changes_between(services, first, now_ms)
-            .await?;
         let mut worst: HashMap<&str, Vec<(i64, ServiceStatus)>> = HashMap::new();
-        for change in &changes {
+        for change in &data.changes {
             worst
                 .entry(change.service.as_str())
                 .or_default()
@@ -317,6 +249,80 @@ impl History {
             })
             .collect())
     }
+}
+
+/// How far before a range buckets are read, to know what covered its start.
+const LOOK_BACK_MS: i64 = 2 * HOUR_MS;
+
+/// Rolled-up hours (read from `from - LOOK_BACK_MS`) joined by the hot
+/// rows' hours, from `from` on, in time order per service.
+fn with_hot(
+    rolled: Vec<(String, Bucket)>,
+    hot: &[ProbeResult],
+    from_ms: i64,
+    now_ms: i64,
+    settings: &HistorySettings,
+) -> Vec<(String, Bucket)> {
+    let built = hot_hours(hot, now_ms, settings, &rolled);
+    let mut hours: Vec<(String, Bucket)> = rolled
+        .into_iter()
+        .filter(|(_, b)| b.start_ms >= floor_to(from_ms, HOUR_MS))
+        .collect();
+    // A late hot row can share an hour with its rolled-up bucket.
+    for (name, bucket) in built {
+        match hours
+            .iter_mut()
+            .find(|(n, b)| *n == name && b.start_ms == bucket.start_ms)
+        {
+            Some((_, existing)) => {
+                let known = (existing.known_ms + bucket.known_ms).min(HOUR_MS);
+                existing.merge(&bucket);
+                existing.known_ms = known;
+            }
+            None => hours.push((name, bucket)),
+        }
+    }
+    hours.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.start_ms.cmp(&b.1.start_ms)));
+    hours
+}
+
+/// Buckets built from hot rows (oldest first), an hour each. `rolled`
+/// tells the newest rolled-up result before them, so coverage runs on
+/// across the boundary.
+fn hot_hours(
+    hot: &[ProbeResult],
+    now_ms: i64,
+    settings: &HistorySettings,
+    rolled: &[(String, Bucket)],
+) -> Vec<(String, Bucket)> {
+    let mut built = Vec::new();
+    for (service, results) in group(hot) {
+        let cap = settings.cap(service);
+        let first_at = results[0].checked_at.timestamp_millis();
+        let mut previous = rolled
+            .iter()
+            .filter(|(n, _)| n == service)
+            .filter_map(|(_, b)| b.last_at_ms)
+            .filter(|at| *at < first_at)
+            .max();
+        let mut rest = results.as_slice();
+        while let Some(first) = rest.first() {
+            let hour = floor_to(first.checked_at.timestamp_millis(), HOUR_MS);
+            let split = rest
+                .iter()
+                .position(|r| r.checked_at.timestamp_millis() >= hour + HOUR_MS)
+                .unwrap_or(rest.len());
+            let (this, next) = rest.split_at(split);
+            let until = (hour + HOUR_MS).min(now_ms);
+            built.push((
+                service.to_string(),
+                Bucket::build(hour, until, this, previous, cap),
+            ));
+            previous = this.last().map(|r| r.checked_at.timestamp_millis());
+            rest = next;
+        }
+    }
+    built
 }
 
 /// Results (oldest first) grouped by service, keeping time order.

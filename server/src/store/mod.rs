@@ -68,6 +68,10 @@ pub trait Store: Send + Sync + 'static {
     /// to run at any time, twice, or from two processes.
     async fn roll_up(&self, plan: &RollupPlan) -> Result<RollupReport, StoreError>;
 
+    /// Reads what `read` asks for as one consistent snapshot, so a roll-up
+    /// running meanwhile can't make a result appear twice or not at all.
+    async fn read_history(&self, read: &HistoryRead) -> Result<HistoryData, StoreError>;
+
     /// Buckets whose start is in `[from, to)`, of the named services (all
     /// when `services` is empty), ordered by service and start.
     async fn buckets(
@@ -76,7 +80,18 @@ pub trait Store: Send + Sync + 'static {
         services: &[String],
         from_ms: i64,
         to_ms: i64,
-    ) -> Result<Vec<(String, Bucket)>, StoreError>;
+    ) -> Result<Vec<(String, Bucket)>, StoreError> {
+        let mut read = HistoryRead::of(services);
+        match resolution {
+            Resolution::Hour => read.hours = Some((from_ms, to_ms)),
+            Resolution::Day => read.days = Some((from_ms, to_ms)),
+        }
+        let data = self.read_history(&read).await?;
+        Ok(match resolution {
+            Resolution::Hour => data.hours,
+            Resolution::Day => data.days,
+        })
+    }
 
     /// Results not yet rolled up, checked in `[from, to)`, of the named
     /// services (all when empty), oldest first.
@@ -85,7 +100,11 @@ pub trait Store: Send + Sync + 'static {
         services: &[String],
         from_ms: i64,
         to_ms: i64,
-    ) -> Result<Vec<ProbeResult>, StoreError>;
+    ) -> Result<Vec<ProbeResult>, StoreError> {
+        let mut read = HistoryRead::of(services);
+        read.hot = Some((from_ms, to_ms));
+        Ok(self.read_history(&read).await?.hot)
+    }
 
     /// A service's raw results checked in `[from, to)`, hot and packed
     /// alike, newest first, at most `limit`.
@@ -97,22 +116,54 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<ProbeResult>, StoreError>;
 
-    /// Status changes in `[from, to)` of the named services (all when
-    /// empty), plus each one's last change before `from` (the status in
-    /// effect at the start), oldest first.
-    async fn status_changes_between(
-        &self,
-        services: &[String],
-        from_ms: i64,
-        to_ms: i64,
-    ) -> Result<Vec<StatusChange>, StoreError>;
-
     /// Bytes the history takes on disk (tables and indexes), for
     /// benchmarks and `/metrics`.
     async fn storage_bytes(&self) -> Result<u64, StoreError>;
 
     /// Closes the connections (at shutdown, and in tests of an outage).
     async fn close(&self);
+}
+
+/// What one [`Store::read_history`] reads: each part a `[from, to)` range
+/// in Unix milliseconds, for the named services (all when empty).
+#[derive(Clone, Debug, Default)]
+pub struct HistoryRead {
+    pub services: Vec<String>,
+    pub days: Option<(i64, i64)>,
+    pub hours: Option<(i64, i64)>,
+    /// Results not yet rolled up, by check time.
+    pub hot: Option<(i64, i64)>,
+    pub hot_detail: HotDetail,
+    /// Status changes, plus each service's last one before the range.
+    pub changes: Option<(i64, i64)>,
+}
+
+impl HistoryRead {
+    pub fn of(services: &[String]) -> HistoryRead {
+        HistoryRead {
+            services: services.to_vec(),
+            ..HistoryRead::default()
+        }
+    }
+}
+
+/// How much of each hot result to read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HotDetail {
+    /// Everything: message, conditions, region.
+    #[default]
+    Full,
+    /// Time, outcome, latency and code only: enough to count.
+    Counts,
+}
+
+/// What [`Store::read_history`] found, each part in time order per service.
+#[derive(Clone, Debug, Default)]
+pub struct HistoryData {
+    pub days: Vec<(String, Bucket)>,
+    pub hours: Vec<(String, Bucket)>,
+    pub hot: Vec<ProbeResult>,
+    pub changes: Vec<StatusChange>,
 }
 
 /// Hides a password in a database URL before it is shown.

@@ -9,6 +9,7 @@ use crate::history::{
     floor_to, pack, Bucket, Resolution, RollupPlan, RollupReport, DAY_MS, HOUR_MS,
 };
 use crate::probe::ProbeResult;
+use crate::store::{HistoryData, HistoryRead, HotDetail};
 use crate::tracker::StatusChange;
 use app::model::{ConditionOutcome, ServiceStatus};
 use async_trait::async_trait;
@@ -173,6 +174,25 @@ impl PackedRow {
     }
 }
 
+/// `<joiner> s.name IN (…)` when `services` names any.
+fn push_names<'a, DB: sqlx::Database>(
+    q: &mut QueryBuilder<'a, DB>,
+    joiner: &str,
+    services: &[String],
+) where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    if services.is_empty() {
+        return;
+    }
+    q.push(joiner).push(" s.name IN (");
+    let mut list = q.separated(", ");
+    for name in services {
+        list.push_bind(name.clone());
+    }
+    q.push(")");
+}
+
 /// A count or duration as the INTEGER columns of buckets hold it.
 fn int(v: impl TryInto<i32>) -> i32 {
     v.try_into().unwrap_or(i32::MAX)
@@ -238,6 +258,10 @@ const BUCKET_COLUMNS: &str = "s.name, b.start_ms, b.total, b.successful, b.known
 const HOT_COLUMNS: &str = "s.name, r.checked_at_ms, r.success, r.latency_us, r.status_code, \
     r.message, r.conditions, r.region";
 
+/// What counting needs of a hot row: no texts to decode.
+const HOT_COUNT_COLUMNS: &str = "s.name, r.checked_at_ms, r.success, r.latency_us, r.status_code, \
+    '' AS message, '[]' AS conditions, NULL AS region";
+
 /// Takes one hour's hot rows out, returning them, in one statement, so a
 /// row written meanwhile is either taken and rolled up or left for later.
 const TAKE_HOUR: &str = "
@@ -277,7 +301,7 @@ const UPSERT_SERVICE: &str = "
     RETURNING id";
 
 macro_rules! sql_store {
-    ($store:ident, $db:ty, $pool:ty, $backend:literal, $migrator:expr, $size_sql:expr) => {
+    ($store:ident, $db:ty, $pool:ty, $backend:literal, $migrator:expr, $size_sql:expr, $snapshot_sql:expr) => {
         /// The store on
         #[doc = $backend]
         pub struct $store {
@@ -318,6 +342,82 @@ macro_rules! sql_store {
                     ids.insert(name.to_string(), id);
                 }
                 Ok(ids)
+            }
+
+            async fn read_buckets(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                resolution: Resolution,
+                services: &[String],
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<Vec<(String, Bucket)>, StoreError> {
+                let mut q = QueryBuilder::<$db>::new("SELECT ");
+                q.push(BUCKET_COLUMNS)
+                    .push(" FROM services s JOIN ")
+                    .push(resolution.table())
+                    .push(" b ON b.service_id = s.id AND b.start_ms >= ")
+                    .push_bind(from_ms)
+                    .push(" AND b.start_ms < ")
+                    .push_bind(to_ms);
+                push_names(&mut q, " WHERE", services);
+                q.push(" ORDER BY s.name, b.start_ms");
+                let rows: Vec<BucketRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+                rows.into_iter().map(<(String, Bucket)>::try_from).collect()
+            }
+
+            async fn read_hot(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                services: &[String],
+                from_ms: i64,
+                to_ms: i64,
+                detail: HotDetail,
+            ) -> Result<Vec<ProbeResult>, StoreError> {
+                let mut q = QueryBuilder::<$db>::new("SELECT ");
+                q.push(match detail {
+                    HotDetail::Full => HOT_COLUMNS,
+                    HotDetail::Counts => HOT_COUNT_COLUMNS,
+                })
+                .push(" FROM probe_results r JOIN services s ON s.id = r.service_id WHERE r.checked_at_ms >= ")
+                .push_bind(from_ms)
+                .push(" AND r.checked_at_ms < ")
+                .push_bind(to_ms);
+                push_names(&mut q, " AND", services);
+                q.push(" ORDER BY r.checked_at_ms, r.id");
+                let rows: Vec<ResultRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+                // One shared name per service, not one allocation per row.
+                let mut names: HashMap<String, Arc<str>> = HashMap::new();
+                rows.into_iter()
+                    .map(|row| {
+                        let name = names
+                            .entry(row.name.clone())
+                            .or_insert_with(|| Arc::from(row.name.as_str()))
+                            .clone();
+                        ProbeResult::try_from(row).map(|r| ProbeResult { service: name, ..r })
+                    })
+                    .collect()
+            }
+
+            async fn read_changes(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                services: &[String],
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<Vec<StatusChange>, StoreError> {
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT s.name, c.at_ms, c.from_status, c.to_status, c.cause
+                     FROM services s JOIN status_changes c ON c.service_id = s.id
+                     WHERE ((c.at_ms >= ",
+                );
+                q.push_bind(from_ms)
+                    .push(" AND c.at_ms < ")
+                    .push_bind(to_ms)
+                    .push(") OR c.id = (SELECT id FROM status_changes WHERE service_id = s.id AND at_ms < ")
+                    .push_bind(from_ms)
+                    .push(" ORDER BY at_ms DESC, id DESC LIMIT 1))");
+                push_names(&mut q, " AND", services);
+                q.push(" ORDER BY c.at_ms, c.id");
+                let rows: Vec<ChangeRow> = q.build_query_as().fetch_all(&mut **tx).await?;
+                rows.into_iter().map(StatusChange::try_from).collect()
             }
 
             /// Service id → name, for rows that carry ids.
@@ -554,12 +654,18 @@ macro_rules! sql_store {
                 to_ms: i64,
                 limit: u32,
             ) -> Result<Vec<ProbeResult>, StoreError> {
+                // One snapshot: an hour rolled up between reading the hot
+                // rows and the packed hours would otherwise be read twice.
+                let mut tx = self.pool.begin().await?;
+                if let Some(sql) = $snapshot_sql {
+                    sqlx::query(sql).execute(&mut *tx).await?;
+                }
                 let rows: Vec<ResultRow> = sqlx::query_as(RECENT_RESULTS)
                     .bind(service)
                     .bind(from_ms)
                     .bind(to_ms)
                     .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
+                    .fetch_all(&mut *tx)
                     .await?;
                 let mut results: Vec<ProbeResult> =
                     rows.into_iter().map(ProbeResult::try_from).collect::<Result<_, _>>()?;
@@ -570,7 +676,7 @@ macro_rules! sql_store {
                         .bind(service)
                         .bind(floor_to(from_ms, HOUR_MS))
                         .bind(before)
-                        .fetch_all(&self.pool)
+                        .fetch_all(&mut *tx)
                         .await?;
                     let Some(oldest) = packed.last().map(|p| p.start_ms) else {
                         break;
@@ -582,6 +688,7 @@ macro_rules! sql_store {
                     }
                     before = oldest;
                 }
+                tx.commit().await?;
                 results.truncate(limit as usize);
                 Ok(results)
             }
@@ -618,94 +725,26 @@ macro_rules! sql_store {
                 Ok(report)
             }
 
-            async fn buckets(
-                &self,
-                resolution: Resolution,
-                services: &[String],
-                from_ms: i64,
-                to_ms: i64,
-            ) -> Result<Vec<(String, Bucket)>, StoreError> {
-                let mut q = QueryBuilder::<$db>::new("SELECT ");
-                q.push(BUCKET_COLUMNS)
-                    .push(" FROM services s JOIN ")
-                    .push(resolution.table())
-                    .push(" b ON b.service_id = s.id AND b.start_ms >= ")
-                    .push_bind(from_ms)
-                    .push(" AND b.start_ms < ")
-                    .push_bind(to_ms);
-                if !services.is_empty() {
-                    q.push(" WHERE s.name IN (");
-                    let mut list = q.separated(", ");
-                    for name in services {
-                        list.push_bind(name.as_str());
-                    }
-                    q.push(")");
+            async fn read_history(&self, read: &HistoryRead) -> Result<HistoryData, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                if let Some(sql) = $snapshot_sql {
+                    sqlx::query(sql).execute(&mut *tx).await?;
                 }
-                q.push(" ORDER BY s.name, b.start_ms");
-                let rows: Vec<BucketRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                rows.into_iter().map(<(String, Bucket)>::try_from).collect()
-            }
-
-            async fn hot_results(
-                &self,
-                services: &[String],
-                from_ms: i64,
-                to_ms: i64,
-            ) -> Result<Vec<ProbeResult>, StoreError> {
-                let mut q = QueryBuilder::<$db>::new("SELECT ");
-                q.push(HOT_COLUMNS)
-                    .push(" FROM probe_results r JOIN services s ON s.id = r.service_id WHERE r.checked_at_ms >= ")
-                    .push_bind(from_ms)
-                    .push(" AND r.checked_at_ms < ")
-                    .push_bind(to_ms);
-                if !services.is_empty() {
-                    q.push(" AND s.name IN (");
-                    let mut list = q.separated(", ");
-                    for name in services {
-                        list.push_bind(name.as_str());
-                    }
-                    q.push(")");
+                let mut data = HistoryData::default();
+                if let Some((from, to)) = read.days {
+                    data.days = Self::read_buckets(&mut tx, Resolution::Day, &read.services, from, to).await?;
                 }
-                q.push(" ORDER BY r.checked_at_ms, r.id");
-                let rows: Vec<ResultRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                // One shared name per service, not one allocation per row.
-                let mut names: HashMap<String, Arc<str>> = HashMap::new();
-                rows.into_iter()
-                    .map(|row| {
-                        let name = names.entry(row.name.clone()).or_insert_with(|| Arc::from(row.name.as_str())).clone();
-                        ProbeResult::try_from(row).map(|r| ProbeResult { service: name, ..r })
-                    })
-                    .collect()
-            }
-
-            async fn status_changes_between(
-                &self,
-                services: &[String],
-                from_ms: i64,
-                to_ms: i64,
-            ) -> Result<Vec<StatusChange>, StoreError> {
-                let mut q = QueryBuilder::<$db>::new(
-                    "SELECT s.name, c.at_ms, c.from_status, c.to_status, c.cause
-                     FROM services s JOIN status_changes c ON c.service_id = s.id
-                     WHERE ((c.at_ms >= ",
-                );
-                q.push_bind(from_ms)
-                    .push(" AND c.at_ms < ")
-                    .push_bind(to_ms)
-                    .push(") OR c.id = (SELECT id FROM status_changes WHERE service_id = s.id AND at_ms < ")
-                    .push_bind(from_ms)
-                    .push(" ORDER BY at_ms DESC, id DESC LIMIT 1))");
-                if !services.is_empty() {
-                    q.push(" AND s.name IN (");
-                    let mut list = q.separated(", ");
-                    for name in services {
-                        list.push_bind(name.as_str());
-                    }
-                    q.push(")");
+                if let Some((from, to)) = read.hours {
+                    data.hours = Self::read_buckets(&mut tx, Resolution::Hour, &read.services, from, to).await?;
                 }
-                q.push(" ORDER BY c.at_ms, c.id");
-                let rows: Vec<ChangeRow> = q.build_query_as().fetch_all(&self.pool).await?;
-                rows.into_iter().map(StatusChange::try_from).collect()
+                if let Some((from, to)) = read.hot {
+                    data.hot = Self::read_hot(&mut tx, &read.services, from, to, read.hot_detail).await?;
+                }
+                if let Some((from, to)) = read.changes {
+                    data.changes = Self::read_changes(&mut tx, &read.services, from, to).await?;
+                }
+                tx.commit().await?;
+                Ok(data)
             }
 
             async fn storage_bytes(&self) -> Result<u64, StoreError> {
@@ -741,7 +780,9 @@ sql_store!(
     "sqlite",
     sqlx::migrate!("../migrations/sqlite"),
     "SELECT (p.page_count - f.freelist_count) * s.page_size
-     FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s"
+     FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s",
+    // A deferred transaction reads one snapshot in WAL mode.
+    None::<&str>
 );
 sql_store!(
     PostgresStore,
@@ -751,7 +792,9 @@ sql_store!(
     sqlx::migrate!("../migrations/postgres"),
     "SELECT CAST(pg_total_relation_size('services') + pg_total_relation_size('probe_results')
         + pg_total_relation_size('status_changes') + pg_total_relation_size('hourly_buckets')
-        + pg_total_relation_size('daily_buckets') AS BIGINT)"
+        + pg_total_relation_size('daily_buckets') AS BIGINT)",
+    // Every read of a history answer sees the same roll-up state.
+    Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
 );
 
 impl SqliteStore {

@@ -114,11 +114,20 @@ async fn prometheus_metrics_export_scheduler_lateness() {
     assert_eq!(value("hale_service_up{service=\"api\"}"), 1.0);
     let successes = value("hale_probes_total{service=\"api\",outcome=\"success\"}");
     assert!(successes >= 1.0, "{text}");
-    assert_eq!(value("hale_probes_total{service=\"api\",outcome=\"failure\"}"), 0.0);
-    assert_eq!(value("hale_probe_duration_seconds_count{service=\"api\"}"), successes);
+    assert_eq!(
+        value("hale_probes_total{service=\"api\",outcome=\"failure\"}"),
+        0.0
+    );
+    assert_eq!(
+        value("hale_probe_duration_seconds_count{service=\"api\"}"),
+        successes
+    );
     assert!(value("hale_store_write_seconds_count") >= 1.0, "{text}");
     assert!(value("hale_store_written_results_total") >= 1.0, "{text}");
-    assert!(value("hale_store_size_bytes{backend=\"sqlite\"}") > 0.0, "{text}");
+    assert!(
+        value("hale_store_size_bytes{backend=\"sqlite\"}") > 0.0,
+        "{text}"
+    );
     // Every sample line belongs to a declared metric family.
     for line in text.lines().filter(|l| !l.starts_with('#')) {
         let name = line.split(['{', ' ']).next().unwrap();

@@ -17,11 +17,11 @@ const STEP_MS: i64 = 30_000;
 /// Latencies with three significant digits, so percentiles are exact.
 const LATENCIES_MS: [u64; 5] = [12, 15, 20, 45, 100];
 /// Hours of the synthetic day in which Hale was not running.
-const GAP: [i64; 2] = [10, 11];
+pub(crate) const GAP: [i64; 2] = [10, 11];
 
 /// One day of a service probed every 30 s, failing every 50th probe
 /// (offset 7), with hours 10 and 11 missing.
-fn synthetic(service: &str, day_ms: i64) -> Vec<ProbeResult> {
+pub(crate) fn synthetic(service: &str, day_ms: i64) -> Vec<ProbeResult> {
     let service: Arc<str> = Arc::from(service);
     let mut out = Vec::new();
     let mut i = 0u64;
@@ -54,7 +54,7 @@ fn synthetic(service: &str, day_ms: i64) -> Vec<ProbeResult> {
 }
 
 /// Nearest-rank percentile of raw values, in ms.
-fn percentile(sorted_us: &[u64], q: f64) -> f64 {
+pub(crate) fn percentile(sorted_us: &[u64], q: f64) -> f64 {
     let rank = ((q * sorted_us.len() as f64).ceil() as usize).max(1);
     sorted_us[rank - 1] as f64 / 1_000.0
 }
@@ -78,7 +78,7 @@ fn settings() -> HistorySettings {
 }
 
 /// A day two days back, so it is inside every retention window.
-fn synthetic_day() -> i64 {
+pub(crate) fn synthetic_day() -> i64 {
     let now = Utc::now().timestamp_millis();
     now.div_euclid(DAY_MS) * DAY_MS - 2 * DAY_MS
 }

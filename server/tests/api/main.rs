@@ -6,6 +6,7 @@ mod cli;
 mod health;
 mod helpers;
 mod history;
+mod history_api;
 mod lifecycle;
 mod pages;
 mod push;
