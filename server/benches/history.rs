@@ -1,0 +1,356 @@
+//! History at size (issue 4's figures): 90 days of 30-second probes, on
+//! SQLite and on Postgres, through the real store — batched inserts and the
+//! hourly roll-up, with retention applying as simulated time passes.
+//!
+//! `cargo bench -p server --bench history [-- --services N --days D --bar-services B --ingest R --backend sqlite|postgres|both --short]`
+//!
+//! Reports per backend:
+//! - storage per service after the simulated days (bytes of tables and
+//!   indexes over an empty database's, divided by the services);
+//! - ingest: results per second into the store, in the history writer's
+//!   batches (2,048);
+//! - the 90-day uptime bars of B services (copies of the simulated
+//!   history, today's hour hot): median and worst of repeated reads;
+//! - the roll-up's time per simulated hour.
+//!
+//! Postgres: a fresh database per run at HALE_BENCH_POSTGRES_URL's server
+//! (default postgres://postgres@127.0.0.1:5432/postgres), dropped after.
+
+mod common;
+
+use app::model::ConditionOutcome;
+use chrono::{TimeZone, Utc};
+use server::history::query::{History, HistorySettings};
+use server::history::{floor_to, Retention, RollupPlan, DAY_MS, HOUR_MS};
+use server::probe::ProbeResult;
+use server::store::{self, Store};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const STEP_MS: i64 = 30_000;
+/// The history writer's batch size (`writer::BATCH`).
+const WRITE_BATCH: usize = 2_048;
+
+struct Options {
+    services: usize,
+    days: i64,
+    bar_services: usize,
+    ingest: usize,
+    backends: Vec<&'static str>,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let number =
+        |flag: &str, default: u64| value(flag).and_then(|v| v.parse().ok()).unwrap_or(default);
+    let short = args.iter().any(|a| a == "--short");
+    let backends = match value("--backend").as_deref() {
+        Some("sqlite") => vec!["sqlite"],
+        Some("postgres") => vec!["postgres"],
+        _ => vec!["sqlite", "postgres"],
+    };
+    Options {
+        services: number("--services", if short { 1 } else { 5 }) as usize,
+        days: number("--days", if short { 3 } else { 90 }) as i64,
+        bar_services: number("--bar-services", if short { 10 } else { 100 }) as usize,
+        ingest: number("--ingest", if short { 20_000 } else { 400_000 }) as usize,
+        backends,
+    }
+}
+
+/// Something like real traffic: mostly fast, some slow, 1 % failures with
+/// a handful of distinct messages.
+fn result(service: &Arc<str>, at_ms: i64, i: u64) -> ProbeResult {
+    let success = i % 100 != 17; // 1 % failures
+    let jitter = (i.wrapping_mul(2_654_435_761) >> 7) % 40_000;
+    ProbeResult {
+        service: service.clone(),
+        checked_at: Utc.timestamp_millis_opt(at_ms).unwrap(),
+        success,
+        latency: Duration::from_micros(
+            20_000 + jitter + if i.is_multiple_of(97) { 400_000 } else { 0 },
+        ),
+        status_code: Some(if success { 200 } else { 503 }),
+        message: if success {
+            "HTTP 200".into()
+        } else {
+            format!("HTTP 503 ({})", i % 3)
+        },
+        conditions: vec![ConditionOutcome {
+            condition: "[STATUS] == 200".into(),
+            success,
+        }],
+        region: None,
+    }
+}
+
+fn plan(now_ms: i64, names: &[Arc<str>]) -> RollupPlan {
+    RollupPlan {
+        now_ms,
+        grace_ms: 2 * 60_000,
+        retention: Retention::default(),
+        caps: names.iter().map(|n| (n.to_string(), 2 * STEP_MS)).collect(),
+        default_cap_ms: 120_000,
+    }
+}
+
+struct TempDb {
+    url: String,
+    drop: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn temp_db(backend: &str) -> TempDb {
+    if backend == "sqlite" {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        return TempDb {
+            url,
+            drop: None,
+            _dir: Some(dir),
+        };
+    }
+    let admin = std::env::var("HALE_BENCH_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let name = format!("hale_bench_{}", std::process::id());
+    let pool = sqlx::PgPool::connect(&admin)
+        .await
+        .expect("Postgres for the benchmark");
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(b, _)| b)
+        .to_string();
+    TempDb {
+        url: format!("{base}/{name}"),
+        drop: Some((admin, name)),
+        _dir: None,
+    }
+}
+
+impl TempDb {
+    async fn drop_now(self) {
+        if let Some((admin, name)) = self.drop {
+            let pool = sqlx::PgPool::connect(&admin).await.unwrap();
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&pool)
+                .await;
+        }
+    }
+}
+
+/// Copies one service's buckets to another, as SQL both backends take.
+async fn copy_buckets(url: &str, from: &str, to: &str) {
+    let copy = |table: &str, extra: &str| {
+        format!(
+            "INSERT INTO {table} (service_id, start_ms, total, successful, known_ms, latency_sum_us, \
+             latency_min_us, latency_max_us, last_at_ms, histogram{extra}) \
+             SELECT (SELECT id FROM services WHERE name = $2), start_ms, total, successful, known_ms, \
+             latency_sum_us, latency_min_us, latency_max_us, last_at_ms, histogram{extra} \
+             FROM {table} WHERE service_id = (SELECT id FROM services WHERE name = $1)"
+        )
+    };
+    let statements = [
+        copy("hourly_buckets", ", results"),
+        copy("daily_buckets", ""),
+    ];
+    if url.starts_with("sqlite") {
+        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+        for sql in &statements {
+            sqlx::query(sql)
+                .bind(from)
+                .bind(to)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        for sql in &statements {
+            sqlx::query(sql)
+                .bind(from)
+                .bind(to)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+    }
+}
+
+async fn vacuum(url: &str) {
+    if url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        sqlx::query("VACUUM ANALYZE").execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+}
+
+fn percentile(sorted: &[Duration], q: f64) -> Duration {
+    sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+async fn run(backend: &'static str, o: &Options) {
+    let db = temp_db(backend).await;
+    let store: Arc<dyn Store> = store::connect(&db.url).await.unwrap();
+    let empty_bytes = store.storage_bytes().await.unwrap();
+
+    // 1. The simulated days, an hour at a time: the hour's results in
+    //    writer-sized batches, then the roll-up a few minutes after it.
+    let names: Vec<Arc<str>> = (0..o.services)
+        .map(|i| Arc::from(format!("svc-{i}")))
+        .collect();
+    let now = Utc::now().timestamp_millis();
+    let end = floor_to(now, HOUR_MS);
+    let start = end - o.days * DAY_MS;
+    let mut i = 0u64;
+    let mut rollup_time = Duration::ZERO;
+    let mut hours = 0u32;
+    let started = Instant::now();
+    let mut hour = start;
+    while hour < end {
+        let mut batch = Vec::with_capacity(WRITE_BATCH);
+        for step in 0..(HOUR_MS / STEP_MS) {
+            for name in &names {
+                batch.push(result(name, hour + step * STEP_MS, i));
+                i += 1;
+                if batch.len() == WRITE_BATCH {
+                    store.insert_results(&batch).await.unwrap();
+                    batch.clear();
+                }
+            }
+        }
+        store.insert_results(&batch).await.unwrap();
+        let t = Instant::now();
+        store
+            .roll_up(&plan(hour + HOUR_MS + 5 * 60_000, &names))
+            .await
+            .unwrap();
+        rollup_time += t.elapsed();
+        hours += 1;
+        hour += HOUR_MS;
+    }
+    let simulated = started.elapsed();
+    vacuum(&db.url).await;
+    let bytes = store.storage_bytes().await.unwrap();
+    let per_service = (bytes - empty_bytes.min(bytes)) as f64 / o.services as f64;
+
+    // 2. Ingest in the writer's batches, into services of their own.
+    let ingest_names: Vec<Arc<str>> = (0..20).map(|i| Arc::from(format!("ingest-{i}"))).collect();
+    let results: Vec<ProbeResult> = (0..o.ingest)
+        // Long before the simulated days, so no read below meets them.
+        .map(|k| {
+            let at = start - 30 * DAY_MS + (k / 20) as i64 * 10;
+            result(&ingest_names[k % 20], at, k as u64)
+        })
+        .collect();
+    let t = Instant::now();
+    for chunk in results.chunks(WRITE_BATCH) {
+        store.insert_results(chunk).await.unwrap();
+    }
+    let ingest = t.elapsed();
+
+    // 3. Bars of many services: copies of svc-0's history, this hour hot.
+    let bar_names: Vec<String> = (0..o.bar_services).map(|i| format!("bar-{i}")).collect();
+    let mut hot = Vec::new();
+    for (k, name) in bar_names.iter().enumerate() {
+        let service: Arc<str> = Arc::from(name.as_str());
+        let mut at = end;
+        while at < now {
+            hot.push(result(&service, at, k as u64));
+            at += STEP_MS;
+        }
+        if hot.is_empty() {
+            hot.push(result(&service, now, 0));
+        }
+    }
+    store.insert_results(&hot).await.unwrap();
+    for name in &bar_names {
+        copy_buckets(&db.url, "svc-0", name).await;
+    }
+    vacuum(&db.url).await;
+    let history = History::new(
+        store.clone(),
+        HistorySettings {
+            caps: bar_names
+                .iter()
+                .map(|n| (n.clone(), 2 * STEP_MS))
+                .collect::<HashMap<_, _>>(),
+            ..HistorySettings::default()
+        },
+    );
+    let mut reads = Vec::new();
+    for _ in 0..30 {
+        let t = Instant::now();
+        let bars = history.bars(&bar_names, now).await.unwrap();
+        reads.push(t.elapsed());
+        assert_eq!(bars.len(), o.bar_services);
+        assert!(bars.values().all(|b| b.days.len() == 90));
+    }
+    let first = reads[0];
+    reads.sort();
+
+    println!("## {backend}");
+    println!(
+        "simulated {} days × {} services ({} results) in {:.1} s",
+        o.days,
+        o.services,
+        i,
+        simulated.as_secs_f64()
+    );
+    println!(
+        "storage: {:.0} KiB per service ({:.2} MiB total, empty database {:.0} KiB)",
+        per_service / 1024.0,
+        bytes as f64 / 1_048_576.0,
+        empty_bytes as f64 / 1024.0
+    );
+    println!(
+        "ingest: {:.0} results/s ({} results in batches of {WRITE_BATCH}, {:.2} s)",
+        o.ingest as f64 / ingest.as_secs_f64(),
+        o.ingest,
+        ingest.as_secs_f64()
+    );
+    println!(
+        "bars of {} services: median {:.2} ms, p90 {:.2} ms, max {:.2} ms (first {:.2} ms)",
+        o.bar_services,
+        percentile(&reads, 0.5).as_secs_f64() * 1e3,
+        percentile(&reads, 0.9).as_secs_f64() * 1e3,
+        reads[reads.len() - 1].as_secs_f64() * 1e3,
+        first.as_secs_f64() * 1e3
+    );
+    println!(
+        "roll-up: {:.2} ms per simulated hour of {} services",
+        rollup_time.as_secs_f64() * 1e3 / f64::from(hours.max(1)),
+        o.services
+    );
+    store.close().await;
+    db.drop_now().await;
+}
+
+fn main() {
+    let o = options();
+    println!("machine: {}", common::measure::machine());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for backend in o.backends.clone() {
+        runtime.block_on(run(backend, &o));
+    }
+}
