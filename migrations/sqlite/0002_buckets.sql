@@ -1,7 +1,8 @@
 -- History roll-up (see server/src/history). A bucket is one service's hour
 -- or day: counts, the milliseconds its results cover (the rest of the span
 -- is unknown), latency sum/min/max in microseconds, a mergeable latency
--- histogram, and for hours within the raw window the hour's results packed.
+-- histogram. The hours within the raw window keep their results, packed, in
+-- raw_hours: a table of their own, so that dropping them frees whole pages.
 CREATE TABLE hourly_buckets (
     service_id INTEGER NOT NULL REFERENCES services (id),
     start_ms INTEGER NOT NULL,
@@ -13,7 +14,16 @@ CREATE TABLE hourly_buckets (
     latency_max_us INTEGER NOT NULL,
     last_at_ms INTEGER,
     histogram BLOB NOT NULL,
-    results BLOB,
+    -- Set while the hour is under way: the bucket counts its hot rows
+    -- checked before this time (see history_state).
+    through_ms INTEGER,
+    PRIMARY KEY (service_id, start_ms)
+) WITHOUT ROWID;
+
+CREATE TABLE raw_hours (
+    service_id INTEGER NOT NULL REFERENCES services (id),
+    start_ms INTEGER NOT NULL,
+    results BLOB NOT NULL,
     PRIMARY KEY (service_id, start_ms)
 );
 
@@ -33,3 +43,9 @@ CREATE TABLE daily_buckets (
 
 -- Hot rows are read by time across services when an hour is rolled up.
 CREATE INDEX probe_results_by_time ON probe_results (checked_at_ms);
+
+-- provisional_through_ms: hot rows checked before it are counted in buckets.
+CREATE TABLE history_state (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);

@@ -201,7 +201,10 @@ impl RollupPlan {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct RollupReport {
     pub results: u64,
+    /// Finished hours written.
     pub hours: u64,
+    /// Provisional buckets of the hour under way written.
+    pub provisional: u64,
     pub days: u64,
     pub raw_dropped: u64,
     pub hours_dropped: u64,

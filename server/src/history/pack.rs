@@ -2,10 +2,11 @@
 //!
 //! A row per result costs Postgres some 90 bytes before any text, which is
 //! too much to keep a week of 30-second probes in a megabyte. Once an hour
-//! is over, its results move into its hourly bucket in this form: strings
-//! (messages, condition texts, regions) once in a table, and per result a
-//! time delta, the latency, the status code, flags and table indexes, all
-//! varints. A typical result takes 6–9 bytes.
+//! is over, its results are stored in this form: strings (messages,
+//! condition texts, regions) once in a table, and per result the change in
+//! the time between checks (a byte for a steady interval), the latency,
+//! flags, the status code when it differs from the previous one, and table
+//! indexes, all varints. A typical result takes about 7 bytes.
 
 use super::sketch::varint;
 use crate::probe::ProbeResult;
@@ -55,25 +56,30 @@ pub fn pack(results: &[ProbeResult]) -> Vec<u8> {
         list: Vec::new(),
     };
     let mut body = Vec::with_capacity(results.len() * 8);
-    let mut previous_ms = 0i64;
+    let (mut previous_ms, mut previous_gap) = (0i64, 0i64);
+    let mut previous_code = None;
     for r in results {
         let at = r.checked_at.timestamp_millis();
-        varint::put_signed(&mut body, at - previous_ms);
-        previous_ms = at;
+        let gap = at - previous_ms;
+        varint::put_signed(&mut body, gap - previous_gap);
+        (previous_ms, previous_gap) = (at, gap);
         varint::put(
             &mut body,
             u64::try_from(r.latency.as_micros()).unwrap_or(u64::MAX),
         );
-        // Flags: success, has status code, has region; then the number of
-        // conditions follows in the upper bits.
+        // Flags: success, has status code, has region, code as before; the
+        // number of conditions follows in the upper bits.
+        let same_code = r.status_code.is_some() && r.status_code == previous_code;
         let flags = u64::from(r.success)
             | u64::from(r.status_code.is_some()) << 1
             | u64::from(r.region.is_some()) << 2
-            | (r.conditions.len() as u64) << 3;
+            | u64::from(same_code) << 3
+            | (r.conditions.len() as u64) << 4;
         varint::put(&mut body, flags);
-        if let Some(code) = r.status_code {
+        if let (Some(code), false) = (r.status_code, same_code) {
             varint::put(&mut body, u64::from(code));
         }
+        previous_code = r.status_code;
         varint::put(&mut body, strings.id(&r.message));
         if let Some(region) = &r.region {
             varint::put(&mut body, strings.id(region));
@@ -116,23 +122,30 @@ pub fn unpack(service: &Arc<str>, mut bytes: &[u8]) -> Result<Vec<ProbeResult>, 
     };
     let count = varint::get(bytes)?;
     let mut results = Vec::with_capacity(count.min(100_000) as usize);
-    let mut at_ms = 0i64;
+    let (mut at_ms, mut gap) = (0i64, 0i64);
+    let mut previous_code = None;
     for _ in 0..count {
-        at_ms += varint::get_signed(bytes)?;
+        gap = gap
+            .checked_add(varint::get_signed(bytes)?)
+            .ok_or("time out of range")?;
+        at_ms = at_ms.checked_add(gap).ok_or("time out of range")?;
         let latency = Duration::from_micros(varint::get(bytes)?);
         let flags = varint::get(bytes)?;
-        let status_code = if flags & 2 != 0 {
-            Some(u16::try_from(varint::get(bytes)?).map_err(|_| "status code out of range")?)
-        } else {
-            None
+        let status_code = match (flags & 2 != 0, flags & 8 != 0) {
+            (false, _) => None,
+            (true, true) => Some(previous_code.ok_or("no status code to repeat")?),
+            (true, false) => {
+                Some(u16::try_from(varint::get(bytes)?).map_err(|_| "status code out of range")?)
+            }
         };
+        previous_code = status_code;
         let message = string(varint::get(bytes)?)?;
         let region = if flags & 4 != 0 {
             Some(string(varint::get(bytes)?)?)
         } else {
             None
         };
-        let conditions = (0..flags >> 3)
+        let conditions = (0..flags >> 4)
             .map(|_| {
                 let raw = varint::get(bytes)?;
                 Ok(ConditionOutcome {
@@ -191,7 +204,7 @@ mod tests {
     fn an_hour_round_trips_in_a_few_bytes_a_result() {
         let results: Vec<_> = (0..120).map(|i| result(i, i % 10 != 3)).collect();
         let packed = pack(&results);
-        assert!(packed.len() < 120 * 12, "{} bytes", packed.len());
+        assert!(packed.len() < 120 * 9, "{} bytes", packed.len());
         let service: Arc<str> = Arc::from("api");
         assert_eq!(unpack(&service, &packed).unwrap(), results);
     }

@@ -5,11 +5,11 @@
 use super::{floor_to, Bucket, Retention, DAY_MS, HOUR_MS};
 use crate::config::Config;
 use crate::probe::ProbeResult;
-use crate::store::{HistoryRead, HotDetail, Store, StoreError};
+use crate::store::{Detail, HistoryData, HistoryRead, Store, StoreError};
 use app::model::{Bands, DaySegment, LatencyPoint, ServiceStatus, UptimeBar, BAR_DAYS};
 use chrono::{TimeZone, Utc};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// How far one result covers when the service's interval is unknown.
 pub const DEFAULT_CAP_MS: i64 = 120_000;
@@ -49,6 +49,15 @@ impl HistorySettings {
 pub struct History {
     pub store: Arc<dyn Store>,
     settings: Arc<RwLock<HistorySettings>>,
+    bar_cache: Arc<Mutex<Option<BarCache>>>,
+}
+
+/// The bars' days before today, which only a roll-up of a finished hour
+/// can change: kept with the store's roll-up generation they were read at.
+struct BarCache {
+    generation: Option<i64>,
+    today: i64,
+    past: HashMap<String, Vec<DaySegment>>,
 }
 
 /// A window's per-service sum and the span it really covers.
@@ -63,6 +72,7 @@ impl History {
         History {
             store,
             settings: Arc::new(RwLock::new(settings)),
+            bar_cache: Arc::default(),
         }
     }
 
@@ -103,7 +113,14 @@ impl History {
         for (name, day) in &data.days {
             sums.entry(name.clone()).or_default().merge(day);
         }
-        for (name, bucket) in with_hot(data.hours, &data.hot, hours_from, now_ms, &settings) {
+        for (name, bucket) in with_hot(
+            data.hours,
+            &data.hot,
+            hours_from,
+            now_ms,
+            &settings,
+            data.watermark_ms,
+        ) {
             sums.entry(name).or_default().merge(&bucket);
         }
         Ok(Totals {
@@ -130,10 +147,19 @@ impl History {
         read.hours = Some((from_ms - LOOK_BACK_MS, to_ms));
         read.hot = Some((from_ms, to_ms));
         let data = self.store.read_history(&read).await?;
-        Ok(with_hot(data.hours, &data.hot, from_ms, now_ms, settings))
+        Ok(with_hot(
+            data.hours,
+            &data.hot,
+            from_ms,
+            now_ms,
+            settings,
+            data.watermark_ms,
+        ))
     }
 
     /// Each service's uptime bar: [`BAR_DAYS`] UTC days up to today.
+    /// Days before today come from a cache while the store's roll-up
+    /// generation (read in the same snapshot as today) is unchanged.
     pub async fn bars(
         &self,
         services: &[String],
@@ -142,78 +168,75 @@ impl History {
         let settings = self.settings();
         let today = floor_to(now_ms, DAY_MS);
         let first = today - (BAR_DAYS as i64 - 1) * DAY_MS;
-        // Daily buckets hold the rolled-up hours; hot rows (the hour under
-        // way, or more after a pause) are added by day. The hours just
-        // before now tell where coverage stood before the hot rows.
-        let read = HistoryRead {
-            days: Some((first, today + DAY_MS)),
-            hours: Some((floor_to(now_ms, HOUR_MS) - LOOK_BACK_MS, today + DAY_MS)),
-            hot: Some((first, now_ms + 1)),
-            hot_detail: HotDetail::Counts,
-            changes: Some((first, now_ms + 1)),
-            ..HistoryRead::of(services)
+        let cached_generation = {
+            let cache = self.bar_cache.lock().expect("bar cache lock");
+            cache
+                .as_ref()
+                .filter(|c| c.today == today && services.iter().all(|s| c.past.contains_key(s)))
+                .map(|c| c.generation)
         };
-        let data = self.store.read_history(&read).await?;
-        let mut days: HashMap<String, Vec<Bucket>> = HashMap::new();
-        for (name, bucket) in data.days {
-            days.entry(name).or_default().push(bucket);
-        }
-        for (name, hour) in hot_hours(&data.hot, now_ms, &settings, &data.hours) {
-            let day_start = floor_to(hour.start_ms, DAY_MS);
-            let service_days = days.entry(name).or_default();
-            match service_days.iter_mut().find(|b| b.start_ms == day_start) {
-                Some(day) => day.merge(&hour),
-                None => {
-                    let mut day = Bucket::empty(day_start);
-                    day.merge(&hour);
-                    service_days.push(day);
+        if let Some(generation) = cached_generation {
+            let data = self.read_bar_days(services, today, now_ms).await?;
+            if data.generation == generation {
+                let cache = self.bar_cache.lock().expect("bar cache lock");
+                if let Some(cache) = cache.as_ref().filter(|c| c.generation == generation) {
+                    let mut today_part = segments(services, &data, &settings, today, today, now_ms);
+                    return Ok(services
+                        .iter()
+                        .map(|name| {
+                            let mut days = cache.past[name].clone();
+                            days.extend(today_part.remove(name).unwrap_or_default());
+                            (name.clone(), bar(first, days, &settings))
+                        })
+                        .collect());
                 }
             }
         }
-        let mut worst: HashMap<&str, Vec<(i64, ServiceStatus)>> = HashMap::new();
-        for change in &data.changes {
-            worst
-                .entry(change.service.as_str())
-                .or_default()
-                .push((change.at.timestamp_millis(), change.to));
+        let data = self.read_bar_days(services, first, now_ms).await?;
+        let mut all = segments(services, &data, &settings, first, today, now_ms);
+        let mut cache = self.bar_cache.lock().expect("bar cache lock");
+        let fresh = cache
+            .as_ref()
+            .is_none_or(|c| c.generation != data.generation || c.today != today);
+        if fresh {
+            *cache = Some(BarCache {
+                generation: data.generation,
+                today,
+                past: HashMap::new(),
+            });
         }
-        let names: Vec<String> = if services.is_empty() {
-            days.keys().cloned().collect()
-        } else {
-            services.to_vec()
+        if let Some(cache) = cache.as_mut() {
+            for (name, days) in &all {
+                cache
+                    .past
+                    .insert(name.clone(), days[..days.len() - 1].to_vec());
+            }
+        }
+        Ok(all
+            .drain()
+            .map(|(name, days)| (name, bar(first, days, &settings)))
+            .collect())
+    }
+
+    /// What the bars need from `from` (a day) to now, in one snapshot.
+    async fn read_bar_days(
+        &self,
+        services: &[String],
+        from: i64,
+        now_ms: i64,
+    ) -> Result<HistoryData, StoreError> {
+        // Daily buckets hold the rolled-up hours (the provisional one
+        // included); hot rows after the watermark are added by day. The
+        // hours just before now tell where coverage stood before them.
+        let read = HistoryRead {
+            days: Some((from, floor_to(now_ms, DAY_MS) + DAY_MS)),
+            hours: Some((floor_to(now_ms, HOUR_MS) - LOOK_BACK_MS, now_ms + 1)),
+            hot: Some((from, now_ms + 1)),
+            detail: Detail::Counts,
+            changes: Some((from, now_ms + 1)),
+            ..HistoryRead::of(services)
         };
-        let mut bars = HashMap::new();
-        for name in names {
-            let buckets = days.remove(&name).unwrap_or_default();
-            let statuses = worst.get(name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
-            let segments = (0..BAR_DAYS as i64)
-                .map(|i| {
-                    let start = first + i * DAY_MS;
-                    let span = (start + DAY_MS).min(now_ms) - start;
-                    let bucket = buckets.iter().find(|b| b.start_ms == start);
-                    let (total, ok, known) =
-                        bucket.map_or((0, 0, 0), |b| (b.total, b.successful, b.known_ms));
-                    DaySegment(
-                        total,
-                        ok,
-                        u64::try_from(span - known.min(span)).unwrap_or(0),
-                        worst_in(statuses, start, start + DAY_MS, total > 0),
-                    )
-                })
-                .collect();
-            bars.insert(
-                name,
-                UptimeBar {
-                    first_day: Utc
-                        .timestamp_millis_opt(first)
-                        .single()
-                        .map(|d| d.date_naive()),
-                    days: segments,
-                    bands: settings.bands,
-                },
-            );
-        }
-        Ok(bars)
+        self.store.read_history(&read).await
     }
 
     /// Hourly p50/p95 of one service over `[from, to)`.
@@ -251,6 +274,77 @@ impl History {
     }
 }
 
+/// Each service's day segments from `from` to `today` (both days).
+fn segments(
+    services: &[String],
+    data: &HistoryData,
+    settings: &HistorySettings,
+    from: i64,
+    today: i64,
+    now_ms: i64,
+) -> HashMap<String, Vec<DaySegment>> {
+    let mut days: HashMap<&str, Vec<Bucket>> = HashMap::new();
+    for (name, bucket) in &data.days {
+        days.entry(name).or_default().push(bucket.clone());
+    }
+    for (name, hour) in hot_hours(&data.hot, now_ms, settings, &data.hours, data.watermark_ms) {
+        let day_start = floor_to(hour.start_ms, DAY_MS);
+        let Some(name) = services.iter().find(|s| **s == name) else {
+            continue;
+        };
+        let service_days = days.entry(name).or_default();
+        match service_days.iter_mut().find(|b| b.start_ms == day_start) {
+            Some(day) => day.merge(&hour),
+            None => {
+                let mut day = Bucket::empty(day_start);
+                day.merge(&hour);
+                service_days.push(day);
+            }
+        }
+    }
+    let mut changes: HashMap<&str, Vec<(i64, ServiceStatus)>> = HashMap::new();
+    for change in &data.changes {
+        changes
+            .entry(change.service.as_str())
+            .or_default()
+            .push((change.at.timestamp_millis(), change.to));
+    }
+    services
+        .iter()
+        .map(|name| {
+            let buckets = days.get(name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            let statuses = changes.get(name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            let segments = (0..=(today - from) / DAY_MS)
+                .map(|i| {
+                    let start = from + i * DAY_MS;
+                    let span = (start + DAY_MS).min(now_ms) - start;
+                    let bucket = buckets.iter().find(|b| b.start_ms == start);
+                    let (total, ok, known) =
+                        bucket.map_or((0, 0, 0), |b| (b.total, b.successful, b.known_ms));
+                    DaySegment(
+                        total,
+                        ok,
+                        u64::try_from(span - known.min(span)).unwrap_or(0),
+                        worst_in(statuses, start, start + DAY_MS, total > 0),
+                    )
+                })
+                .collect();
+            (name.clone(), segments)
+        })
+        .collect()
+}
+
+fn bar(first: i64, days: Vec<DaySegment>, settings: &HistorySettings) -> UptimeBar {
+    UptimeBar {
+        first_day: Utc
+            .timestamp_millis_opt(first)
+            .single()
+            .map(|d| d.date_naive()),
+        days,
+        bands: settings.bands,
+    }
+}
+
 /// How far before a range buckets are read, to know what covered its start.
 const LOOK_BACK_MS: i64 = 2 * HOUR_MS;
 
@@ -262,8 +356,9 @@ fn with_hot(
     from_ms: i64,
     now_ms: i64,
     settings: &HistorySettings,
+    watermark_ms: Option<i64>,
 ) -> Vec<(String, Bucket)> {
-    let built = hot_hours(hot, now_ms, settings, &rolled);
+    let built = hot_hours(hot, now_ms, settings, &rolled, watermark_ms);
     let mut hours: Vec<(String, Bucket)> = rolled
         .into_iter()
         .filter(|(_, b)| b.start_ms >= floor_to(from_ms, HOUR_MS))
@@ -288,12 +383,14 @@ fn with_hot(
 
 /// Buckets built from hot rows (oldest first), an hour each. `rolled`
 /// tells the newest rolled-up result before them, so coverage runs on
-/// across the boundary.
+/// across the boundary; time before the watermark is the rolled buckets'
+/// to count.
 fn hot_hours(
     hot: &[ProbeResult],
     now_ms: i64,
     settings: &HistorySettings,
     rolled: &[(String, Bucket)],
+    watermark_ms: Option<i64>,
 ) -> Vec<(String, Bucket)> {
     let mut built = Vec::new();
     for (service, results) in group(hot) {
@@ -314,10 +411,10 @@ fn hot_hours(
                 .unwrap_or(rest.len());
             let (this, next) = rest.split_at(split);
             let until = (hour + HOUR_MS).min(now_ms);
-            built.push((
-                service.to_string(),
-                Bucket::build(hour, until, this, previous, cap),
-            ));
+            let from = hour.max(watermark_ms.unwrap_or(hour));
+            let mut bucket = Bucket::build(from, until, this, previous, cap);
+            bucket.start_ms = hour;
+            built.push((service.to_string(), bucket));
             previous = this.last().map(|r| r.checked_at.timestamp_millis());
             rest = next;
         }

@@ -84,14 +84,19 @@ impl Sketch {
         None
     }
 
-    /// Compact bytes: for each non-empty bucket, the varint gap from the
-    /// previous bucket and the varint count.
+    /// Compact bytes: for each non-empty bucket, a varint of the gap from
+    /// the previous bucket, shifted left one bit with the low bit set when a
+    /// count other than 1 follows (as a varint). Most buckets of an hour hold
+    /// a single value, so most cost one or two bytes.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.buckets.len() * 3);
+        let mut out = Vec::with_capacity(self.buckets.len() * 2);
         let mut previous = 0u32;
         for (bucket, count) in &self.buckets {
-            varint::put(&mut out, u64::from(bucket - previous));
-            varint::put(&mut out, *count);
+            let gap = u64::from(bucket - previous);
+            varint::put(&mut out, gap << 1 | u64::from(*count != 1));
+            if *count != 1 {
+                varint::put(&mut out, *count);
+            }
             previous = *bucket;
         }
         out
@@ -101,8 +106,12 @@ impl Sketch {
         let mut buckets = BTreeMap::new();
         let mut previous = 0u64;
         while !bytes.is_empty() {
-            let gap = varint::get(&mut bytes)?;
-            let count = varint::get(&mut bytes)?;
+            let head = varint::get(&mut bytes)?;
+            let (gap, count) = if head & 1 == 1 {
+                (head >> 1, varint::get(&mut bytes)?)
+            } else {
+                (head >> 1, 1)
+            };
             previous += gap;
             let bucket = u32::try_from(previous).map_err(|_| "histogram bucket out of range")?;
             buckets.insert(bucket, count);

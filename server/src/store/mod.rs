@@ -133,7 +133,8 @@ pub struct HistoryRead {
     pub hours: Option<(i64, i64)>,
     /// Results not yet rolled up, by check time.
     pub hot: Option<(i64, i64)>,
-    pub hot_detail: HotDetail,
+    /// How much of each bucket and hot result to read.
+    pub detail: Detail,
     /// Status changes, plus each service's last one before the range.
     pub changes: Option<(i64, i64)>,
 }
@@ -147,13 +148,13 @@ impl HistoryRead {
     }
 }
 
-/// How much of each hot result to read.
+/// How much of each bucket and hot result to read.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum HotDetail {
-    /// Everything: message, conditions, region.
+pub enum Detail {
+    /// Everything: latency histograms; messages, conditions and regions.
     #[default]
     Full,
-    /// Time, outcome, latency and code only: enough to count.
+    /// Counts, times and latency bounds only: enough for uptime bars.
     Counts,
 }
 
@@ -162,6 +163,12 @@ pub enum HotDetail {
 pub struct HistoryData {
     pub days: Vec<(String, Bucket)>,
     pub hours: Vec<(String, Bucket)>,
+    /// Only hot results checked from here on are read: the ones before
+    /// are counted in (possibly provisional) hourly buckets.
+    pub watermark_ms: Option<i64>,
+    /// Counts roll-ups of finished hours (read with `days`): while it is
+    /// unchanged, so are the buckets of days before today.
+    pub generation: Option<i64>,
     pub hot: Vec<ProbeResult>,
     pub changes: Vec<StatusChange>,
 }

@@ -9,7 +9,7 @@ use crate::history::{
     floor_to, pack, Bucket, Resolution, RollupPlan, RollupReport, DAY_MS, HOUR_MS,
 };
 use crate::probe::ProbeResult;
-use crate::store::{HistoryData, HistoryRead, HotDetail};
+use crate::store::{Detail, HistoryData, HistoryRead};
 use crate::tracker::StatusChange;
 use app::model::{ConditionOutcome, ServiceStatus};
 use async_trait::async_trait;
@@ -96,13 +96,14 @@ struct BucketRow {
     latency_min_us: i32,
     latency_max_us: i32,
     last_at_ms: Option<i64>,
-    histogram: Vec<u8>,
+    /// `None` when read for counting only.
+    histogram: Option<Vec<u8>>,
 }
 
 impl TryFrom<BucketRow> for (String, Bucket) {
     type Error = StoreError;
     fn try_from(row: BucketRow) -> Result<Self, StoreError> {
-        let sketch = Sketch::decode(&row.histogram).map_err(|e| {
+        let sketch = Sketch::decode(row.histogram.as_deref().unwrap_or_default()).map_err(|e| {
             StoreError::Corrupt(format!(
                 "latency histogram of {} at {}: {e}",
                 row.name, row.start_ms
@@ -174,6 +175,22 @@ impl PackedRow {
     }
 }
 
+/// `start,total,successful,known,last_at` (last_at -1 for none).
+fn parse_counts(text: &str) -> Option<Bucket> {
+    let mut fields = text.split(',').map(|f| f.trim().parse::<i64>().ok());
+    let mut next = || fields.next().flatten();
+    let (start_ms, total, successful, known_ms, last_at) =
+        (next()?, next()?, next()?, next()?, next()?);
+    Some(Bucket {
+        start_ms,
+        total: u64::try_from(total).ok()?,
+        successful: u64::try_from(successful).ok()?,
+        known_ms,
+        last_at_ms: (last_at >= 0).then_some(last_at),
+        ..Bucket::default()
+    })
+}
+
 /// `<joiner> s.name IN (…)` when `services` names any.
 fn push_names<'a, DB: sqlx::Database>(
     q: &mut QueryBuilder<'a, DB>,
@@ -228,15 +245,15 @@ const RECENT_RESULTS: &str = "
 /// Up to six packed hours of a service starting in `[from, before)`, newest first.
 const PACKED_BEFORE: &str = "
     SELECT s.name, b.start_ms, b.results
-    FROM services s JOIN hourly_buckets b ON b.service_id = s.id
-    WHERE s.name = $1 AND b.start_ms >= $2 AND b.start_ms < $3 AND b.results IS NOT NULL
+    FROM services s JOIN raw_hours b ON b.service_id = s.id
+    WHERE s.name = $1 AND b.start_ms >= $2 AND b.start_ms < $3
     ORDER BY b.start_ms DESC LIMIT 6";
 
 /// Each service's newest packed hour.
 const LATEST_PACKED: &str = "
     SELECT s.name, b.start_ms, b.results
-    FROM services s JOIN hourly_buckets b ON b.service_id = s.id AND b.start_ms = (
-        SELECT MAX(start_ms) FROM hourly_buckets WHERE service_id = s.id AND results IS NOT NULL)";
+    FROM services s JOIN raw_hours b ON b.service_id = s.id AND b.start_ms = (
+        SELECT MAX(start_ms) FROM raw_hours WHERE service_id = s.id)";
 
 const RECENT_CHANGES: &str = "
     SELECT s.name, c.at_ms, c.from_status, c.to_status, c.cause
@@ -255,12 +272,14 @@ const LATEST_CHANGES: &str = "
 const BUCKET_COLUMNS: &str = "s.name, b.start_ms, b.total, b.successful, b.known_ms, \
     b.latency_sum_us, b.latency_min_us, b.latency_max_us, b.last_at_ms, b.histogram";
 
+/// Bucket columns for counting: the histogram read as NULL of its own
+/// type (portable between the backends), so nothing is sent or decoded.
+const BUCKET_COUNT_COLUMNS: &str = "s.name, b.start_ms, b.total, b.successful, b.known_ms, \
+    b.latency_sum_us, b.latency_min_us, b.latency_max_us, b.last_at_ms, \
+    NULLIF(b.histogram, b.histogram) AS histogram";
+
 const HOT_COLUMNS: &str = "s.name, r.checked_at_ms, r.success, r.latency_us, r.status_code, \
     r.message, r.conditions, r.region";
-
-/// What counting needs of a hot row: no texts to decode.
-const HOT_COUNT_COLUMNS: &str = "s.name, r.checked_at_ms, r.success, r.latency_us, r.status_code, \
-    '' AS message, '[]' AS conditions, NULL AS region";
 
 /// Takes one hour's hot rows out, returning them, in one statement, so a
 /// row written meanwhile is either taken and rolled up or left for later.
@@ -277,13 +296,33 @@ const PREVIOUS_LAST_AT: &str = "
 
 const UPSERT_HOUR: &str = "
     INSERT INTO hourly_buckets (service_id, start_ms, total, successful, known_ms, latency_sum_us,
-        latency_min_us, latency_max_us, last_at_ms, histogram, results)
+        latency_min_us, latency_max_us, last_at_ms, histogram, through_ms)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
     ON CONFLICT (service_id, start_ms) DO UPDATE SET total = excluded.total,
         successful = excluded.successful, known_ms = excluded.known_ms,
         latency_sum_us = excluded.latency_sum_us, latency_min_us = excluded.latency_min_us,
         latency_max_us = excluded.latency_max_us, last_at_ms = excluded.last_at_ms,
-        histogram = excluded.histogram, results = excluded.results";
+        histogram = excluded.histogram, through_ms = excluded.through_ms";
+
+/// Reads the hour under way's hot rows up to a time, leaving them hot.
+const READ_HOUR: &str = "
+    SELECT service_id, checked_at_ms, success, latency_us, status_code, message, conditions, region
+    FROM probe_results WHERE checked_at_ms >= $1 AND checked_at_ms < $2";
+
+/// Hot rows checked before the watermark are all counted in buckets
+/// (final or provisional); readers add only the rows from it on.
+const SET_WATERMARK: &str = "
+    INSERT INTO history_state (name, value) VALUES ('provisional_through_ms', $1)
+    ON CONFLICT (name) DO UPDATE SET value = excluded.value";
+
+/// Marks that finished hours changed: cached days must be read again.
+const BUMP_GENERATION: &str = "
+    INSERT INTO history_state (name, value) VALUES ('generation', 1)
+    ON CONFLICT (name) DO UPDATE SET value = history_state.value + 1";
+
+const UPSERT_RAW: &str = "
+    INSERT INTO raw_hours (service_id, start_ms, results) VALUES ($1, $2, $3)
+    ON CONFLICT (service_id, start_ms) DO UPDATE SET results = excluded.results";
 
 const UPSERT_DAY: &str = "
     INSERT INTO daily_buckets (service_id, start_ms, total, successful, known_ms, latency_sum_us,
@@ -301,7 +340,7 @@ const UPSERT_SERVICE: &str = "
     RETURNING id";
 
 macro_rules! sql_store {
-    ($store:ident, $db:ty, $pool:ty, $backend:literal, $migrator:expr, $size_sql:expr, $snapshot_sql:expr) => {
+    ($store:ident, $db:ty, $pool:ty, $backend:literal, $migrator:expr, $size_sql:expr, $snapshot_sql:expr, $concat:literal) => {
         /// The store on
         #[doc = $backend]
         pub struct $store {
@@ -350,9 +389,16 @@ macro_rules! sql_store {
                 services: &[String],
                 from_ms: i64,
                 to_ms: i64,
+                detail: Detail,
             ) -> Result<Vec<(String, Bucket)>, StoreError> {
+                if detail == Detail::Counts {
+                    return Self::read_bucket_counts(tx, resolution, services, from_ms, to_ms).await;
+                }
                 let mut q = QueryBuilder::<$db>::new("SELECT ");
-                q.push(BUCKET_COLUMNS)
+                q.push(match detail {
+                    Detail::Full => BUCKET_COLUMNS,
+                    Detail::Counts => BUCKET_COUNT_COLUMNS,
+                })
                     .push(" FROM services s JOIN ")
                     .push(resolution.table())
                     .push(" b ON b.service_id = s.id AND b.start_ms >= ")
@@ -365,18 +411,54 @@ macro_rules! sql_store {
                 rows.into_iter().map(<(String, Bucket)>::try_from).collect()
             }
 
+            /// Buckets' counts only, one row per service: rows cost more
+            /// than bytes (sqlx hands SQLite rows over one at a time), and
+            /// 90 days of 100 services are 9,000 of them.
+            async fn read_bucket_counts(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                resolution: Resolution,
+                services: &[String],
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<Vec<(String, Bucket)>, StoreError> {
+                let mut q = QueryBuilder::<$db>::new(concat!(
+                    "SELECT s.name, ",
+                    $concat,
+                    "(b.start_ms || ',' || b.total || ',' || b.successful || ',' || b.known_ms \
+                     || ',' || COALESCE(b.last_at_ms, -1), ';') FROM services s JOIN "
+                ));
+                q.push(resolution.table())
+                    .push(" b ON b.service_id = s.id AND b.start_ms >= ")
+                    .push_bind(from_ms)
+                    .push(" AND b.start_ms < ")
+                    .push_bind(to_ms);
+                push_names(&mut q, " WHERE", services);
+                q.push(" GROUP BY s.name ORDER BY s.name");
+                let rows: Vec<(String, String)> = q.build_query_as().fetch_all(&mut **tx).await?;
+                let mut buckets = Vec::new();
+                for (name, packed) in rows {
+                    let mut mine = packed
+                        .split(';')
+                        .map(|b| parse_counts(b).ok_or_else(|| StoreError::Corrupt(format!("bucket counts {b:?} of {name}"))))
+                        .collect::<Result<Vec<_>, _>>()?;
+                    mine.sort_by_key(|b| b.start_ms);
+                    buckets.extend(mine.into_iter().map(|b| (name.clone(), b)));
+                }
+                Ok(buckets)
+            }
+
             async fn read_hot(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 services: &[String],
                 from_ms: i64,
                 to_ms: i64,
-                detail: HotDetail,
+                detail: Detail,
             ) -> Result<Vec<ProbeResult>, StoreError> {
+                if detail == Detail::Counts {
+                    return Self::read_hot_counts(tx, services, from_ms, to_ms).await;
+                }
                 let mut q = QueryBuilder::<$db>::new("SELECT ");
-                q.push(match detail {
-                    HotDetail::Full => HOT_COLUMNS,
-                    HotDetail::Counts => HOT_COUNT_COLUMNS,
-                })
+                q.push(HOT_COLUMNS)
                 .push(" FROM probe_results r JOIN services s ON s.id = r.service_id WHERE r.checked_at_ms >= ")
                 .push_bind(from_ms)
                 .push(" AND r.checked_at_ms < ")
@@ -393,6 +475,48 @@ macro_rules! sql_store {
                             .or_insert_with(|| Arc::from(row.name.as_str()))
                             .clone();
                         ProbeResult::try_from(row).map(|r| ProbeResult { service: name, ..r })
+                    })
+                    .collect()
+            }
+
+            /// Hot results with only what counting needs: four narrow
+            /// columns, names joined in memory, nothing decoded per row.
+            async fn read_hot_counts(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                services: &[String],
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<Vec<ProbeResult>, StoreError> {
+                let mut q = QueryBuilder::<$db>::new("SELECT s.id, s.name FROM services s");
+                push_names(&mut q, " WHERE", services);
+                let names: HashMap<i64, Arc<str>> = q
+                    .build_query_as::<(i64, String)>()
+                    .fetch_all(&mut **tx)
+                    .await?
+                    .into_iter()
+                    .map(|(id, name)| (id, Arc::from(name)))
+                    .collect();
+                let rows: Vec<(i64, i64, bool, i64)> = sqlx::query_as(
+                    "SELECT service_id, checked_at_ms, success, latency_us FROM probe_results
+                     WHERE checked_at_ms >= $1 AND checked_at_ms < $2 ORDER BY checked_at_ms, id",
+                )
+                .bind(from_ms)
+                .bind(to_ms)
+                .fetch_all(&mut **tx)
+                .await?;
+                rows.into_iter()
+                    .filter_map(|(id, at, success, latency_us)| {
+                        let service = names.get(&id)?.clone();
+                        Some(self::from_ms(at).map(|checked_at| ProbeResult {
+                            service,
+                            checked_at,
+                            success,
+                            latency: Duration::from_micros(latency_us.max(0) as u64),
+                            status_code: None,
+                            message: String::new(),
+                            conditions: Vec::new(),
+                            region: None,
+                        }))
                     })
                     .collect()
             }
@@ -430,18 +554,22 @@ macro_rules! sql_store {
 
             /// Rolls up one hour: its hot rows into hourly buckets, then the
             /// day's bucket. Returns the results and buckets it wrote.
+            /// `provisional`: the hour under way, counted up to that time
+            /// with its rows left hot; else a finished hour, its rows taken.
             async fn roll_up_hour(
                 &self,
                 hour: i64,
                 plan: &RollupPlan,
                 names: &mut HashMap<i64, Arc<str>>,
+                provisional: Option<i64>,
             ) -> Result<(u64, u64), StoreError> {
                 let mut tx = self.pool.begin().await?;
-                let rows: Vec<HotRow> = sqlx::query_as(TAKE_HOUR)
-                    .bind(hour)
-                    .bind(hour + HOUR_MS)
-                    .fetch_all(&mut *tx)
-                    .await?;
+                let rows: Vec<HotRow> = match provisional {
+                    Some(through) => sqlx::query_as(READ_HOUR).bind(hour).bind(through),
+                    None => sqlx::query_as(TAKE_HOUR).bind(hour).bind(hour + HOUR_MS),
+                }
+                .fetch_all(&mut *tx)
+                .await?;
                 if rows.iter().any(|r| !names.contains_key(&r.service_id)) {
                     *names = self.names().await?;
                 }
@@ -466,37 +594,41 @@ macro_rules! sql_store {
                     // Results that came late for an hour already rolled up
                     // join the ones packed there; past the raw window the
                     // old bucket is merged as it is.
-                    let existing: Option<(Option<Vec<u8>>,)> = sqlx::query_as(
-                        "SELECT results FROM hourly_buckets WHERE service_id = $1 AND start_ms = $2",
+                    let packed: Option<(Vec<u8>,)> = sqlx::query_as(
+                        "SELECT results FROM raw_hours WHERE service_id = $1 AND start_ms = $2",
                     )
                     .bind(id)
                     .bind(hour)
                     .fetch_optional(&mut *tx)
                     .await?;
                     let mut carried: Option<Bucket> = None;
-                    match existing {
-                        Some((Some(blob),)) => {
-                            let packed = PackedRow { name: name.to_string(), start_ms: hour, results: blob };
-                            fresh.extend(packed.unpack()?);
-                        }
-                        Some((None,)) => {
-                            let mut q = QueryBuilder::<$db>::new("SELECT ");
-                            q.push(BUCKET_COLUMNS)
-                                .push(" FROM hourly_buckets b JOIN services s ON s.id = b.service_id WHERE b.service_id = ")
-                                .push_bind(id)
-                                .push(" AND b.start_ms = ")
-                                .push_bind(hour);
-                            let row: BucketRow = q.build_query_as().fetch_one(&mut *tx).await?;
+                    if provisional.is_some() {
+                        // Rebuilt from all its rows, which are still hot.
+                    } else if let Some((blob,)) = packed {
+                        let packed = PackedRow { name: name.to_string(), start_ms: hour, results: blob };
+                        fresh.extend(packed.unpack()?);
+                    } else {
+                        let mut q = QueryBuilder::<$db>::new("SELECT ");
+                        q.push(BUCKET_COLUMNS)
+                            .push(" FROM hourly_buckets b JOIN services s ON s.id = b.service_id WHERE b.service_id = ")
+                            .push_bind(id)
+                            .push(" AND b.start_ms = ")
+                            .push_bind(hour)
+                            // A provisional bucket counted rows that are
+                            // among these: it is replaced, not merged.
+                            .push(" AND b.through_ms IS NULL");
+                        if let Some(row) = q.build_query_as::<BucketRow>().fetch_optional(&mut *tx).await? {
                             carried = Some(<(String, Bucket)>::try_from(row)?.1);
                         }
-                        None => {}
                     }
                     fresh.sort_by_key(|r| r.checked_at);
                     let prev = previous.get(&id).copied().flatten();
-                    let mut bucket = Bucket::build(hour, hour + HOUR_MS, fresh, prev, plan.cap(&name));
+                    let until = provisional.unwrap_or(hour + HOUR_MS);
+                    let mut bucket = Bucket::build(hour, until, fresh, prev, plan.cap(&name));
                     // Past the raw window (an old bucket without its results)
                     // late results are counted but not kept raw.
-                    let blob = (keep_raw && carried.is_none()).then(|| pack::pack(fresh));
+                    let blob = (provisional.is_none() && keep_raw && carried.is_none())
+                        .then(|| pack::pack(fresh));
                     if let Some(old) = carried {
                         bucket.known_ms = bucket.known_ms.max(old.known_ms);
                         let known = bucket.known_ms;
@@ -514,9 +646,17 @@ macro_rules! sql_store {
                         .bind(int(bucket.latency_max_us))
                         .bind(bucket.last_at_ms)
                         .bind(bucket.sketch.encode())
-                        .bind(blob)
+                        .bind(provisional)
                         .execute(&mut *tx)
                         .await?;
+                    if let Some(blob) = blob {
+                        sqlx::query(UPSERT_RAW)
+                            .bind(id)
+                            .bind(hour)
+                            .bind(blob)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
                 }
                 // The day is the sum of its hours, while they are all kept.
                 let day = floor_to(hour, DAY_MS);
@@ -556,6 +696,14 @@ macro_rules! sql_store {
                             .bind(bucket.sketch.encode())
                             .execute(&mut *tx)
                             .await?;
+                    }
+                }
+                match provisional {
+                    Some(through) => {
+                        sqlx::query(SET_WATERMARK).bind(through).execute(&mut *tx).await?;
+                    }
+                    None => {
+                        sqlx::query(BUMP_GENERATION).execute(&mut *tx).await?;
                     }
                 }
                 tx.commit().await?;
@@ -704,13 +852,18 @@ macro_rules! sql_store {
                             .fetch_one(&self.pool)
                             .await?;
                     let Some(first) = first else { break };
-                    let (results, buckets) = self.roll_up_hour(floor_to(first, HOUR_MS), plan, &mut names).await?;
+                    let (results, buckets) = self.roll_up_hour(floor_to(first, HOUR_MS), plan, &mut names, None).await?;
                     report.results += results;
                     report.hours += buckets;
                 }
+                // The hour under way, up to the grace before now: readers
+                // then meet at most a few minutes of hot rows.
+                let through = plan.now_ms - plan.grace_ms;
+                let (_, provisional) = self.roll_up_hour(cutoff, plan, &mut names, Some(through)).await?;
+                report.provisional = provisional;
                 let raw_cutoff = plan.now_ms - plan.retention.raw_ms;
                 report.raw_dropped = sqlx::query(
-                    "UPDATE hourly_buckets SET results = NULL WHERE start_ms + $1 <= $2 AND results IS NOT NULL",
+                    "DELETE FROM raw_hours WHERE start_ms + $1 <= $2",
                 )
                 .bind(HOUR_MS)
                 .bind(raw_cutoff)
@@ -731,14 +884,28 @@ macro_rules! sql_store {
                     sqlx::query(sql).execute(&mut *tx).await?;
                 }
                 let mut data = HistoryData::default();
+                if read.days.is_some() {
+                    data.generation =
+                        sqlx::query_scalar("SELECT value FROM history_state WHERE name = 'generation'")
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                }
                 if let Some((from, to)) = read.days {
-                    data.days = Self::read_buckets(&mut tx, Resolution::Day, &read.services, from, to).await?;
+                    data.days = Self::read_buckets(&mut tx, Resolution::Day, &read.services, from, to, read.detail).await?;
                 }
                 if let Some((from, to)) = read.hours {
-                    data.hours = Self::read_buckets(&mut tx, Resolution::Hour, &read.services, from, to).await?;
+                    data.hours = Self::read_buckets(&mut tx, Resolution::Hour, &read.services, from, to, read.detail).await?;
                 }
                 if let Some((from, to)) = read.hot {
-                    data.hot = Self::read_hot(&mut tx, &read.services, from, to, read.hot_detail).await?;
+                    data.watermark_ms = sqlx::query_scalar(
+                        "SELECT value FROM history_state WHERE name = 'provisional_through_ms'",
+                    )
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let from = from.max(data.watermark_ms.unwrap_or(i64::MIN));
+                    if from < to {
+                        data.hot = Self::read_hot(&mut tx, &read.services, from, to, read.detail).await?;
+                    }
                 }
                 if let Some((from, to)) = read.changes {
                     data.changes = Self::read_changes(&mut tx, &read.services, from, to).await?;
@@ -782,7 +949,8 @@ sql_store!(
     "SELECT (p.page_count - f.freelist_count) * s.page_size
      FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s",
     // A deferred transaction reads one snapshot in WAL mode.
-    None::<&str>
+    None::<&str>,
+    "group_concat"
 );
 sql_store!(
     PostgresStore,
@@ -792,9 +960,10 @@ sql_store!(
     sqlx::migrate!("../migrations/postgres"),
     "SELECT CAST(pg_total_relation_size('services') + pg_total_relation_size('probe_results')
         + pg_total_relation_size('status_changes') + pg_total_relation_size('hourly_buckets')
-        + pg_total_relation_size('daily_buckets') AS BIGINT)",
+        + pg_total_relation_size('daily_buckets') + pg_total_relation_size('raw_hours') AS BIGINT)",
     // Every read of a history answer sees the same roll-up state.
-    Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+    Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+    "string_agg"
 );
 
 impl SqliteStore {

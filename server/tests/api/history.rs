@@ -110,14 +110,26 @@ on_both_backends!(
             "a second run finds nothing to do"
         );
 
+        // Hour 22 is under way: a provisional bucket counts it up to 22:03
+        // (now less the grace); readers get only the hot rows after that.
         let hot = store.hot_results(&[], day, day + DAY_MS).await.unwrap();
-        assert_eq!(hot.len(), 2 * 120, "hours 22 and 23 are still hot");
+        assert_eq!(hot.len(), 2 * 120 - 6, "hot rows from 22:03 on");
+        assert_eq!(
+            hot[0].checked_at.timestamp_millis(),
+            day + 22 * HOUR_MS + 3 * 60_000
+        );
+        assert_eq!(again.provisional, 1);
 
         let hours = store
             .buckets(Resolution::Hour, &[], day, day + DAY_MS)
             .await
             .unwrap();
-        assert_eq!(hours.len(), 20);
+        assert_eq!(hours.len(), 21, "20 finished hours and the provisional one");
+        let provisional = &hours.last().unwrap().1;
+        assert_eq!(provisional.start_ms, day + 22 * HOUR_MS);
+        assert_eq!(provisional.total, 6, "22:00:00 to 22:02:30");
+        assert_eq!(provisional.known_ms, 3 * 60_000);
+        let hours: Vec<_> = hours.into_iter().take(20).collect();
         let first = &hours[0].1;
         assert_eq!((first.start_ms, first.total), (day, 120));
         assert_eq!(first.known_ms, HOUR_MS, "30 s probes cover their hour");
@@ -136,8 +148,8 @@ on_both_backends!(
         assert_eq!(days.len(), 1);
         assert_eq!(
             days[0].1.total,
-            20 * 120,
-            "the day is the sum of its rolled hours"
+            20 * 120 + 6,
+            "the day is the sum of its hours, the provisional one included"
         );
 
         // Raw results survive, packed: the newest of hour 21 and hour 22 (hot).
@@ -354,5 +366,54 @@ on_both_backends!(
         assert_eq!(segment.unknown_ms(), 2 * HOUR_MS as u64);
         assert_eq!(bar.days.len(), 90);
         assert_eq!(bar.days[89].total(), 0, "nothing probed today");
+    }
+);
+
+on_both_backends!(
+    bars_follow_late_results_into_past_days,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store: Arc<dyn Store> = store::connect(&db.url).await.unwrap();
+        let day = synthetic_day();
+        let results = synthetic("api", day);
+        let (early, late): (Vec<_>, Vec<_>) = results
+            .iter()
+            .cloned()
+            .partition(|r| r.checked_at.timestamp_millis() % (10 * STEP_MS) != 0);
+        store.insert_results(&early).await.unwrap();
+        let now = Utc::now().timestamp_millis();
+        store
+            .roll_up(&plan(now, Retention::default()))
+            .await
+            .unwrap();
+        let history = History::new(store.clone(), settings());
+        let names = ["api".to_string()];
+        let segment = |bars: &HashMap<String, app::model::UptimeBar>| {
+            let bar = &bars["api"];
+            let date = Utc.timestamp_millis_opt(day).unwrap().date_naive();
+            let i = (0..bar.days.len())
+                .find(|i| bar.date(*i) == Some(date))
+                .unwrap();
+            bar.days[i].total()
+        };
+        assert_eq!(
+            segment(&history.bars(&names, now).await.unwrap()),
+            early.len() as u64
+        );
+        // Read again (from the cache of past days), then let late results in.
+        assert_eq!(
+            segment(&history.bars(&names, now).await.unwrap()),
+            early.len() as u64
+        );
+        store.insert_results(&late).await.unwrap();
+        store
+            .roll_up(&plan(now, Retention::default()))
+            .await
+            .unwrap();
+        assert_eq!(
+            segment(&history.bars(&names, now).await.unwrap()),
+            results.len() as u64,
+            "a roll-up of a past day invalidates the cached days"
+        );
     }
 );
