@@ -57,7 +57,7 @@ fn options() -> Options {
         _ => vec!["sqlite", "postgres"],
     };
     Options {
-        services: number("--services", if short { 1 } else { 5 }) as usize,
+        services: number("--services", if short { 1 } else { 10 }) as usize,
         days: number("--days", if short { 3 } else { 90 }) as i64,
         bar_services: number("--bar-services", if short { 10 } else { 100 }) as usize,
         ingest: number("--ingest", if short { 20_000 } else { 400_000 }) as usize,
@@ -164,10 +164,11 @@ async fn copy_buckets(url: &str, from: &str, to: &str) {
              FROM {table} WHERE service_id = (SELECT id FROM services WHERE name = $1)"
         )
     };
-    let statements = [
-        copy("hourly_buckets", ", results"),
-        copy("daily_buckets", ""),
-    ];
+    let raw = "INSERT INTO raw_hours (service_id, start_ms, results) \
+               SELECT (SELECT id FROM services WHERE name = $2), start_ms, results \
+               FROM raw_hours WHERE service_id = (SELECT id FROM services WHERE name = $1)"
+        .to_string();
+    let statements = [copy("hourly_buckets", ""), copy("daily_buckets", ""), raw];
     if url.starts_with("sqlite") {
         let pool = sqlx::SqlitePool::connect(url).await.unwrap();
         for sql in &statements {
@@ -191,6 +192,31 @@ async fn copy_buckets(url: &str, from: &str, to: &str) {
         }
         pool.close().await;
     }
+}
+
+/// Postgres bytes per table, indexes and TOAST included.
+async fn breakdown(url: &str) -> String {
+    let tables = [
+        "probe_results",
+        "hourly_buckets",
+        "raw_hours",
+        "daily_buckets",
+        "status_changes",
+        "services",
+    ];
+    let mut parts = Vec::new();
+    for table in tables {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let bytes: i64 = sqlx::query_scalar(&format!(
+            "SELECT CAST(pg_total_relation_size('{table}') AS BIGINT)"
+        ))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        parts.push(format!("{table} {:.0} KiB", bytes as f64 / 1024.0));
+    }
+    parts.join(", ")
 }
 
 async fn vacuum(url: &str) {
@@ -222,6 +248,11 @@ async fn run(backend: &'static str, o: &Options) {
     let mut rollup_time = Duration::ZERO;
     let mut hours = 0u32;
     let started = Instant::now();
+    let autovacuum = if backend == "postgres" {
+        Some(sqlx::PgPool::connect(&db.url).await.unwrap())
+    } else {
+        None
+    };
     let mut hour = start;
     while hour < end {
         let mut batch = Vec::with_capacity(WRITE_BATCH);
@@ -242,6 +273,11 @@ async fn run(backend: &'static str, o: &Options) {
             .await
             .unwrap();
         rollup_time += t.elapsed();
+        // In real time autovacuum visits the hot table between roll-ups and
+        // its pages are reused; here an hour passes in milliseconds.
+        if let Some(pool) = &autovacuum {
+            sqlx::query("VACUUM").execute(pool).await.unwrap();
+        }
         hours += 1;
         hour += HOUR_MS;
     }
@@ -249,40 +285,31 @@ async fn run(backend: &'static str, o: &Options) {
     vacuum(&db.url).await;
     let bytes = store.storage_bytes().await.unwrap();
     let per_service = (bytes - empty_bytes.min(bytes)) as f64 / o.services as f64;
+    let tables = if backend == "postgres" {
+        breakdown(&db.url).await
+    } else {
+        String::new()
+    };
 
-    // 2. Ingest in the writer's batches, into services of their own.
-    let ingest_names: Vec<Arc<str>> = (0..20).map(|i| Arc::from(format!("ingest-{i}"))).collect();
-    let results: Vec<ProbeResult> = (0..o.ingest)
-        // Long before the simulated days, so no read below meets them.
-        .map(|k| {
-            let at = start - 30 * DAY_MS + (k / 20) as i64 * 10;
-            result(&ingest_names[k % 20], at, k as u64)
-        })
-        .collect();
-    let t = Instant::now();
-    for chunk in results.chunks(WRITE_BATCH) {
-        store.insert_results(chunk).await.unwrap();
-    }
-    let ingest = t.elapsed();
-
-    // 3. Bars of many services: copies of svc-0's history, this hour hot.
+    // 2. Bars of many services: copies of svc-0's history, an hour of hot
+    //    rows, and the roll-up run as it runs every minute.
     let bar_names: Vec<String> = (0..o.bar_services).map(|i| format!("bar-{i}")).collect();
     let mut hot = Vec::new();
     for (k, name) in bar_names.iter().enumerate() {
         let service: Arc<str> = Arc::from(name.as_str());
-        let mut at = end;
+        // The most there is in steady state: a full hour not rolled up yet.
+        let mut at = now - HOUR_MS;
         while at < now {
             hot.push(result(&service, at, k as u64));
             at += STEP_MS;
-        }
-        if hot.is_empty() {
-            hot.push(result(&service, now, 0));
         }
     }
     store.insert_results(&hot).await.unwrap();
     for name in &bar_names {
         copy_buckets(&db.url, "svc-0", name).await;
     }
+    let bar_arcs: Vec<Arc<str>> = bar_names.iter().map(|n| Arc::from(n.as_str())).collect();
+    store.roll_up(&plan(now, &bar_arcs)).await.unwrap();
     vacuum(&db.url).await;
     let history = History::new(
         store.clone(),
@@ -305,6 +332,21 @@ async fn run(backend: &'static str, o: &Options) {
     let first = reads[0];
     reads.sort();
 
+    // 3. Ingest in the writer's batches, into services of their own.
+    let ingest_names: Vec<Arc<str>> = (0..20).map(|i| Arc::from(format!("ingest-{i}"))).collect();
+    let results: Vec<ProbeResult> = (0..o.ingest)
+        // Long before the simulated days, so no read below meets them.
+        .map(|k| {
+            let at = start - 30 * DAY_MS + (k / 20) as i64 * 10;
+            result(&ingest_names[k % 20], at, k as u64)
+        })
+        .collect();
+    let t = Instant::now();
+    for chunk in results.chunks(WRITE_BATCH) {
+        store.insert_results(chunk).await.unwrap();
+    }
+    let ingest = t.elapsed();
+
     println!("## {backend}");
     println!(
         "simulated {} days × {} services ({} results) in {:.1} s",
@@ -319,6 +361,9 @@ async fn run(backend: &'static str, o: &Options) {
         bytes as f64 / 1_048_576.0,
         empty_bytes as f64 / 1024.0
     );
+    if !tables.is_empty() {
+        println!("  by table: {tables}");
+    }
     println!(
         "ingest: {:.0} results/s ({} results in batches of {WRITE_BATCH}, {:.2} s)",
         o.ingest as f64 / ingest.as_secs_f64(),
