@@ -82,6 +82,7 @@ fn LivePage(snapshot: PageSnapshot) -> impl IntoView {
     live::follow(services, connection, None);
 
     let slug = snapshot.slug.clone();
+    let report_slug = slug.clone();
     let title = snapshot.title.clone();
     let rendered_at = snapshot.generated_at;
     view! {
@@ -127,6 +128,8 @@ fn LivePage(snapshot: PageSnapshot) -> impl IntoView {
                 })
                 .collect_view()}
 
+            <DownloadReport slug=report_slug />
+
             <footer class="mt-10 flex flex-wrap justify-between gap-2 text-xs text-slate-500 dark:text-slate-400">
                 <span>
                     "Rendered at "
@@ -138,6 +141,58 @@ fn LivePage(snapshot: PageSnapshot) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// "Download report": a plain form (it works without JavaScript) asking
+/// `/api/reports` for the page's report over a window or custom dates.
+#[component]
+fn DownloadReport(slug: String) -> impl IntoView {
+    let custom = RwSignal::new(false);
+    view! {
+        <form
+            method="get"
+            action="/api/reports"
+            data-download-report
+            class="mt-8 flex flex-wrap items-end gap-3 rounded-xl bg-white px-4 py-3 text-sm shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800"
+        >
+            {(!slug.is_empty()).then(|| view! { <input type="hidden" name="page" value=slug.clone() /> })}
+            <label class="flex flex-col gap-1">
+                <span class="text-xs font-medium text-slate-500 dark:text-slate-400">"Health report"</span>
+                <select
+                    name="window"
+                    class="rounded-md border border-slate-300 bg-white px-2 py-1 dark:border-slate-700 dark:bg-slate-800"
+                    on:change=move |ev| custom.set(event_target_value(&ev) == "custom")
+                >
+                    <option value="24h" selected>"Last 24 hours"</option>
+                    <option value="7d">"Last 7 days"</option>
+                    <option value="30d">"Last 30 days"</option>
+                    <option value="90d">"Last 90 days"</option>
+                    <option value="custom">"Custom range"</option>
+                </select>
+            </label>
+            <label class="flex flex-col gap-1" data-custom-range hidden=move || !custom.get()>
+                <span class="text-xs font-medium text-slate-500 dark:text-slate-400">"From (UTC)"</span>
+                <input type="date" name="from" class="rounded-md border border-slate-300 bg-white px-2 py-1 dark:border-slate-700 dark:bg-slate-800" />
+            </label>
+            <label class="flex flex-col gap-1" data-custom-range hidden=move || !custom.get()>
+                <span class="text-xs font-medium text-slate-500 dark:text-slate-400">"Until (UTC midnight)"</span>
+                <input type="date" name="to" class="rounded-md border border-slate-300 bg-white px-2 py-1 dark:border-slate-700 dark:bg-slate-800" />
+            </label>
+            <label class="flex flex-col gap-1">
+                <span class="text-xs font-medium text-slate-500 dark:text-slate-400">"Format"</span>
+                <select name="format" class="rounded-md border border-slate-300 bg-white px-2 py-1 dark:border-slate-700 dark:bg-slate-800">
+                    <option value="json" selected>"JSON"</option>
+                    <option value="csv">"CSV"</option>
+                </select>
+            </label>
+            <button
+                type="submit"
+                class="rounded-md bg-slate-900 px-3 py-1.5 font-medium text-white hover:bg-slate-700 dark:bg-slate-100 dark:text-slate-900 dark:hover:bg-white"
+            >
+                "Download report"
+            </button>
+        </form>
+    }
 }
 
 /// One service on a status page; `slug` is the page's, for the link to the

@@ -4,6 +4,7 @@ mod health;
 pub mod history;
 mod metrics;
 mod push;
+pub mod reports;
 mod websocket;
 
 pub use websocket::serve_client;
@@ -71,6 +72,8 @@ pub fn router(state: AppState) -> Router {
             "/api/services/{name}/history",
             get(history::service_history),
         )
+        .route("/api/reports", get(reports::report))
+        .route("/api/reports/schema", get(reports::schema))
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),

@@ -239,6 +239,63 @@ impl History {
         self.store.read_history(&read).await
     }
 
+    /// The worst status each service was in during `[from, to)` (what was
+    /// in effect at `from` included; unknown spells only when nothing else
+    /// was known), for services with results there.
+    pub async fn worst_statuses(
+        &self,
+        services: &[String],
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<HashMap<String, ServiceStatus>, StoreError> {
+        let read = HistoryRead {
+            changes: Some((from_ms, to_ms)),
+            ..HistoryRead::of(services)
+        };
+        let data = self.store.read_history(&read).await?;
+        let mut changes: HashMap<&str, Vec<(i64, ServiceStatus)>> = HashMap::new();
+        for change in &data.changes {
+            changes
+                .entry(change.service.as_str())
+                .or_default()
+                .push((change.at.timestamp_millis(), change.to));
+        }
+        Ok(services
+            .iter()
+            .map(|name| {
+                let statuses = changes.get(name.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+                (name.clone(), worst_in(statuses, from_ms, to_ms, true))
+            })
+            .collect())
+    }
+
+    /// The newest distinct failure messages of a service in `[from, to)`,
+    /// newest first, at most `limit`, looking through at most `scan` of
+    /// its newest results there (raw results are kept `raw_retention`).
+    pub async fn recent_errors(
+        &self,
+        service: &str,
+        from_ms: i64,
+        to_ms: i64,
+        limit: usize,
+        scan: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let results = self
+            .store
+            .results_between(service, from_ms, to_ms, scan)
+            .await?;
+        let mut errors: Vec<String> = Vec::new();
+        for r in results.iter().filter(|r| !r.success) {
+            if errors.len() == limit {
+                break;
+            }
+            if !errors.contains(&r.message) {
+                errors.push(r.message.clone());
+            }
+        }
+        Ok(errors)
+    }
+
     /// Hourly p50/p95 of one service over `[from, to)`.
     pub async fn latency_points(
         &self,

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 const DEADLINE: Duration = Duration::from_secs(30);
 
 /// `ms` as the API writes times: RFC 3339, UTC, `Z`.
-fn rfc3339(ms: i64) -> String {
+pub(crate) fn rfc3339(ms: i64) -> String {
     Utc.timestamp_millis_opt(ms)
         .unwrap()
         .to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -51,7 +51,7 @@ fn round6(v: f64) -> f64 {
 /// ONE_SERVICE probing every 30 s, as the synthetic history was: each
 /// result then covers the 30 s to the next (a result covers at most twice
 /// the service's interval), so only the two missing hours are unknown.
-fn every_thirty_seconds(yaml: &str) -> String {
+pub(crate) fn every_thirty_seconds(yaml: &str) -> String {
     let slow = yaml.replace("interval: 1s", "interval: 30s");
     assert_ne!(slow, yaml, "the config sets interval: 1s");
     slow
@@ -83,7 +83,7 @@ status_pages:
 
 /// A whole day of `service` probed every 30 s, every `nth` result failing
 /// (the first among them), latency 10–40 ms.
-fn day_failing_every(service: &str, day_ms: i64, nth: u64) -> Vec<ProbeResult> {
+pub(crate) fn day_failing_every(service: &str, day_ms: i64, nth: u64) -> Vec<ProbeResult> {
     let service: Arc<str> = Arc::from(service);
     (0..(DAY_MS / 30_000) as u64)
         .map(|i| {
@@ -114,7 +114,7 @@ fn day_failing_every(service: &str, day_ms: i64, nth: u64) -> Vec<ProbeResult> {
 /// Hale started with `yaml` on a fresh database already holding `results`,
 /// once its first roll-up has moved the seeded (finished) hours into
 /// buckets, so that no answer races the roll-up.
-async fn seeded_app(backend: Backend, results: &[ProbeResult], yaml: &str) -> TestApp {
+pub(crate) async fn seeded_app(backend: Backend, results: &[ProbeResult], yaml: &str) -> TestApp {
     let db = TestDb::new(backend).await;
     {
         let store = store::connect(&db.url).await.unwrap();

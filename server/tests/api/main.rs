@@ -10,5 +10,6 @@ mod history_api;
 mod lifecycle;
 mod pages;
 mod push;
+mod reports;
 mod store_contract;
 mod websocket;
