@@ -36,6 +36,9 @@ pub enum Command {
         #[arg(long, env = "HALE_CONFIG")]
         config: PathBuf,
     },
+    /// Probe a target now and print latency and reliability figures
+    /// (exit 0 healthy, 1 unhealthy, 2 bad usage).
+    Check(crate::check::CheckArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -264,6 +267,7 @@ pub async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
+        Command::Check(args) => crate::check::main(args).await,
         Command::Validate { config } => match validate(&config) {
             Ok(summary) => {
                 println!("{summary}");

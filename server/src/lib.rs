@@ -22,6 +22,7 @@
 
 pub mod api;
 pub mod board;
+pub mod check;
 pub mod cli;
 pub mod condition;
 pub mod config;

@@ -253,3 +253,170 @@ async fn serve_reloads_when_the_file_changes() {
     wait_for_total(&url, 3).await;
     drop(child);
 }
+
+/// Runs `hale check …` off the async runtime (the targets live on it).
+async fn check(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || hale().arg("check").args(args).output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_reports_a_healthy_target_as_json_and_exits_0() {
+    let target = crate::helpers::FakeTarget::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("figures.json");
+    let url = format!("{}/health", target.base);
+    let out = check(strings(&[
+        &url,
+        "--count",
+        "4",
+        "--interval",
+        "50ms",
+        "--condition",
+        "[STATUS] == 200",
+        "--condition",
+        "[BODY].status == UP",
+        "--json",
+        "--output",
+        output.to_str().unwrap(),
+    ]))
+    .await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let figures: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(figures["checks"], 4);
+    assert_eq!(figures["successful"], 4);
+    assert_eq!(figures["healthy"], true);
+    assert_eq!(figures["latency"]["num_requests"], 4);
+    assert_eq!(figures["status_codes"]["200"], 4);
+    assert!(
+        figures["latency"]["p99_ms"].as_f64().unwrap()
+            >= figures["latency"]["median_ms"].as_f64().unwrap()
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&output).unwrap()).unwrap();
+    assert_eq!(written, figures, "--output holds the same figures");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_exits_1_for_a_failing_target_and_names_the_error() {
+    let target = crate::helpers::FakeTarget::start().await;
+    target.answer(503);
+    let out = check(strings(&[
+        &target.base,
+        "--count",
+        "2",
+        "--interval",
+        "10ms",
+    ]))
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("UNHEALTHY"), "{text}");
+    assert!(text.contains("error ×2") && text.contains("503"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_gives_up_on_a_hanging_target_at_its_timeout() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let started = std::time::Instant::now();
+    let out = check(strings(&[
+        &format!("http://{addr}/"),
+        "--single-check",
+        "--timeout",
+        "300ms",
+        "--json",
+    ]))
+    .await;
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let figures: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(figures["failed"], 1);
+    let message = figures["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(message.contains("time"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_exits_2_on_bad_usage() {
+    for args in [
+        vec![],
+        vec!["http://127.0.0.1:1/", "--condition", "[STATUS] =="],
+        vec!["ftp://example.com/"],
+        vec!["http://127.0.0.1:1/", "--single-check", "--count", "3"],
+        vec!["http://127.0.0.1:1/", "--count", "0"],
+        vec!["http://127.0.0.1:1/", "--interval", "soon"],
+    ] {
+        let out = check(strings(&args)).await;
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!out.stderr.is_empty(), "{args:?} says why");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_with_a_config_prints_a_table_and_fails_if_any_fails() {
+    let good = crate::helpers::FakeTarget::start().await;
+    let bad = crate::helpers::FakeTarget::start().await;
+    bad.answer(500);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hale.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "services:\n  - name: good\n    url: {}/\n  - name: bad\n    url: {}/\n",
+            good.base, bad.base
+        ),
+    )
+    .unwrap();
+    let out = check(strings(&["--config", path.to_str().unwrap()])).await;
+    assert_eq!(out.status.code(), Some(1));
+    let table = String::from_utf8_lossy(&out.stdout);
+    let line = |name: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(line("good").contains(" ok "), "{table}");
+    assert!(
+        line("bad").contains("FAIL") && line("bad").contains("500"),
+        "{table}"
+    );
+    bad.answer(200);
+    let out = check(strings(&["--config", path.to_str().unwrap()])).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
