@@ -26,6 +26,7 @@ pub mod check;
 pub mod cli;
 pub mod condition;
 pub mod config;
+pub mod diagnostics;
 pub mod histogram;
 pub mod history;
 pub mod hub;

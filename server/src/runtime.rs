@@ -119,7 +119,7 @@ impl Hale {
         let scheduler_stats = Arc::new(SchedulerStats::default());
         let scheduler = Scheduler::spawn(
             &services,
-            prober,
+            prober.clone(),
             result_tx,
             settings.concurrency,
             scheduler_stats.clone(),
@@ -144,6 +144,8 @@ impl Hale {
             scheduler: scheduler_stats,
             probes: probe_stats,
             writes: write_stats,
+            prober: prober.clone(),
+            diagnostics: Default::default(),
             push,
             results,
             started_at: crate::probe::now(),

@@ -1,5 +1,6 @@
 //! The HTTP surface: JSON endpoints, the WebSocket, and the Leptos pages.
 
+mod diagnostics;
 mod health;
 pub mod history;
 mod metrics;
@@ -36,6 +37,9 @@ pub struct AppState {
     pub scheduler: Arc<crate::scheduler::SchedulerStats>,
     pub probes: Arc<crate::telemetry::ProbeStats>,
     pub writes: Arc<crate::telemetry::WriteStats>,
+    /// What diagnostics probe with, and who is running them.
+    pub prober: Arc<dyn crate::probe::Prober>,
+    pub diagnostics: crate::diagnostics::Limits,
     pub push: crate::push::PushBoard,
     /// Where pushes go; weak so that shutdown can close the pipeline.
     pub results: tokio::sync::mpsc::WeakSender<crate::probe::ProbeResult>,
@@ -71,6 +75,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/services/{name}/history",
             get(history::service_history),
+        )
+        .route(
+            "/api/services/{name}/diagnostics",
+            axum::routing::post(diagnostics::run),
         )
         .route("/api/reports", get(reports::report))
         .route("/api/reports/schema", get(reports::schema))

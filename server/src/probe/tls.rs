@@ -178,6 +178,22 @@ async fn handshake(
         .and_then(|leaf| not_after(leaf)))
 }
 
+/// The leaf certificate's expiry at `host:port`, after a handshake that
+/// checks the chain when `verify` (for diagnostics).
+pub async fn certificate(
+    host: &str,
+    port: u16,
+    verify: bool,
+    timeout: std::time::Duration,
+) -> Result<Option<DateTime<Utc>>, String> {
+    let connector = TlsConnector::from(client_config(verify));
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match tokio::time::timeout(timeout, handshake(&connector, host, port)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(format!("timed out after {timeout:?}")),
+    }
+}
+
 #[async_trait]
 impl Prober for TlsProber {
     #[tracing::instrument(level = "debug", skip_all, fields(service = %service.name))]

@@ -1,0 +1,86 @@
+//! `POST /api/services/<name>/diagnostics[?count=N&interval=D]`
+
+use super::{ApiError, AppState};
+use crate::config::HumanDuration;
+use crate::diagnostics::{self, Busy};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DiagnosticsQuery {
+    pub count: Option<String>,
+    pub interval: Option<String>,
+}
+
+fn bad(parameter: &'static str, message: String) -> ApiError {
+    ApiError::BadParameter { parameter, message }
+}
+
+pub async fn run(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<DiagnosticsQuery>,
+) -> Result<Response, ApiError> {
+    let service = state
+        .board
+        .config()
+        .services
+        .iter()
+        .find(|s| s.name == name)
+        .cloned()
+        .ok_or_else(|| ApiError::NotFound(format!("no service named {name:?}")))?;
+    if service.kind() == crate::config::ProbeKind::Push {
+        return Err(ApiError::BadRequest(format!(
+            "{name:?} is a push service: Hale does not call it"
+        )));
+    }
+    let count = match &query.count {
+        None => diagnostics::DEFAULT_SAMPLES,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=diagnostics::MAX_SAMPLES).contains(n))
+            .ok_or_else(|| {
+                bad(
+                    "count",
+                    format!(
+                        "{text:?} is not a number of samples from 1 to {}",
+                        diagnostics::MAX_SAMPLES
+                    ),
+                )
+            })?,
+    };
+    let interval = match &query.interval {
+        None => std::time::Duration::from_millis(500),
+        Some(text) => text
+            .parse::<HumanDuration>()
+            .ok()
+            .map(|d| d.0)
+            .filter(|d| (diagnostics::MIN_INTERVAL..=diagnostics::MAX_INTERVAL).contains(d))
+            .ok_or_else(|| {
+                bad(
+                    "interval",
+                    format!("{text:?} is not a duration from 100ms to 5s"),
+                )
+            })?,
+    };
+    let _slot = match state.diagnostics.claim(&name) {
+        Ok(slot) => slot,
+        Err(busy) => {
+            let message = match busy {
+                Busy::Service => format!("diagnostics of {name:?} are already running"),
+                Busy::Everything => "too many diagnostics are running; try again shortly".into(),
+            };
+            return Ok((
+                StatusCode::TOO_MANY_REQUESTS,
+                Json(serde_json::json!({ "error": message })),
+            )
+                .into_response());
+        }
+    };
+    let diagnosis = diagnostics::diagnose(&service, &*state.prober, count, interval).await;
+    Ok(Json(diagnosis).into_response())
+}

@@ -1,0 +1,354 @@
+//! On-demand diagnostics of one service: a connection check, latency
+//! samples, a reliability run, the certificate for TLS targets and the DNS
+//! answers for names — each with what it found and what to do about it.
+//! Bounded: at most [`MAX_SAMPLES`] probes a run, one run per service and
+//! [`MAX_RUNS`] at once, so the endpoint can't be used to flood a target.
+
+use crate::check::{summarize, Summary};
+use crate::config::{ProbeKind, ServiceConfig};
+use crate::probe::Prober;
+use serde::Serialize;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+
+pub const MAX_SAMPLES: u32 = 20;
+pub const DEFAULT_SAMPLES: u32 = 5;
+pub const MIN_INTERVAL: Duration = Duration::from_millis(100);
+pub const MAX_INTERVAL: Duration = Duration::from_secs(5);
+pub const MAX_RUNS: usize = 4;
+/// p95 above this is reported as high latency.
+const HIGH_LATENCY_MS: f64 = 1_000.0;
+/// Certificates closer than this to expiry are reported.
+const CERT_WARNING_DAYS: i64 = 14;
+
+/// Who is running diagnostics now.
+#[derive(Clone)]
+pub struct Limits {
+    runs: Arc<Semaphore>,
+    services: Arc<Mutex<HashSet<String>>>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            runs: Arc::new(Semaphore::new(MAX_RUNS)),
+            services: Arc::default(),
+        }
+    }
+}
+
+/// Why a run could not start.
+#[derive(Debug, PartialEq)]
+pub enum Busy {
+    Service,
+    Everything,
+}
+
+/// Holds a service's run slot until dropped.
+pub struct Slot {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    services: Arc<Mutex<HashSet<String>>>,
+    name: String,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.services
+            .lock()
+            .expect("diagnostics lock")
+            .remove(&self.name);
+    }
+}
+
+impl Limits {
+    pub fn claim(&self, service: &str) -> Result<Slot, Busy> {
+        let permit = self
+            .runs
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Busy::Everything)?;
+        if !self
+            .services
+            .lock()
+            .expect("diagnostics lock")
+            .insert(service.to_string())
+        {
+            return Err(Busy::Service);
+        }
+        Ok(Slot {
+            _permit: permit,
+            services: self.services.clone(),
+            name: service.to_string(),
+        })
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Connection {
+    pub ok: bool,
+    pub address: String,
+    pub latency_ms: Option<f64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Certificate {
+    pub ok: bool,
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub days_left: Option<i64>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Dns {
+    pub ok: bool,
+    pub host: String,
+    pub addresses: Vec<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Finding {
+    /// `high_latency`, `low_success_rate`, `connection_failed`,
+    /// `certificate_expiring`, `certificate_invalid`, `dns_failed`.
+    pub kind: &'static str,
+    pub issue: String,
+    pub recommendation: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Diagnosis {
+    pub service: String,
+    pub target: String,
+    pub started_at: chrono::DateTime<chrono::Utc>,
+    pub duration_ms: f64,
+    pub healthy: bool,
+    pub dns: Option<Dns>,
+    pub connection: Option<Connection>,
+    pub certificate: Option<Certificate>,
+    /// Latency samples and the reliability run: the same probes.
+    pub samples: Summary,
+    pub issues: Vec<Finding>,
+}
+
+/// The host and port a service's target connects to, if it has one.
+fn endpoint(service: &ServiceConfig) -> Option<(String, u16)> {
+    let host = service.url.host_str()?.to_string();
+    let port = service
+        .url
+        .port_or_known_default()
+        .or(match service.kind() {
+            ProbeKind::Tls => Some(443),
+            _ => None,
+        })?;
+    Some((host, port))
+}
+
+/// Runs every diagnostic of `service`: `samples` probes `interval` apart.
+pub async fn diagnose(
+    service: &ServiceConfig,
+    prober: &dyn Prober,
+    samples: u32,
+    interval: Duration,
+) -> Diagnosis {
+    let started_at = crate::probe::now();
+    let started = Instant::now();
+    let timeout = service.timeout();
+    let mut issues = Vec::new();
+    let target = endpoint(service);
+
+    let dns = match &target {
+        Some((host, port))
+            if host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('[') =>
+        {
+            let lookup =
+                tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), *port)))
+                    .await;
+            let (addresses, error) = match lookup {
+                Ok(Ok(addrs)) => {
+                    let mut ips: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
+                    ips.sort();
+                    ips.dedup();
+                    (ips, None)
+                }
+                Ok(Err(e)) => (Vec::new(), Some(e.to_string())),
+                Err(_) => (Vec::new(), Some(format!("timed out after {timeout:?}"))),
+            };
+            if let Some(e) = &error {
+                issues.push(Finding {
+                    kind: "dns_failed",
+                    issue: format!("{host} does not resolve: {e}"),
+                    recommendation: "Check the name's DNS records and this machine's resolver."
+                        .into(),
+                });
+            }
+            Some(Dns {
+                ok: error.is_none() && !addresses.is_empty(),
+                host: host.clone(),
+                addresses,
+                error,
+            })
+        }
+        _ => None,
+    };
+
+    let connection = match (&target, service.kind()) {
+        (Some((host, port)), ProbeKind::Http | ProbeKind::Tcp | ProbeKind::Tls) => {
+            let address = format!("{host}:{port}");
+            let host_only = host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string();
+            let t = Instant::now();
+            let outcome = tokio::time::timeout(
+                timeout,
+                tokio::net::TcpStream::connect((host_only.as_str(), *port)),
+            )
+            .await;
+            let (ok, error) = match outcome {
+                Ok(Ok(_)) => (true, None),
+                Ok(Err(e)) => (false, Some(e.to_string())),
+                Err(_) => (false, Some(format!("timed out after {timeout:?}"))),
+            };
+            if let Some(e) = &error {
+                issues.push(Finding {
+                    kind: "connection_failed",
+                    issue: format!("cannot connect to {address}: {e}"),
+                    recommendation: "Check that the service listens on this port and that firewalls let Hale through.".into(),
+                });
+            }
+            Some(Connection {
+                ok,
+                address,
+                latency_ms: ok.then(|| (t.elapsed().as_secs_f64() * 1e6).round() / 1e3),
+                error,
+            })
+        }
+        _ => None,
+    };
+
+    let tls = service.kind() == ProbeKind::Tls || service.url.scheme() == "https";
+    let certificate = match (&target, tls) {
+        (Some((host, port)), true) => {
+            let outcome =
+                crate::probe::tls::certificate(host, *port, service.verify_tls, timeout).await;
+            let (expires_at, error) = match outcome {
+                Ok(at) => (at, None),
+                Err(e) => (None, Some(e)),
+            };
+            let days_left = expires_at.map(|at| (at - crate::probe::now()).num_days());
+            if let Some(e) = &error {
+                issues.push(Finding {
+                    kind: "certificate_invalid",
+                    issue: format!("TLS handshake failed: {e}"),
+                    recommendation: "Check the certificate chain and that it names this host."
+                        .into(),
+                });
+            } else if let Some(days) = days_left.filter(|d| *d < CERT_WARNING_DAYS) {
+                issues.push(Finding {
+                    kind: "certificate_expiring",
+                    issue: format!("the certificate expires in {days} days"),
+                    recommendation: "Renew the certificate (and automate renewal).".into(),
+                });
+            }
+            Some(Certificate {
+                ok: error.is_none() && days_left.is_some_and(|d| d >= 0),
+                expires_at,
+                days_left,
+                error,
+            })
+        }
+        _ => None,
+    };
+
+    let mut results = Vec::with_capacity(samples as usize);
+    let run_started = Instant::now();
+    for i in 0..samples {
+        if i > 0 {
+            tokio::time::sleep(interval).await;
+        }
+        results.push(prober.probe(service).await);
+    }
+    let summary = summarize(service.url.as_str(), &results, run_started.elapsed());
+    if let Some(p95) = summary
+        .latency
+        .as_ref()
+        .map(|l| l.p95_ms)
+        .filter(|p| *p > HIGH_LATENCY_MS)
+    {
+        issues.push(Finding {
+            kind: "high_latency",
+            issue: format!("p95 latency is {p95:.0} ms"),
+            recommendation: "Look at the service's load and at the network between Hale and it; consider a timeout and a [RESPONSE_TIME] condition.".into(),
+        });
+    }
+    if summary.success_rate_pct < 95.0 {
+        let worst = summary
+            .errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        issues.push(Finding {
+            kind: "low_success_rate",
+            issue: format!("{:.0}% of {} checks succeeded (most common error: {worst})", summary.success_rate_pct, summary.checks),
+            recommendation: "Fix the errors listed; if they are intermittent, check the service's logs around these times.".into(),
+        });
+    }
+    Diagnosis {
+        service: service.name.clone(),
+        target: service.url.to_string(),
+        started_at,
+        duration_ms: (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+        healthy: issues.is_empty(),
+        dns,
+        connection,
+        certificate,
+        samples: summary,
+        issues,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_certificate_close_to_expiry_is_an_issue_with_a_recommendation() {
+        let server = crate::probe::tls::testing::server(5).await;
+        let service = crate::probe::test_service(&format!(
+            "    url: 'tls://localhost:{}'\n    timeout: 2s\n    verify_tls: false\n    conditions: ['[CONNECTED] == true']\n",
+            server.port()
+        ));
+        let prober = crate::probe::AnyProber::new().unwrap();
+        let d = diagnose(&service, &prober, 2, MIN_INTERVAL).await;
+        let cert = d
+            .certificate
+            .as_ref()
+            .expect("a TLS target's certificate is read");
+        assert!(matches!(cert.days_left, Some(4..=5)), "{cert:?}");
+        assert!(d.connection.as_ref().unwrap().ok);
+        assert_eq!(d.dns.as_ref().unwrap().host, "localhost");
+        assert!(!d.dns.as_ref().unwrap().addresses.is_empty());
+        assert_eq!(d.samples.checks, 2);
+        let kinds: Vec<_> = d.issues.iter().map(|i| i.kind).collect();
+        assert_eq!(kinds, ["certificate_expiring"], "{:?}", d.issues);
+        assert!(d.issues[0].recommendation.contains("Renew"));
+        assert!(!d.healthy);
+    }
+
+    #[test]
+    fn a_service_runs_once_at_a_time_and_runs_are_capped() {
+        let limits = Limits::default();
+        let first = limits.claim("api").unwrap();
+        assert_eq!(limits.claim("api").err(), Some(Busy::Service));
+        drop(first);
+        let held: Vec<_> = (0..MAX_RUNS)
+            .map(|i| limits.claim(&format!("s{i}")).unwrap())
+            .collect();
+        assert_eq!(limits.claim("another").err(), Some(Busy::Everything));
+        drop(held);
+        assert!(limits.claim("another").is_ok());
+    }
+}
