@@ -185,6 +185,8 @@ fn LiveDetail(detail: ServiceDetail) -> impl IntoView {
                 <LatencyChart points=latency />
             </section>
 
+            <crate::diagnostics_panel::DiagnosticsPanel service=name.clone() />
+
             <section class="mt-8">
                 <h2 class="mb-2 text-sm font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">"Recent results"</h2>
                 <RecentResults recent />

@@ -20,6 +20,7 @@
 #![recursion_limit = "256"]
 
 pub mod detail_page;
+pub mod diagnostics_panel;
 pub mod latency_chart;
 pub mod live;
 pub mod model;

@@ -363,7 +363,7 @@ pub(crate) fn service_href(slug: &str, service: &str) -> String {
 /// Percent-encodes one path segment: everything but RFC 3986's unreserved
 /// characters, so a service called `db/primary` or `50% club` stays one
 /// segment.
-fn encode_segment(text: &str) -> String {
+pub(crate) fn encode_segment(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {

@@ -1,0 +1,214 @@
+//! The detail page's "Run diagnostics" button: asks
+//! `POST /api/services/<name>/diagnostics` and shows what it found.
+
+use crate::status_page::encode_segment;
+use leptos::prelude::*;
+use serde_json::Value;
+
+#[derive(Clone, Debug, PartialEq)]
+// Results arrive only in the browser.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+enum State {
+    Idle,
+    Running,
+    Done(Value),
+    Failed(String),
+}
+
+#[component]
+pub fn DiagnosticsPanel(service: String) -> impl IntoView {
+    let state = RwSignal::new(State::Idle);
+    let url = format!(
+        "/api/services/{}/diagnostics?count=5&interval=300ms",
+        encode_segment(&service)
+    );
+    let run = move |_| {
+        if state.get_untracked() == State::Running {
+            return;
+        }
+        state.set(State::Running);
+        start(url.clone(), state);
+    };
+    view! {
+        <section
+            data-diagnostics
+            class="mt-8 rounded-xl bg-white px-4 py-4 shadow-sm ring-1 ring-slate-200 sm:px-5 dark:bg-slate-900 dark:ring-slate-800"
+        >
+            <div class="flex flex-wrap items-center justify-between gap-3">
+                <h2 class="text-sm font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">"Diagnostics"</h2>
+                <button
+                    type="button"
+                    on:click=run
+                    disabled=move || state.get() == State::Running
+                    class="rounded-md bg-slate-900 px-3 py-1.5 text-sm font-medium text-white hover:bg-slate-700 disabled:opacity-60 dark:bg-slate-100 dark:text-slate-900 dark:hover:bg-white"
+                >
+                    {move || if state.get() == State::Running { "Running…" } else { "Run diagnostics" }}
+                </button>
+            </div>
+            <div aria-live="polite" class="mt-3 text-sm">
+                {move || match state.get() {
+                    State::Idle => view! {
+                        <p class="text-slate-500 dark:text-slate-400">
+                            "Checks DNS, the connection and the certificate, then probes five times."
+                        </p>
+                    }.into_any(),
+                    State::Running => view! {
+                        <p data-diagnostics-running class="text-slate-500 dark:text-slate-400">"Running checks against the target…"</p>
+                    }.into_any(),
+                    State::Failed(message) => view! {
+                        <p data-diagnostics-error class="text-red-600 dark:text-red-400">{message}</p>
+                    }.into_any(),
+                    State::Done(d) => view! { <Findings d /> }.into_any(),
+                }}
+            </div>
+        </section>
+    }
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => "—".into(),
+        // 100.0 reads "100", 1.004 as it is.
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 => format!("{f:.0}"),
+            _ => n.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+#[component]
+fn Findings(d: Value) -> impl IntoView {
+    let healthy = d["healthy"].as_bool().unwrap_or(false);
+    let samples = &d["samples"];
+    let latency = &samples["latency"];
+    let mut checks: Vec<(String, bool, String)> = Vec::new();
+    if !d["dns"].is_null() {
+        let ok = d["dns"]["ok"].as_bool().unwrap_or(false);
+        let detail = if ok {
+            d["dns"]["addresses"]
+                .as_array()
+                .map(|a| a.iter().map(text).collect::<Vec<_>>().join(", "))
+                .unwrap_or_default()
+        } else {
+            text(&d["dns"]["error"])
+        };
+        checks.push((format!("DNS {}", text(&d["dns"]["host"])), ok, detail));
+    }
+    if !d["connection"].is_null() {
+        let ok = d["connection"]["ok"].as_bool().unwrap_or(false);
+        let detail = if ok {
+            format!("{} ms", text(&d["connection"]["latency_ms"]))
+        } else {
+            text(&d["connection"]["error"])
+        };
+        checks.push((
+            format!("Connection to {}", text(&d["connection"]["address"])),
+            ok,
+            detail,
+        ));
+    }
+    if !d["certificate"].is_null() {
+        let ok = d["certificate"]["ok"].as_bool().unwrap_or(false);
+        let detail = if d["certificate"]["error"].is_null() {
+            format!("{} days left", text(&d["certificate"]["days_left"]))
+        } else {
+            text(&d["certificate"]["error"])
+        };
+        checks.push(("Certificate".into(), ok, detail));
+    }
+    let sample_ok = samples["failed"].as_u64() == Some(0);
+    checks.push((
+        format!("{} probes", text(&samples["checks"])),
+        sample_ok,
+        format!(
+            "{}% succeeded · median {} ms · p95 {} ms · p99 {} ms",
+            text(&samples["success_rate_pct"]),
+            text(&latency["median_ms"]),
+            text(&latency["p95_ms"]),
+            text(&latency["p99_ms"])
+        ),
+    ));
+    let issues: Vec<(String, String, String)> = d["issues"]
+        .as_array()
+        .map(|issues| {
+            issues
+                .iter()
+                .map(|i| {
+                    (
+                        text(&i["kind"]),
+                        text(&i["issue"]),
+                        text(&i["recommendation"]),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    view! {
+        <div data-diagnostics-result data-healthy=healthy.to_string()>
+            <p class=if healthy { "font-medium text-emerald-700 dark:text-emerald-400" } else { "font-medium text-red-600 dark:text-red-400" }>
+                {if healthy { "No issues found" } else { "Issues found" }}
+            </p>
+            <ul class="mt-2 space-y-1">
+                {checks.into_iter().map(|(name, ok, detail)| {
+                    let label = name.clone();
+                    view! {
+                        <li data-check=name data-ok=ok.to_string() class="flex flex-wrap gap-x-2">
+                            <span aria-hidden="true" class=if ok { "text-emerald-600" } else { "text-red-600" }>{if ok { "✓" } else { "✗" }}</span>
+                            <span class="font-medium">{label}</span>
+                            <span class="text-slate-500 dark:text-slate-400">{detail}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+            {(!issues.is_empty()).then(|| view! {
+                <ul class="mt-3 space-y-2">
+                    {issues.into_iter().map(|(kind, issue, advice)| view! {
+                        <li data-issue=kind class="rounded-md bg-red-50 px-3 py-2 dark:bg-red-950/40">
+                            <p class="text-red-800 dark:text-red-200">{issue}</p>
+                            <p class="text-slate-600 dark:text-slate-300">{advice}</p>
+                        </li>
+                    }).collect_view()}
+                </ul>
+            })}
+        </div>
+    }
+}
+
+/// Sends the request (in the browser) and puts its answer in `state`.
+fn start(url: String, state: RwSignal<State>) {
+    #[cfg(feature = "hydrate")]
+    leptos::task::spawn_local(async move {
+        state.set(match fetch(&url).await {
+            Ok((status, body)) => match serde_json::from_str::<Value>(&body) {
+                Ok(v) if (200..300).contains(&status) => State::Done(v),
+                Ok(v) => State::Failed(text(&v["error"])),
+                Err(_) => State::Failed(format!("unexpected answer ({status})")),
+            },
+            Err(e) => State::Failed(e),
+        });
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (url, state);
+}
+
+#[cfg(feature = "hydrate")]
+async fn fetch(url: &str) -> Result<(u16, String), String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let window = web_sys::window().ok_or("no window")?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|_| "the request failed (is Hale reachable?)".to_string())?;
+    let response: web_sys::Response = response
+        .dyn_into()
+        .map_err(|_| "not a response".to_string())?;
+    let status = response.status();
+    let body = JsFuture::from(response.text().map_err(|_| "no body".to_string())?)
+        .await
+        .map_err(|_| "reading the answer failed".to_string())?;
+    Ok((status, body.as_string().unwrap_or_default()))
+}
