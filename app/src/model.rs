@@ -144,8 +144,9 @@ impl ServiceView {
 }
 
 /// Error-rate class over a window (DESIGN.md): healthy below the warning
-/// threshold, critical above the critical one, warning between.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// threshold, critical above the critical one, warning between. Ordered
+/// from best to worst.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Band {
     Healthy,

@@ -15,9 +15,7 @@ pub struct DiagnosticsQuery {
     pub interval: Option<String>,
 }
 
-fn bad(parameter: &'static str, message: String) -> ApiError {
-    ApiError::BadParameter { parameter, message }
-}
+use super::bad_parameter as bad;
 
 pub async fn run(
     State(state): State<AppState>,

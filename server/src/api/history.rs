@@ -45,12 +45,7 @@ pub struct Range {
     pub to_ms: i64,
 }
 
-fn bad(parameter: &'static str, message: impl Into<String>) -> ApiError {
-    ApiError::BadParameter {
-        parameter,
-        message: message.into(),
-    }
-}
+use super::bad_parameter as bad;
 
 /// A time as people write it in a URL: RFC 3339
 /// (`2026-11-20T10:00:00Z`), a date (`2026-11-20`, its midnight UTC), or
@@ -148,7 +143,8 @@ impl RangeQuery {
     }
 }
 
-fn at(ms: i64) -> DateTime<Utc> {
+/// Unix milliseconds as a time for JSON.
+pub(super) fn at(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
@@ -303,19 +299,13 @@ pub async fn health(
         let rate = (bucket.total > 0).then(|| bucket.failed() as f64 / bucket.total as f64);
         let band = rate.map(|r| bands.classify(r));
         if let Some(band) = band {
-            worst = Some(worst.map_or(band, |w| {
-                if band_rank(band) > band_rank(w) {
-                    band
-                } else {
-                    w
-                }
-            }));
+            worst = worst.max(Some(band));
             if let Some(message) = alert_message(band, &bands) {
                 alerts.push(json!({
                     "service": name,
                     "message": message,
                     "band": band,
-                    "error_rate": rate.map(|r| (r * 1e6).round() / 1e6),
+                    "error_rate": rate.map(figures::round6),
                 }));
             }
         }
@@ -323,7 +313,7 @@ pub async fn health(
             name.clone(),
             json!({
                 "status": band.map_or("unknown", Band::as_str),
-                "error_rate": rate.map_or(0.0, |r| (r * 1e6).round() / 1e6),
+                "error_rate": rate.map_or(0.0, figures::round6),
                 "error_count": bucket.failed(),
                 "total_count": bucket.total,
             }),
@@ -336,14 +326,6 @@ pub async fn health(
         "thresholds": {"warning": bands.warning, "critical": bands.critical},
         "analysis_period": {"start": at(totals.start_ms), "end": at(totals.end_ms)},
     })))
-}
-
-fn band_rank(band: Band) -> u8 {
-    match band {
-        Band::Healthy => 0,
-        Band::Warning => 1,
-        Band::Critical => 2,
-    }
 }
 
 /// A service's figures over each standard window, from one read of its

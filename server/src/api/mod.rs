@@ -120,6 +120,14 @@ pub enum ApiError {
     Internal(#[from] anyhow::Error),
 }
 
+/// A query parameter that can't be used: 400 naming it.
+pub fn bad_parameter(parameter: &'static str, message: impl Into<String>) -> ApiError {
+    ApiError::BadParameter {
+        parameter,
+        message: message.into(),
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {

@@ -2,14 +2,14 @@
 //! DESIGN.md (schema: `GET /api/reports/schema`, `docs/report.schema.json`)
 //! or as CSV with one row per service, served as a download.
 
-use super::history::{RangeQuery, WINDOWS};
+use super::history::{at, RangeQuery, WINDOWS};
 use super::{ApiError, AppState};
 use crate::history::{figures, Bucket};
 use app::model::{Band, ServiceStatus};
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// The report's JSON Schema, served and used by the tests.
@@ -75,9 +75,7 @@ pub struct Reliability {
     pub errors: Vec<String>,
 }
 
-fn bad(parameter: &'static str, message: String) -> ApiError {
-    ApiError::BadParameter { parameter, message }
-}
+use super::bad_parameter as bad;
 
 /// `GET /api/reports/schema`
 pub async fn schema() -> impl IntoResponse {
@@ -171,10 +169,6 @@ pub async fn report(
         body,
     )
         .into_response())
-}
-
-fn at(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
 
 /// The report of `names` over `[from, to)`.

@@ -35,6 +35,11 @@ pub fn round3(v: f64) -> f64 {
     (v * 1_000.0).round() / 1_000.0
 }
 
+/// Rounds a rate (0–1) to six decimals.
+pub fn round6(v: f64) -> f64 {
+    (v * 1e6).round() / 1e6
+}
+
 /// The figures of `bucket`, the sum of a window `[start, end)` (`end`
 /// no later than now: time not yet lived is not unknown).
 pub fn window(
@@ -60,7 +65,7 @@ pub fn window(
         },
         total_count: bucket.total,
         error_count: bucket.failed(),
-        error_rate: error_rate.map(|r| (r * 1e6).round() / 1e6),
+        error_rate: error_rate.map(round6),
         band: error_rate.map(|r| bands.classify(r)),
         latency: latency(bucket),
     }
