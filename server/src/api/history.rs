@@ -536,19 +536,12 @@ impl DetailSource for Details {
                 .await
                 .map_err(|e| format!("history is unavailable: {e}"))?;
             let day_ago = floor_to(now - DAY_MS, HOUR_MS);
-            let latency = hours
-                .iter()
-                .filter(|(_, b)| b.start_ms >= day_ago && b.total > 0)
-                .filter_map(|(_, b)| {
-                    let summary = figures::latency(b)?;
-                    Some(app::model::LatencyPoint {
-                        start: at(b.start_ms),
-                        p50_ms: summary.median_ms,
-                        p95_ms: summary.p95_ms,
-                        count: b.total,
-                    })
-                })
-                .collect();
+            let latency = figures::latency_points(
+                hours
+                    .iter()
+                    .map(|(_, b)| b)
+                    .filter(|b| b.start_ms >= day_ago),
+            );
             let recent = history
                 .store
                 .recent_results(&service, RECENT_RESULTS)

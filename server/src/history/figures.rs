@@ -2,8 +2,8 @@
 //! latency percentiles.
 
 use super::Bucket;
-use app::model::{Bands, LatencySummary, WindowFigures};
-use chrono::{DateTime, Utc};
+use app::model::{Bands, LatencyPoint, LatencySummary, WindowFigures};
+use chrono::{DateTime, TimeZone, Utc};
 
 fn ms(us: u64) -> f64 {
     us as f64 / 1_000.0
@@ -69,4 +69,20 @@ pub fn window(
         band: error_rate.map(|r| bands.classify(r)),
         latency: latency(bucket),
     }
+}
+
+/// A latency chart's points: each bucket with results, as its p50 and p95.
+pub fn latency_points<'a>(buckets: impl IntoIterator<Item = &'a Bucket>) -> Vec<LatencyPoint> {
+    buckets
+        .into_iter()
+        .filter_map(|b| {
+            let summary = latency(b)?;
+            Some(LatencyPoint {
+                start: Utc.timestamp_millis_opt(b.start_ms).single()?,
+                p50_ms: summary.median_ms,
+                p95_ms: summary.p95_ms,
+                count: b.total,
+            })
+        })
+        .collect()
 }

@@ -6,7 +6,7 @@ use super::{floor_to, Bucket, Retention, DAY_MS, HOUR_MS};
 use crate::config::Config;
 use crate::probe::ProbeResult;
 use crate::store::{Detail, HistoryData, HistoryRead, Store, StoreError};
-use app::model::{Bands, DaySegment, LatencyPoint, ServiceStatus, UptimeBar, BAR_DAYS};
+use app::model::{Bands, DaySegment, ServiceStatus, UptimeBar, BAR_DAYS};
 use chrono::{TimeZone, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -294,40 +294,6 @@ impl History {
             }
         }
         Ok(errors)
-    }
-
-    /// Hourly p50/p95 of one service over `[from, to)`.
-    pub async fn latency_points(
-        &self,
-        service: &str,
-        from_ms: i64,
-        to_ms: i64,
-        now_ms: i64,
-    ) -> Result<Vec<LatencyPoint>, StoreError> {
-        let settings = self.settings();
-        let services = [service.to_string()];
-        let hours = self
-            .hours(
-                &services,
-                floor_to(from_ms, HOUR_MS),
-                to_ms,
-                now_ms,
-                &settings,
-            )
-            .await?;
-        Ok(hours
-            .into_iter()
-            .filter(|(_, b)| b.total > 0)
-            .filter_map(|(_, b)| {
-                let summary = super::figures::latency(&b)?;
-                Some(LatencyPoint {
-                    start: Utc.timestamp_millis_opt(b.start_ms).single()?,
-                    p50_ms: summary.median_ms,
-                    p95_ms: summary.p95_ms,
-                    count: b.total,
-                })
-            })
-            .collect())
     }
 }
 
