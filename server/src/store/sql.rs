@@ -544,6 +544,26 @@ macro_rules! sql_store {
                 rows.into_iter().map(StatusChange::try_from).collect()
             }
 
+            /// Binds a bucket's columns in the order both upserts list them:
+            /// service, start, counts, latency, last result, histogram.
+            fn bind_bucket<'q>(
+                query: sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>>,
+                service_id: i64,
+                bucket: &Bucket,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+                query
+                    .bind(service_id)
+                    .bind(bucket.start_ms)
+                    .bind(int(bucket.total))
+                    .bind(int(bucket.successful))
+                    .bind(int(bucket.known_ms))
+                    .bind(i64::try_from(bucket.latency_sum_us).unwrap_or(i64::MAX))
+                    .bind(int(bucket.latency_min_us))
+                    .bind(int(bucket.latency_max_us))
+                    .bind(bucket.last_at_ms)
+                    .bind(bucket.sketch.encode())
+            }
+
             /// Service id → name, for rows that carry ids.
             async fn names(&self) -> Result<HashMap<i64, Arc<str>>, StoreError> {
                 let rows: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM services")
@@ -630,22 +650,13 @@ macro_rules! sql_store {
                     let blob = (provisional.is_none() && keep_raw && carried.is_none())
                         .then(|| pack::pack(fresh));
                     if let Some(old) = carried {
-                        bucket.known_ms = bucket.known_ms.max(old.known_ms);
-                        let known = bucket.known_ms;
+                        // Coverage can't be rebuilt without the old
+                        // results: the larger of the two stands.
+                        let known = bucket.known_ms.max(old.known_ms);
                         bucket.merge(&old);
                         bucket.known_ms = known.min(HOUR_MS);
                     }
-                    sqlx::query(UPSERT_HOUR)
-                        .bind(id)
-                        .bind(hour)
-                        .bind(int(bucket.total))
-                        .bind(int(bucket.successful))
-                        .bind(int(bucket.known_ms))
-                        .bind(i64::try_from(bucket.latency_sum_us).unwrap_or(i64::MAX))
-                        .bind(int(bucket.latency_min_us))
-                        .bind(int(bucket.latency_max_us))
-                        .bind(bucket.last_at_ms)
-                        .bind(bucket.sketch.encode())
+                    Self::bind_bucket(sqlx::query(UPSERT_HOUR), id, &bucket)
                         .bind(provisional)
                         .execute(&mut *tx)
                         .await?;
@@ -683,17 +694,7 @@ macro_rules! sql_store {
                     let ids_by_name: HashMap<&str, i64> =
                         ids.iter().map(|id| (&*names[id], *id)).collect();
                     for (name, bucket) in &days {
-                        sqlx::query(UPSERT_DAY)
-                            .bind(ids_by_name[name.as_str()])
-                            .bind(day)
-                            .bind(int(bucket.total))
-                            .bind(int(bucket.successful))
-                            .bind(int(bucket.known_ms))
-                            .bind(i64::try_from(bucket.latency_sum_us).unwrap_or(i64::MAX))
-                            .bind(int(bucket.latency_min_us))
-                            .bind(int(bucket.latency_max_us))
-                            .bind(bucket.last_at_ms)
-                            .bind(bucket.sketch.encode())
+                        Self::bind_bucket(sqlx::query(UPSERT_DAY), ids_by_name[name.as_str()], bucket)
                             .execute(&mut *tx)
                             .await?;
                     }
