@@ -39,6 +39,18 @@ pub struct StatusBoard {
     entries: RwLock<HashMap<String, Entry>>,
 }
 
+impl Entry {
+    /// The view as shown on `today`: a quiet service's bar still ends
+    /// today (a bar not loaded yet stays empty).
+    fn shown_on(&self, today: chrono::NaiveDate) -> ServiceView {
+        let mut view = self.view.clone();
+        if !view.uptime.days.is_empty() {
+            view.uptime.roll_to(today);
+        }
+        view
+    }
+}
+
 fn entry_for(service: &ServiceConfig) -> Entry {
     Entry {
         service: service.clone(),
@@ -153,10 +165,9 @@ impl StatusBoard {
             }
         };
         let entries = self.entries.read().expect("board lock");
-        let mut view = entries.get(service)?.view.clone();
-        if !view.uptime.days.is_empty() {
-            view.uptime.roll_to(crate::probe::now().date_naive());
-        }
+        let view = entries
+            .get(service)?
+            .shown_on(crate::probe::now().date_naive());
         Some((slug.to_string(), title.to_string(), view))
     }
 
@@ -212,14 +223,7 @@ impl StatusBoard {
         config
             .services
             .iter()
-            .filter_map(|s| entries.get(&s.name).map(|e| e.view.clone()))
-            .map(|mut view| {
-                // A quiet service's bar still ends today.
-                if !view.uptime.days.is_empty() {
-                    view.uptime.roll_to(today);
-                }
-                view
-            })
+            .filter_map(|s| entries.get(&s.name).map(|e| e.shown_on(today)))
             .collect()
     }
 
@@ -249,11 +253,7 @@ impl StatusBoard {
                 continue;
             };
             let group = entry.view.group.clone();
-            let mut view = entry.view.clone();
-            // A quiet service's bar still ends today.
-            if !view.uptime.days.is_empty() {
-                view.uptime.roll_to(now.date_naive());
-            }
+            let view = entry.shown_on(now.date_naive());
             match groups.iter_mut().find(|g| g.name == group) {
                 Some(g) => g.services.push(view),
                 None => groups.push(GroupView {
