@@ -13,7 +13,8 @@ use crate::model::{
     WindowFigures,
 };
 use crate::status_page::{
-    format_latency, format_utc, page_href, LiveIndicator, LoadError, NotFound, StatusPill,
+    format_latency, format_utc, page_href, ConditionItem, LiveIndicator, LoadError, NotFound,
+    PageFooter, StatusPill,
 };
 use crate::uptime_bar::{format_pct, UptimeBarView};
 use chrono::{DateTime, Utc};
@@ -192,14 +193,7 @@ fn LiveDetail(detail: ServiceDetail) -> impl IntoView {
                 <RecentResults recent />
             </section>
 
-            <footer class="mt-10 flex flex-wrap justify-between gap-2 text-xs text-slate-500 dark:text-slate-400">
-                <span>
-                    "Rendered at "
-                    <time datetime=generated_at.to_rfc3339()>{format_utc(generated_at)}</time>
-                    <noscript>" · enable JavaScript for live updates"</noscript>
-                </span>
-                <span>"Powered by Hale"</span>
-            </footer>
+            <PageFooter rendered_at=generated_at />
         </div>
     }
     .into_any()
@@ -402,16 +396,7 @@ fn ResultRow(probe: ProbeEvent) -> impl IntoView {
                 <ul class="mt-1 flex flex-wrap gap-x-3 gap-y-0.5 text-xs">
                     {conditions
                         .into_iter()
-                        .map(|outcome| view! {
-                            <li
-                                data-condition=outcome.condition.clone()
-                                data-success=outcome.success.to_string()
-                                class=if outcome.success { "text-emerald-700 dark:text-emerald-400" } else { "text-red-600 dark:text-red-400" }
-                            >
-                                <span aria-hidden="true">{if outcome.success { "✓ " } else { "✗ " }}</span>
-                                <code>{outcome.condition.clone()}</code>
-                            </li>
-                        })
+                        .map(|outcome| view! { <ConditionItem outcome /> })
                         .collect_view()}
                 </ul>
             })}

@@ -130,14 +130,7 @@ fn LivePage(snapshot: PageSnapshot) -> impl IntoView {
 
             <DownloadReport slug=report_slug />
 
-            <footer class="mt-10 flex flex-wrap justify-between gap-2 text-xs text-slate-500 dark:text-slate-400">
-                <span>
-                    "Rendered at "
-                    <time datetime=rendered_at.to_rfc3339()>{format_utc(rendered_at)}</time>
-                    <noscript>" · enable JavaScript for live updates"</noscript>
-                </span>
-                <span>"Powered by Hale"</span>
-            </footer>
+            <PageFooter rendered_at />
         </div>
     }
     .into_any()
@@ -264,14 +257,7 @@ fn ServiceCard(svc: RwSignal<ServiceView>, slug: String) -> impl IntoView {
                             key=|c| (c.condition.clone(), c.success)
                             let:outcome
                         >
-                            <li
-                                data-condition=outcome.condition.clone()
-                                data-success=outcome.success.to_string()
-                                class=if outcome.success { "text-emerald-700 dark:text-emerald-400" } else { "text-red-600 dark:text-red-400" }
-                            >
-                                <span aria-hidden="true">{if outcome.success { "✓ " } else { "✗ " }}</span>
-                                <code>{outcome.condition.clone()}</code>
-                            </li>
+                            <ConditionItem outcome />
                         </For>
                     </ul>
                 </details>
@@ -289,6 +275,39 @@ pub(crate) fn StatusPill(#[prop(into)] status: Signal<ServiceStatus>) -> impl In
             <span aria-hidden="true" class=move || format!("h-1.5 w-1.5 rounded-full {}", dot_class(status.get()))></span>
             {move || status.get().label()}
         </span>
+    }
+}
+
+/// One condition's outcome: `✓ [STATUS] == 200`, with `data-condition`
+/// and `data-success` for scrapers.
+#[component]
+pub(crate) fn ConditionItem(outcome: crate::model::ConditionOutcome) -> impl IntoView {
+    let class = if outcome.success {
+        "text-emerald-700 dark:text-emerald-400"
+    } else {
+        "text-red-600 dark:text-red-400"
+    };
+    let text = outcome.condition.clone();
+    view! {
+        <li data-condition=outcome.condition data-success=outcome.success.to_string() class=class>
+            <span aria-hidden="true">{if outcome.success { "✓ " } else { "✗ " }}</span>
+            <code>{text}</code>
+        </li>
+    }
+}
+
+/// The foot of every page: when it was rendered, and by what.
+#[component]
+pub(crate) fn PageFooter(rendered_at: DateTime<Utc>) -> impl IntoView {
+    view! {
+        <footer class="mt-10 flex flex-wrap justify-between gap-2 text-xs text-slate-500 dark:text-slate-400">
+            <span>
+                "Rendered at "
+                <time datetime=rendered_at.to_rfc3339()>{format_utc(rendered_at)}</time>
+                <noscript>" · enable JavaScript for live updates"</noscript>
+            </span>
+            <span>"Powered by Hale"</span>
+        </footer>
     }
 }
 
