@@ -10,6 +10,7 @@ use crate::tracker::{StatusChange, Tracker, Verdict};
 use app::model::{GroupView, PageSnapshot, ProbeEvent, ServiceStatus, ServiceView};
 use app::status_page::ssr::SnapshotSource;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 struct Entry {
@@ -37,6 +38,9 @@ pub struct NotConfigured;
 pub struct StatusBoard {
     config: RwLock<Arc<Config>>,
     entries: RwLock<HashMap<String, Entry>>,
+    /// Bumped by every change to what a page or snapshot would show, so
+    /// renders of an unchanged board can be reused.
+    version: AtomicU64,
 }
 
 impl Entry {
@@ -72,6 +76,7 @@ impl StatusBoard {
         StatusBoard {
             config: RwLock::new(config),
             entries: RwLock::new(entries),
+            version: AtomicU64::new(0),
         }
     }
 
@@ -116,6 +121,9 @@ impl StatusBoard {
             }
         }
         *self.config.write().expect("board lock") = config;
+        // After the config too: page renders read it without the entries'
+        // lock, so a render that sees the new version sees the new config.
+        self.changed();
         removed
     }
 
@@ -123,11 +131,25 @@ impl StatusBoard {
     /// of this run are under way (the status stays unknown).
     pub fn seed(&self, latest: &[ProbeResult]) {
         let mut entries = self.entries.write().expect("board lock");
+        self.changed();
         for result in latest {
             if let Some(entry) = entries.get_mut(&*result.service) {
                 entry.view.apply_probe(&result.to_event());
             }
         }
+    }
+
+    /// Changes whenever anything the board shows may have changed (read it
+    /// before reading the board: a change made in between then shows as a
+    /// newer version, never as an older one with newer content missing).
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Called with the entries' write lock held, and after any change to
+    /// the config.
+    fn changed(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
     }
 
     /// The config the board follows.
@@ -139,6 +161,7 @@ impl StatusBoard {
     /// then extend it.
     pub fn set_bars(&self, mut bars: std::collections::HashMap<String, app::model::UptimeBar>) {
         let mut entries = self.entries.write().expect("board lock");
+        self.changed();
         for (name, entry) in entries.iter_mut() {
             if let Some(bar) = bars.remove(name) {
                 entry.view.uptime = bar;
@@ -177,6 +200,7 @@ impl StatusBoard {
     pub fn record(&self, result: &ProbeEvent) -> Result<Option<StatusChange>, NotConfigured> {
         let mut entries = self.entries.write().expect("board lock");
         let entry = entries.get_mut(&result.service).ok_or(NotConfigured)?;
+        self.changed();
         // The same event live clients get, so the render and the live page
         // agree to the digit.
         entry.view.apply_probe(result);
@@ -198,6 +222,7 @@ impl StatusBoard {
     /// the changes, to store and publish.
     pub fn mark_stopped(&self, at: chrono::DateTime<chrono::Utc>) -> Vec<StatusChange> {
         let mut entries = self.entries.write().expect("board lock");
+        self.changed();
         let mut changes = Vec::new();
         for (name, entry) in entries.iter_mut() {
             if entry.view.status == ServiceStatus::Unknown {

@@ -58,6 +58,10 @@ pub struct ServeArgs {
     /// The built site: `pkg/` with the page's wasm, JS and CSS.
     #[arg(long, env = "HALE_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
+    /// Render status pages afresh for every request instead of reusing a
+    /// render while nothing on the page changed (for measuring renders).
+    #[arg(long, env = "HALE_NO_PAGE_CACHE")]
+    pub no_page_cache: bool,
 }
 
 pub fn init_tracing(format: LogFormat) {
@@ -156,6 +160,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut settings = Settings::new(config, args.listen);
     settings.site_root = args.site_root;
     settings.concurrency = args.max_concurrent_probes;
+    settings.keep_renders = !args.no_page_cache;
     let mut hale = Hale::start(settings, store).await?;
     tracing::info!(
         services,

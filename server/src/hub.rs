@@ -5,12 +5,12 @@
 //! channel's capacity is told it lagged and is dropped by its handler.
 
 use app::model::LiveMessage;
-use axum::extract::ws::Utf8Bytes;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// How often the hub says it is alive (DESIGN.md: every 2 seconds).
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);

@@ -34,6 +34,9 @@ pub struct Settings {
     pub concurrency: usize,
     /// How often the history roll-up runs.
     pub rollup_every: Duration,
+    /// Whether status page renders are kept while nothing changed
+    /// (`api::page_cache`); off renders every request.
+    pub keep_renders: bool,
 }
 
 impl Settings {
@@ -46,6 +49,7 @@ impl Settings {
             send_timeout: Duration::from_secs(10),
             concurrency: DEFAULT_CONCURRENCY,
             rollup_every: Duration::from_secs(60),
+            keep_renders: true,
         }
     }
 }
@@ -149,11 +153,22 @@ impl Hale {
             push,
             results,
             started_at: crate::probe::now(),
-            send_timeout: settings.send_timeout,
+            client_limits: api::ClientLimits {
+                send_timeout: settings.send_timeout,
+                ..Default::default()
+            },
+            pages: api::page_cache::PageCache::new(settings.keep_renders),
+            snapshots: Default::default(),
         };
         let app = api::router(state.clone());
         let (stop_server, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
+            // Live messages are small and must not wait for the previous
+            // one's ACK (Nagle's algorithm).
+            use axum::serve::ListenerExt;
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
             axum::serve(listener, app)
                 .with_graceful_shutdown(async {
                     let _ = stopped.await;

@@ -4,11 +4,12 @@ mod diagnostics;
 mod health;
 pub mod history;
 mod metrics;
+pub mod page_cache;
 mod push;
 pub mod reports;
 mod websocket;
 
-pub use websocket::serve_client;
+pub use websocket::{serve_client, ClientEnd, ClientLimits};
 
 use crate::board::StatusBoard;
 use crate::hub::Hub;
@@ -24,7 +25,6 @@ use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Everything a request handler may need.
 #[derive(Clone)]
@@ -44,8 +44,12 @@ pub struct AppState {
     /// Where pushes go; weak so that shutdown can close the pipeline.
     pub results: tokio::sync::mpsc::WeakSender<crate::probe::ProbeResult>,
     pub started_at: DateTime<Utc>,
-    /// How long a WebSocket send may block before the client is dropped.
-    pub send_timeout: Duration,
+    /// When a WebSocket client is given up on.
+    pub client_limits: websocket::ClientLimits,
+    /// Status page renders, reused while the board is unchanged.
+    pub pages: page_cache::PageCache,
+    /// The WebSocket snapshot, likewise.
+    pub snapshots: websocket::SnapshotFrames,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -95,9 +99,39 @@ pub fn router(state: AppState) -> Router {
             "/api/{*rest}",
             any(|| async { ApiError::NotFound("no such API endpoint".into()) }),
         )
+        // The page's wasm, JS and CSS; a release build made with
+        // `--precompress` has .br and .gz beside each file, sent to the
+        // browsers that take them.
+        .nest_service(
+            "/pkg",
+            tower::ServiceBuilder::new()
+                .layer(axum::middleware::map_response(vary_on_encoding))
+                .service(
+                    tower_http::services::ServeDir::new(
+                        std::path::Path::new(&*state.leptos_options.site_root)
+                            .join(&*state.leptos_options.site_pkg_dir),
+                    )
+                    .precompressed_br()
+                    .precompressed_gzip(),
+                ),
+        )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            page_cache::status_pages,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Files sent precompressed differ by `Accept-Encoding`: caches in front
+/// of Hale must keep them apart.
+async fn vary_on_encoding<B>(mut response: Response<B>) -> Response<B> {
+    response.headers_mut().insert(
+        axum::http::header::VARY,
+        axum::http::HeaderValue::from_static("accept-encoding"),
+    );
+    response
 }
 
 /// Errors an API handler returns: a status and a JSON `{"error": …}`.

@@ -133,3 +133,29 @@ async fn many_clients_each_get_a_snapshot_and_heartbeats() {
     drop(sockets);
     app.hale.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_request_is_told_to_upgrade_and_a_socket_gets_the_snapshot_frame() {
+    let app = spawn_app(Backend::Sqlite, ONE_SERVICE).await;
+    let response = app.get("/api/websocket").await;
+    assert_eq!(response.status(), 426);
+    assert_eq!(response.headers()["upgrade"], "websocket");
+    let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert!(
+        body["error"].as_str().unwrap().contains("WebSocket"),
+        "{body}"
+    );
+
+    // The snapshot is written ahead of the socket layer: it must still be
+    // one well-formed text frame, followed by ordinary frames.
+    let (mut socket, response) = tokio_tungstenite::connect_async(&app.ws_url).await.unwrap();
+    assert_eq!(response.status(), 101);
+    let snapshot = next_json(&mut socket).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    assert_eq!(snapshot["services"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        wait_for(&mut socket, |m| m["type"] == "heartbeat").await["type"],
+        "heartbeat"
+    );
+    app.hale.shutdown().await;
+}
