@@ -37,6 +37,17 @@ use leptos_router::{
 pub use detail_page::ServiceDetailPage;
 pub use status_page::{NotFound, StatusPage};
 
+/// Records a named moment in the browser's performance timeline (in
+/// milliseconds since navigation began), for measurements from outside.
+pub fn performance_mark(name: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark(name);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = name;
+}
+
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {

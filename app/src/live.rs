@@ -253,6 +253,8 @@ mod client {
             };
             match message {
                 LiveMessage::Snapshot { services, .. } => {
+                    // When the page first shows live state (benches/page.rs).
+                    crate::performance_mark("hale:live");
                     for view in services {
                         if let Some(signal) = self.services.get(&view.name) {
                             signal.set(view);

@@ -80,6 +80,9 @@ fn LivePage(snapshot: PageSnapshot) -> impl IntoView {
     let overall = Memo::new(move |_| statuses.with(|s| ServiceStatus::worst(s.iter().copied())));
 
     live::follow(services, connection, None);
+    // Effects run once the page is hydrated (its Suspense content too):
+    // when it answers clicks and keys (benches/page.rs reads this).
+    Effect::new(|_| crate::performance_mark("hale:hydrated"));
 
     let slug = snapshot.slug.clone();
     let report_slug = slug.clone();
