@@ -2,7 +2,9 @@
 # Installs what building and testing Hale needs, skipping whatever is present.
 # Everything comes from the package registries (crates.io, npm, Debian): no
 # tool here may download a prebuilt binary, as that fails on our machines.
-# Usage: scripts/bootstrap.sh [--e2e]   (--e2e adds Chromium and Playwright)
+# Usage: scripts/bootstrap.sh [--e2e] [--bench]
+#   --e2e adds Chromium and Playwright; --bench adds wrk (the render
+#   benchmark's load generator), from Debian's packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,13 +36,31 @@ if [ -f package.json ] && { [ ! -x node_modules/.bin/tailwindcss ] || [ ! -x nod
   npm install --no-audit --no-fund --loglevel=error
 fi
 
-if [ "${1:-}" = "--e2e" ]; then
+e2e=false bench=false
+for arg in "$@"; do
+  case "$arg" in
+    --e2e) e2e=true ;;
+    --bench) bench=true ;;
+    *) echo "bootstrap.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+apt_install() {
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # dpkg sometimes reports "cannot access archive" the first time; a retry works.
+  apt-get install -y -qq "$@" || apt-get install -y -qq "$@"
+}
+
+if $bench && ! command -v wrk >/dev/null; then
+  log "installing Debian's wrk"
+  apt_install wrk
+fi
+
+if $e2e; then
   if [ ! -x /usr/bin/chromium ]; then
     log "installing Debian's chromium"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # dpkg sometimes reports "cannot access archive" the first time; a retry works.
-    apt-get install -y -qq chromium || apt-get install -y -qq chromium
+    apt_install chromium
   fi
   if [ ! -d end2end/node_modules/@playwright/test ]; then
     log "installing Playwright (the test runner only; it uses /usr/bin/chromium)"

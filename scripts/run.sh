@@ -6,5 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 export PATH="$HOME/.cargo/bin:$PATH"
+# A release build made with --precompress (scripts/bench.sh) leaves .br and
+# .gz files that Hale would prefer over this build's files.
+rm -f target/site/pkg/*.br target/site/pkg/*.gz
 cargo leptos build
 exec target/debug/hale serve "$@"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints (fmt, clippy), unit and integration tests (SQLite
-# and Postgres), and the Playwright tests in Debian's Chromium. Installs
+# and Postgres), the Playwright tests in Debian's Chromium, and a short pass
+# of every benchmark (it proves they run; no timing is judged). Installs
 # what it needs first. The dependency graph is compiled once: `cargo leptos
 # build` and `cargo test` share features and flags (see .cargo/config.toml).
 set -euo pipefail
@@ -12,7 +13,7 @@ trap 'rm -rf "$logs"' EXIT
 step() { printf '\n\033[1;34m==> %s\033[0m (%ss)\n' "$*" "$((SECONDS - started))" >&2; }
 
 step "installing what is missing"
-scripts/bootstrap.sh --e2e
+scripts/bootstrap.sh --e2e --bench
 
 step "checking Postgres at 127.0.0.1:5432"
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
@@ -29,6 +30,9 @@ cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "building the site and the server (cargo leptos build)"
+# A release build made with --precompress (scripts/bench.sh) leaves .br and
+# .gz files that Hale would prefer over this build's files.
+rm -f target/site/pkg/*.br target/site/pkg/*.gz
 cargo leptos build
 
 step "unit and integration tests (SQLite and Postgres)"
@@ -43,7 +47,12 @@ read -r e2e_passed e2e_failed < <(node -e '
   const s = require(process.argv[1]).stats;
   console.log(s.expected, s.unexpected + s.flaky);' "$logs/playwright.json")
 
+step "benchmarks, short pass (scripts/bench.sh --short)"
+scripts/bench.sh --short 2>&1 | tee "$logs/bench.log"
+bench_rows=$(grep -c '^| ' target/bench-results/benchmarks.md || true)
+
 step "done"
 echo "cargo: $rust_passed passed, $rust_failed failed"
 echo "playwright: $e2e_passed passed, $e2e_failed failed"
+echo "benchmarks (short pass): every one ran; target/bench-results/benchmarks.md ($bench_rows table lines)"
 echo "total: $((rust_passed + e2e_passed)) passed, $((rust_failed + e2e_failed)) failed"

@@ -28,6 +28,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::db::{copy_buckets, temp_db};
+use common::report::{percentile, Row};
+
 const STEP_MS: i64 = 30_000;
 /// The history writer's batch size (`writer::BATCH`).
 const WRITE_BATCH: usize = 2_048;
@@ -50,7 +53,7 @@ fn options() -> Options {
     };
     let number =
         |flag: &str, default: u64| value(flag).and_then(|v| v.parse().ok()).unwrap_or(default);
-    let short = args.iter().any(|a| a == "--short");
+    let short = common::report::short();
     let backends = match value("--backend").as_deref() {
         Some("sqlite") => vec!["sqlite"],
         Some("postgres") => vec!["postgres"],
@@ -101,99 +104,6 @@ fn plan(now_ms: i64, names: &[Arc<str>]) -> RollupPlan {
     }
 }
 
-struct TempDb {
-    url: String,
-    drop: Option<(String, String)>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn temp_db(backend: &str) -> TempDb {
-    if backend == "sqlite" {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-        return TempDb {
-            url,
-            drop: None,
-            _dir: Some(dir),
-        };
-    }
-    let admin = std::env::var("HALE_BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("hale_bench_{}", std::process::id());
-    let pool = sqlx::PgPool::connect(&admin)
-        .await
-        .expect("Postgres for the benchmark");
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
-        .execute(&pool)
-        .await
-        .unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&pool)
-        .await
-        .unwrap();
-    let base = admin
-        .rsplit_once('/')
-        .map_or(admin.as_str(), |(b, _)| b)
-        .to_string();
-    TempDb {
-        url: format!("{base}/{name}"),
-        drop: Some((admin, name)),
-        _dir: None,
-    }
-}
-
-impl TempDb {
-    async fn drop_now(self) {
-        if let Some((admin, name)) = self.drop {
-            let pool = sqlx::PgPool::connect(&admin).await.unwrap();
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .execute(&pool)
-                .await;
-        }
-    }
-}
-
-/// Copies one service's buckets to another, as SQL both backends take.
-async fn copy_buckets(url: &str, from: &str, to: &str) {
-    let copy = |table: &str, extra: &str| {
-        format!(
-            "INSERT INTO {table} (service_id, start_ms, total, successful, known_ms, latency_sum_us, \
-             latency_min_us, latency_max_us, last_at_ms, histogram{extra}) \
-             SELECT (SELECT id FROM services WHERE name = $2), start_ms, total, successful, known_ms, \
-             latency_sum_us, latency_min_us, latency_max_us, last_at_ms, histogram{extra} \
-             FROM {table} WHERE service_id = (SELECT id FROM services WHERE name = $1)"
-        )
-    };
-    let raw = "INSERT INTO raw_hours (service_id, start_ms, results) \
-               SELECT (SELECT id FROM services WHERE name = $2), start_ms, results \
-               FROM raw_hours WHERE service_id = (SELECT id FROM services WHERE name = $1)"
-        .to_string();
-    let statements = [copy("hourly_buckets", ""), copy("daily_buckets", ""), raw];
-    if url.starts_with("sqlite") {
-        let pool = sqlx::SqlitePool::connect(url).await.unwrap();
-        for sql in &statements {
-            sqlx::query(sql)
-                .bind(from)
-                .bind(to)
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-        pool.close().await;
-    } else {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        for sql in &statements {
-            sqlx::query(sql)
-                .bind(from)
-                .bind(to)
-                .execute(&pool)
-                .await
-                .unwrap();
-        }
-        pool.close().await;
-    }
-}
-
 /// Postgres bytes per table, indexes and TOAST included.
 async fn breakdown(url: &str) -> String {
     let tables = [
@@ -227,11 +137,7 @@ async fn vacuum(url: &str) {
     }
 }
 
-fn percentile(sorted: &[Duration], q: f64) -> Duration {
-    sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
-async fn run(backend: &'static str, o: &Options) {
+async fn run(backend: &'static str, o: &Options) -> Vec<Row> {
     let db = temp_db(backend).await;
     let store: Arc<dyn Store> = store::connect(&db.url).await.unwrap();
     let empty_bytes = store.storage_bytes().await.unwrap();
@@ -385,6 +291,48 @@ async fn run(backend: &'static str, o: &Options) {
     );
     store.close().await;
     db.drop_now().await;
+    let label = if backend == "sqlite" {
+        "SQLite"
+    } else {
+        "Postgres"
+    };
+    let kib = per_service / 1024.0;
+    let rate = o.ingest as f64 / ingest.as_secs_f64();
+    let warm = percentile(&reads, 0.5).as_secs_f64() * 1e3;
+    let days = o.days;
+    vec![
+        Row::at_most(
+            &format!("History: storage per service, {days} days of 30 s probes ({label})"),
+            kib,
+            1024.0,
+            format!("{kib:.0} KiB"),
+            "≤ 1 MiB",
+        ),
+        if backend == "postgres" {
+            Row::at_least(
+                &format!("History: ingest in the writer's batches ({label})"),
+                rate,
+                20_000.0,
+                format!("{rate:.0} results/s"),
+                "≥ 20,000/s",
+            )
+        } else {
+            Row::reported(
+                &format!("History: ingest in the writer's batches ({label})"),
+                format!("{rate:.0} results/s"),
+            )
+        },
+        Row::at_most(
+            &format!(
+                "History: 90-day bars of {} services, warm median (cold) ({label})",
+                o.bar_services
+            ),
+            warm,
+            10.0,
+            format!("{warm:.1} ms ({:.0} ms)", first.as_secs_f64() * 1e3),
+            "≤ 10 ms",
+        ),
+    ]
 }
 
 fn main() {
@@ -395,7 +343,9 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    let mut rows = Vec::new();
     for backend in o.backends.clone() {
-        runtime.block_on(run(backend, &o));
+        rows.extend(runtime.block_on(run(backend, &o)));
     }
+    common::report::publish("history", "cargo bench -p server --bench history", &rows);
 }

@@ -2,7 +2,7 @@
 //! services against a local fake fleet, through the whole of Hale — the
 //! scheduler, probes, the pipeline, the live hub and SQLite history.
 //!
-//! `cargo bench -p server --bench probe_engine [-- --services N --hanging M --seconds S]`
+//! `cargo bench -p server --bench probe_engine [-- --services N --hanging M --seconds S --short]`
 //!
 //! Reports, over a measured window after a warm-up: probes per second, CPU
 //! per probe (this process's CPU time over probes started), scheduler
@@ -13,6 +13,7 @@ mod common;
 
 use common::fleet::{self, Fleet};
 use common::measure;
+use common::report::Row;
 use server::config::{Config, HttpMethod, HumanDuration, ServiceConfig};
 use server::runtime::{Hale, Settings};
 use std::time::{Duration, Instant};
@@ -34,12 +35,17 @@ fn options() -> Options {
             .and_then(|i| args.get(i + 1))
             .and_then(|v| v.parse::<u64>().ok())
     };
+    // --short: a quick pass that proves the benchmark runs (CI).
+    let short = common::report::short();
+    let pick = |long: u64, quick: u64| if short { quick } else { long };
     Options {
-        services: value("--services").unwrap_or(10_000) as usize,
-        hanging: value("--hanging").map(|h| h as usize),
-        interval: Duration::from_secs(value("--interval").unwrap_or(10)),
-        warmup: Duration::from_secs(value("--warmup").unwrap_or(15)),
-        window: Duration::from_secs(value("--seconds").unwrap_or(30)),
+        services: value("--services").unwrap_or(pick(10_000, 200)) as usize,
+        hanging: value("--hanging")
+            .or(short.then_some(20))
+            .map(|h| h as usize),
+        interval: Duration::from_secs(value("--interval").unwrap_or(pick(10, 1))),
+        warmup: Duration::from_secs(value("--warmup").unwrap_or(pick(15, 1))),
+        window: Duration::from_secs(value("--seconds").unwrap_or(pick(30, 2))),
         concurrency: value("--concurrency")
             .map_or(server::scheduler::DEFAULT_CONCURRENCY, |c| c as usize),
     }
@@ -165,8 +171,29 @@ fn main() {
     );
     println!("| healthy | hanging | probes/s | CPU per probe | lateness p50 | p99 | max | RSS |");
     println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    let mut rows = Vec::new();
     for hanging in scenarios {
         let r = runtime.block_on(run(&fleet, &o, hanging));
+        let case = format!(
+            "{} services every {:?}, {hanging} hanging",
+            o.services, o.interval
+        );
+        let cpu_ms = r.cpu_per_probe.as_secs_f64() * 1e3;
+        let p99_ms = r.p99.as_secs_f64() * 1e3;
+        rows.push(Row::at_most(
+            &format!("Probe engine: CPU per probe ({case})"),
+            cpu_ms,
+            0.2,
+            format!("{cpu_ms:.3} ms"),
+            "≤ 0.2 ms",
+        ));
+        rows.push(Row::at_most(
+            &format!("Probe engine: scheduler lateness p99 ({case})"),
+            p99_ms,
+            50.0,
+            format!("{p99_ms:.1} ms"),
+            "≤ 50 ms",
+        ));
         println!(
             "| {} | {} | {:.0} | {:.3} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} MiB |",
             o.services,
@@ -179,4 +206,9 @@ fn main() {
             r.rss_mib,
         );
     }
+    common::report::publish(
+        "probe_engine",
+        "cargo bench -p server --bench probe_engine",
+        &rows,
+    );
 }

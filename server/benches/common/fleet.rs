@@ -3,7 +3,9 @@
 //! - `/ok/<i>`: 200 with a small JSON body, at once;
 //! - `/slow/<ms>/<i>`: 200 after `<ms>` milliseconds;
 //! - `/fail/<i>`: 500;
-//! - `/hang/<i>`: never answers.
+//! - `/hang/<i>`: never answers;
+//! - `/flap/<s>/<i>`: 200 and 500 by turns, `<s>` seconds each (by the
+//!   wall clock), so a service probed there changes status now and then.
 //!
 //! Run it in its own process (`spawn`) so a benchmark measures Hale alone.
 
@@ -33,6 +35,20 @@ pub fn router() -> Router {
             get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, r#"{"status":"DOWN"}"#) }),
         )
         .route("/hang/{i}", get(std::future::pending::<&'static str>))
+        .route(
+            "/flap/{s}/{i}",
+            get(|Path((s, _)): Path<(u64, u64)>| async move {
+                let secs = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs();
+                if (secs / s.max(1)).is_multiple_of(2) {
+                    (StatusCode::OK, r#"{"status":"UP"}"#)
+                } else {
+                    (StatusCode::INTERNAL_SERVER_ERROR, r#"{"status":"DOWN"}"#)
+                }
+            }),
+        )
 }
 
 /// Serves the fleet on a free loopback port, printing it, until killed.

@@ -1,0 +1,59 @@
+// Loads a Hale page in Debian's Chromium, each time in a fresh context (a
+// cold cache), and prints what it took as one JSON object:
+//   { loads, hydrated_ms: [...], live_ms: [...], transferred: {...} }
+// hydrated_ms: navigation start to the `hale:hydrated` performance mark
+// (set right after Leptos hydrated the page); live_ms: to `hale:live` (the
+// WebSocket's snapshot applied). `transferred` is the bytes on the wire per
+// resource type in the first load, as Chromium received them (compressed).
+//
+// Usage: node end2end/bench/hydrate.mjs URL [LOADS]   (run by server/benches/page.rs)
+import { chromium } from "@playwright/test";
+
+const [url, loadsArg] = process.argv.slice(2);
+if (!url) {
+  console.error("usage: node hydrate.mjs URL [LOADS]");
+  process.exit(2);
+}
+const loads = Number(loadsArg ?? 10);
+
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
+});
+
+const mark = (page, name) =>
+  page.waitForFunction(
+    (n) => performance.getEntriesByName(n)[0]?.startTime,
+    name,
+    { timeout: 30_000, polling: 10 },
+  ).then((handle) => handle.jsonValue());
+
+const result = { loads, hydrated_ms: [], live_ms: [], transferred: {} };
+try {
+  for (let i = 0; i < loads; i++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const sizes = [];
+    if (i === 0) {
+      page.on("requestfinished", async (request) => {
+        const s = await request.sizes().catch(() => null);
+        if (s) sizes.push([request.resourceType(), request.url(), s.responseBodySize + s.responseHeadersSize]);
+      });
+    }
+    const response = await page.goto(url, { waitUntil: "load" });
+    if (!response || response.status() !== 200) throw new Error(`${url} answered ${response?.status()}`);
+    result.hydrated_ms.push(await mark(page, "hale:hydrated"));
+    result.live_ms.push(await mark(page, "hale:live"));
+    if (i === 0) {
+      await page.waitForTimeout(200); // let the last sizes arrive
+      for (const [type, resource, bytes] of sizes) {
+        const name = new URL(resource).pathname;
+        result.transferred[name] = { type, bytes };
+      }
+    }
+    await context.close();
+  }
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(result));

@@ -1,0 +1,397 @@
+//! WebSocket fan-out (issue 6): many live-page clients on one Hale.
+//!
+//! `cargo bench -p server --bench fanout [-- --clients N --stuck K --services S --days D --seconds T --short]`
+//!
+//! Hale runs as `hale serve` in its own process with S services (each with
+//! D days of uptime bars, probed every 30 s against the fake fleet) and a
+//! flapping one that changes status every 5 s. N tokio-tungstenite clients
+//! connect (this process) and read everything; for each heartbeat and
+//! status change a client notes how long after the message's own
+//! timestamp it arrived. K more clients do the handshake and then never
+//! read; Hale should cut them off and carry on.
+//!
+//! Reports: delivery delay of heartbeats and of status changes over every
+//! client (p50, p99, max); Hale's resident memory per connection (RSS with
+//! the N clients connected and settled, less RSS before, over N); when the
+//! non-reading clients were cut off, and Hale's memory after.
+//!
+//! The clients share the machine's two cores with Hale, so their own
+//! reading time is in the figures.
+
+mod common;
+
+use common::fleet::{self, Fleet};
+use common::hale::Hale;
+use common::report::{self, percentile, Row};
+use futures_util::StreamExt;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio_tungstenite::tungstenite::Message;
+
+struct Options {
+    clients: usize,
+    stuck: usize,
+    services: usize,
+    days: i64,
+    seconds: u64,
+    short: bool,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let short = report::short();
+    let number = |flag: &str, long: u64, quick: u64| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if short { quick } else { long })
+    };
+    Options {
+        clients: number("--clients", 10_000, 200) as usize,
+        stuck: number("--stuck", 20, 2) as usize,
+        services: number("--services", 50, 5) as usize,
+        days: number("--days", 90, 3) as i64,
+        seconds: number("--seconds", 40, 6),
+        short,
+    }
+}
+
+const HEARTBEAT: u8 = 0;
+const STATUS_CHANGE: u8 = 1;
+
+/// What one client saw while the benchmark measured.
+#[derive(Default)]
+struct Seen {
+    /// (kind, delay in microseconds)
+    delays: Vec<(u8, u32)>,
+    heartbeats: usize,
+    snapshot_bytes: usize,
+    dropped: bool,
+}
+
+#[derive(serde::Deserialize)]
+struct Live<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    timestamp: Option<&'a str>,
+    at: Option<&'a str>,
+}
+
+fn delay_micros(stamp: &str) -> Option<u32> {
+    let sent = chrono::DateTime::parse_from_rfc3339(stamp).ok()?;
+    let delay = chrono::Utc::now().signed_duration_since(sent);
+    Some(delay.num_microseconds()?.clamp(0, u32::MAX as i64) as u32)
+}
+
+/// One live page: connects (holding a handshake permit until then) and
+/// reads until told to stop.
+async fn client(
+    url: String,
+    permit: OwnedSemaphorePermit,
+    measuring: Arc<AtomicBool>,
+    mut stop: watch::Receiver<bool>,
+    lost: Arc<AtomicUsize>,
+) -> Seen {
+    let mut seen = Seen::default();
+    let connected = tokio_tungstenite::connect_async(url.as_str()).await;
+    drop(permit);
+    let Ok((mut socket, _)) = connected else {
+        seen.dropped = true;
+        lost.fetch_add(1, Ordering::Relaxed);
+        return seen;
+    };
+    loop {
+        let message = tokio::select! {
+            m = socket.next() => m,
+            _ = stop.changed() => break,
+        };
+        let text = match message {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(_)) => continue,
+            _ => {
+                seen.dropped = true;
+                lost.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+        };
+        // Probe messages are most of the traffic and timed by nobody here:
+        // skip them unparsed, so the clients' own work stays small.
+        if text.as_str().starts_with(r#"{"type":"probe""#) {
+            continue;
+        }
+        let Ok(live) = serde_json::from_str::<Live>(text.as_str()) else {
+            continue;
+        };
+        match live.kind {
+            "snapshot" => seen.snapshot_bytes = text.len(),
+            _ if !measuring.load(Ordering::Relaxed) => {}
+            "heartbeat" => {
+                seen.heartbeats += 1;
+                if let Some(d) = live.timestamp.and_then(delay_micros) {
+                    seen.delays.push((HEARTBEAT, d));
+                }
+            }
+            "status_change" => {
+                if let Some(d) = live.at.and_then(delay_micros) {
+                    seen.delays.push((STATUS_CHANGE, d));
+                }
+            }
+            _ => {}
+        }
+    }
+    let _ = socket.close(None).await;
+    seen
+}
+
+/// A client that does the handshake and then never reads: its receive
+/// buffer is as small as the kernel allows, so it fills fast.
+async fn stuck_client(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(1024).unwrap();
+    let mut stream = socket.connect(addr).await.unwrap();
+    let request = format!(
+        "GET /api/websocket HTTP/1.1\r\nHost: {addr}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).await.unwrap();
+    assert_eq!(&head, b"HTTP/1.1 101", "the stuck client's handshake");
+    stream
+}
+
+fn ms(micros: u32) -> f64 {
+    f64::from(micros) / 1_000.0
+}
+
+fn summary(delays: &mut [u32]) -> Option<(f64, f64, f64)> {
+    if delays.is_empty() {
+        return None;
+    }
+    delays.sort_unstable();
+    Some((
+        ms(percentile(delays, 0.5)),
+        ms(percentile(delays, 0.99)),
+        ms(delays[delays.len() - 1]),
+    ))
+}
+
+async fn run(o: Options) {
+    let fleet = Fleet::spawn();
+    let db = common::db::temp_db("sqlite").await;
+    let names: Vec<String> = (0..o.services).map(|i| format!("svc-{i}")).collect();
+    let seeding = Instant::now();
+    common::db::seed_history(&db.url, &names, o.days).await;
+    println!(
+        "seeded {} services × {} days in {:.1} s",
+        o.services,
+        o.days,
+        seeding.elapsed().as_secs_f64()
+    );
+    let mut config = String::from("title: Fan-out benchmark\nservices:\n");
+    for (i, name) in names.iter().enumerate() {
+        config.push_str(&format!(
+            "  - {{name: {name}, url: '{}/ok/{i}', interval: 30s}}\n",
+            fleet.base
+        ));
+    }
+    config.push_str(&format!(
+        "  - {{name: flapper, url: '{}/flap/5/0', interval: 1s, failure_threshold: 1, success_threshold: 1}}\n",
+        fleet.base
+    ));
+    let hale = Hale::start(&config, &db.url).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_before = hale.rss_bytes();
+    let url = format!("{}/api/websocket", hale.base.replace("http://", "ws://"));
+
+    // Connect everyone, a few hundred handshakes at a time.
+    let measuring = Arc::new(AtomicBool::new(false));
+    // Reading clients that lost their connection (none, if all is well):
+    // the stuck ones are cut off when the gauge is down to the rest.
+    let lost = Arc::new(AtomicUsize::new(0));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let gate = Arc::new(Semaphore::new(256));
+    let connecting = Instant::now();
+    let mut tasks = Vec::with_capacity(o.clients);
+    for _ in 0..o.clients {
+        let permit = gate.clone().acquire_owned().await.unwrap();
+        tasks.push(tokio::spawn(client(
+            url.clone(),
+            permit,
+            measuring.clone(),
+            stop_rx.clone(),
+            lost.clone(),
+        )));
+    }
+    let gauge = "hale_websocket_clients";
+    while hale.metric(gauge).await.unwrap_or(0.0) < o.clients as f64 {
+        assert!(
+            connecting.elapsed() < Duration::from_secs(300),
+            "the clients did not all connect within 300 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let connect_time = connecting.elapsed();
+    println!(
+        "{} clients connected in {:.1} s",
+        o.clients,
+        connect_time.as_secs_f64()
+    );
+    // Snapshots sent and buffers settled.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let rss_connected = hale.rss_bytes();
+    let per_connection = rss_connected.saturating_sub(rss_before) as f64 / o.clients as f64;
+
+    // The clients that stop reading, then the measured window.
+    let addr: std::net::SocketAddr = hale.base.trim_start_matches("http://").parse().unwrap();
+    let mut stuck = Vec::new();
+    for _ in 0..o.stuck {
+        stuck.push(stuck_client(addr).await);
+    }
+    let stuck_at = Instant::now();
+    measuring.store(true, Ordering::Relaxed);
+    let (hale_cpu, own_cpu) = (hale.cpu_time(), common::measure::cpu_time());
+    let mut cut_after = None;
+    let window = Instant::now();
+    let deadline = Duration::from_secs(o.seconds);
+    while window.elapsed() < deadline {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        if cut_after.is_none()
+            && o.stuck > 0
+            && hale.metric(gauge).await.unwrap_or(f64::MAX)
+                <= (o.clients - lost.load(Ordering::Relaxed)) as f64
+        {
+            cut_after = Some(stuck_at.elapsed());
+        }
+    }
+    measuring.store(false, Ordering::Relaxed);
+    let window_s = window.elapsed().as_secs_f64();
+    let hale_share = (hale.cpu_time() - hale_cpu).as_secs_f64() / window_s * 100.0;
+    let own_share = (common::measure::cpu_time() - own_cpu).as_secs_f64() / window_s * 100.0;
+    let rss_after_cut = hale.rss_bytes();
+    let _ = stop_tx.send(true);
+    let mut delays: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+    let (mut fewest, mut most, mut dropped, mut snapshot) = (usize::MAX, 0, 0, 0);
+    for task in tasks {
+        let seen = task.await.unwrap();
+        fewest = fewest.min(seen.heartbeats);
+        most = most.max(seen.heartbeats);
+        dropped += usize::from(seen.dropped);
+        snapshot = snapshot.max(seen.snapshot_bytes);
+        for (kind, d) in seen.delays {
+            delays[kind as usize].push(d);
+        }
+    }
+    drop(stuck);
+
+    println!(
+        "snapshot {:.0} KiB; heartbeats per client in {} s: {fewest}..{most}; clients dropped: {dropped}",
+        snapshot as f64 / 1024.0,
+        o.seconds
+    );
+    println!(
+        "CPU while measuring (of one core): Hale {hale_share:.0} %, the {} clients {own_share:.0} %",
+        o.clients
+    );
+    println!(
+        "Hale RSS: {:.1} MiB before clients, {:.1} MiB with {} connected, {:.1} MiB after the window",
+        rss_before as f64 / 1_048_576.0,
+        rss_connected as f64 / 1_048_576.0,
+        o.clients,
+        rss_after_cut as f64 / 1_048_576.0
+    );
+    let n = o.clients;
+    let mut rows = Vec::new();
+    for (kind, label) in [
+        (HEARTBEAT, "heartbeat"),
+        // Timed from the start of the probe that caused it: the probe's
+        // round trip, the tracker and the pipeline are in it too.
+        (STATUS_CHANGE, "status change (from its probe's start)"),
+    ] {
+        let samples = delays[kind as usize].len();
+        match summary(&mut delays[kind as usize]) {
+            Some((p50, p99, max)) => {
+                println!("{label}: {samples} deliveries, p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
+                rows.push(Row::at_most(
+                    &format!("WebSocket fan-out: {label} to {n} clients, p99 (p50, max)"),
+                    p99,
+                    100.0,
+                    format!("{p99:.1} ms ({p50:.1}, {max:.1})"),
+                    "≤ 100 ms",
+                ));
+            }
+            None => rows.push(Row::judged(
+                &format!("WebSocket fan-out: {label} to {n} clients, p99"),
+                "none arrived".into(),
+                "≤ 100 ms",
+                false,
+            )),
+        }
+    }
+    rows.push(Row::judged(
+        &format!("WebSocket fan-out: clients dropped, heartbeats missed ({n} clients)"),
+        format!("{dropped} dropped, {}..{most} heartbeats each", fewest),
+        "none",
+        dropped == 0 && most - fewest <= 1,
+    ));
+    rows.push(Row::at_most(
+        &format!("WebSocket: Hale memory per connection ({n} clients)"),
+        per_connection,
+        30.0 * 1024.0,
+        format!("{:.1} KiB", per_connection / 1024.0),
+        "≤ 30 KiB",
+    ));
+    if o.stuck > 0 {
+        rows.push(match cut_after {
+            Some(after) => Row::judged(
+                &format!(
+                    "WebSocket: {} clients that stop reading, cut off after",
+                    o.stuck
+                ),
+                format!("{:.1} s", after.as_secs_f64()),
+                "cut off",
+                true,
+            ),
+            None if o.short => Row::reported(
+                "WebSocket: clients that stop reading, cut off after",
+                format!("not within --short's {} s", o.seconds),
+            ),
+            None => Row::judged(
+                "WebSocket: clients that stop reading, cut off after",
+                format!("still connected after {} s", o.seconds),
+                "cut off",
+                false,
+            ),
+        });
+        rows.push(Row::reported(
+            "WebSocket: Hale RSS once they are cut off, against before",
+            format!(
+                "{:.1} MiB vs {:.1} MiB",
+                rss_after_cut as f64 / 1_048_576.0,
+                rss_connected as f64 / 1_048_576.0
+            ),
+        ));
+    }
+    report::publish("fanout", "cargo bench -p server --bench fanout", &rows);
+    drop(hale);
+    drop(fleet);
+    db.drop_now().await;
+}
+
+fn main() {
+    if std::env::args().any(|a| a == fleet::FLAG) {
+        return fleet::serve_forever();
+    }
+    common::measure::raise_fd_limit();
+    println!("machine: {}", common::measure::machine());
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run(options()));
+}

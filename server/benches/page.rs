@@ -1,0 +1,236 @@
+//! Page weight and hydration (issue 6).
+//!
+//! `cargo bench -p server --bench page [-- --build release|debug --loads N --services S --days D --short]`
+//!
+//! - Weight: every wasm, JS and CSS file the status page loads from the
+//!   built site (`target/site/pkg`), gzipped at level 9 here, and as
+//!   served (the `.gz`/`.br` files `cargo leptos build --release
+//!   --precompress` writes, which Hale sends to browsers that accept them).
+//!   The figure is for a release build; `scripts/bench.sh` makes one and
+//!   passes `--build release`. On a debug build the sizes are reported, not
+//!   judged.
+//! - Hydration: Hale serving S services with D days of bars; Debian's
+//!   Chromium loads the page N times, each in a fresh context (cold
+//!   cache), and reports navigation start to the `hale:hydrated` mark
+//!   (Leptos has hydrated the page) and to `hale:live` (the WebSocket's
+//!   snapshot is applied) — `end2end/bench/hydrate.mjs`.
+
+mod common;
+
+use common::fleet::{self, Fleet};
+use common::hale::{site_root, Hale};
+use common::report::{self, percentile, Row};
+use std::io::Write;
+use std::path::Path;
+
+struct Options {
+    release: bool,
+    loads: usize,
+    services: usize,
+    days: i64,
+}
+
+fn options() -> Options {
+    let args: Vec<String> = std::env::args().collect();
+    let short = report::short();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let number = |flag: &str, long: u64, quick: u64| {
+        value(flag)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(if short { quick } else { long })
+    };
+    Options {
+        release: value("--build").as_deref() == Some("release"),
+        loads: number("--loads", 20, 2) as usize,
+        services: number("--services", 50, 5) as usize,
+        days: number("--days", 90, 3) as i64,
+    }
+}
+
+fn gzip9(bytes: &[u8]) -> usize {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap().len()
+}
+
+struct Asset {
+    name: String,
+    raw: usize,
+    gzip: usize,
+    served_gz: Option<usize>,
+    served_br: Option<usize>,
+}
+
+fn assets(pkg: &Path) -> Vec<Asset> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(pkg).unwrap_or_else(|e| panic!("{}: {e}", pkg.display())) {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let kind = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if !matches!(kind, "wasm" | "js" | "css") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let size_of = |suffix: &str| {
+            std::fs::metadata(pkg.join(format!("{name}.{suffix}")))
+                .ok()
+                .map(|m| m.len() as usize)
+        };
+        found.push(Asset {
+            raw: bytes.len(),
+            gzip: gzip9(&bytes),
+            served_gz: size_of("gz"),
+            served_br: size_of("br"),
+            name,
+        });
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found
+}
+
+fn kib(bytes: usize) -> f64 {
+    bytes as f64 / 1024.0
+}
+
+async fn run(o: Options) {
+    let mut rows = Vec::new();
+    let build = if o.release { "release" } else { "debug" };
+
+    // 1. Weight.
+    let pkg = site_root().join("pkg");
+    let assets = assets(&pkg);
+    assert!(
+        assets.iter().any(|a| a.name.ends_with(".wasm")),
+        "no wasm in {}: build the site first (cargo leptos build [--release --precompress])",
+        pkg.display()
+    );
+    for a in &assets {
+        println!(
+            "{:<16} {:>9.1} KiB raw {:>8.1} KiB gzip -9  served: gz {} br {}",
+            a.name,
+            kib(a.raw),
+            kib(a.gzip),
+            a.served_gz
+                .map_or("—".into(), |b| format!("{:.1} KiB", kib(b))),
+            a.served_br
+                .map_or("—".into(), |b| format!("{:.1} KiB", kib(b))),
+        );
+    }
+    let total: usize = assets.iter().map(|a| a.gzip).sum();
+    let parts = assets
+        .iter()
+        .map(|a| format!("{} {:.0}", a.name, kib(a.gzip)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let figure = format!("Page weight: wasm + JS + CSS gzipped ({build} build)");
+    let shown = format!("{:.1} KiB ({parts})", kib(total));
+    rows.push(if o.release {
+        Row::at_most(&figure, kib(total), 250.0, shown, "≤ 250 KiB")
+    } else {
+        Row::reported(&figure, shown)
+    });
+    if assets.iter().all(|a| a.served_br.is_some()) {
+        let br: usize = assets.iter().filter_map(|a| a.served_br).sum();
+        rows.push(Row::reported(
+            &format!("Page weight as served to a browser with brotli ({build} build)"),
+            format!("{:.1} KiB", kib(br)),
+        ));
+    }
+
+    // 2. Hydration in Chromium.
+    let fleet = Fleet::spawn();
+    let db = common::db::temp_db("sqlite").await;
+    let names: Vec<String> = (0..o.services).map(|i| format!("svc-{i}")).collect();
+    common::db::seed_history(&db.url, &names, o.days).await;
+    let mut config = String::from("title: Page benchmark\nservices:\n");
+    for (i, name) in names.iter().enumerate() {
+        config.push_str(&format!(
+            "  - {{name: {name}, url: '{}/ok/{i}', interval: 30s}}\n",
+            fleet.base
+        ));
+    }
+    let hale = Hale::start(&config, &db.url).await;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/bench/hydrate.mjs");
+    let output = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(format!("{}/", hale.base))
+        .arg(o.loads.to_string())
+        .output()
+        .await
+        .expect("running node (the Playwright tools: scripts/bootstrap.sh --e2e)");
+    assert!(
+        output.status.success(),
+        "{}: {}",
+        script.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let times = |key: &str| {
+        let mut v: Vec<f64> = result[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let (hydrated, live) = (times("hydrated_ms"), times("live_ms"));
+    if let Some(sent) = result["transferred"].as_object() {
+        let mut sent: Vec<_> = sent.iter().collect();
+        sent.sort_by_key(|(name, _)| name.to_string());
+        for (name, t) in sent {
+            println!(
+                "transferred {name:<24} {:>8.1} KiB ({})",
+                t["bytes"].as_f64().unwrap_or(0.0) / 1024.0,
+                t["type"].as_str().unwrap_or("")
+            );
+        }
+    }
+    let n = o.loads;
+    rows.push(Row::reported(
+        &format!(
+            "Navigation → hydrated, Chromium, {} services, cold cache, p50 (p95) of {n} ({build} build)",
+            o.services
+        ),
+        format!(
+            "{:.0} ms ({:.0})",
+            percentile(&hydrated, 0.5),
+            percentile(&hydrated, 0.95)
+        ),
+    ));
+    rows.push(Row::reported(
+        &format!("Navigation → live (WebSocket snapshot applied), p50 (p95) ({build} build)"),
+        format!(
+            "{:.0} ms ({:.0})",
+            percentile(&live, 0.5),
+            percentile(&live, 0.95)
+        ),
+    ));
+    report::publish(
+        "page",
+        &format!("cargo bench -p server --bench page -- --build {build}"),
+        &rows,
+    );
+    drop(hale);
+    drop(fleet);
+    db.drop_now().await;
+}
+
+fn main() {
+    if std::env::args().any(|a| a == fleet::FLAG) {
+        return fleet::serve_forever();
+    }
+    println!("machine: {}", common::measure::machine());
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run(options()));
+}
