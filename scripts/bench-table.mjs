@@ -37,8 +37,9 @@ const date = new Date().toISOString().slice(0, 10);
 const machine = results[0].machine;
 const short = results.some((r) => r.short);
 
+const ran = results.map((r) => `\`${r.benchmark}\``).join(", ");
 const lines = [
-  `Measured ${date} on ${machine}, commit ${commit}, by \`scripts/bench.sh${short ? " --short" : ""}\`.` +
+  `Measured ${date} on ${machine}, commit ${commit}: ${ran}.` +
     (short ? " **A --short pass: small sizes and debug builds; these are not the figures.**" : ""),
   "",
   "| Figure | Measured | Target | | Command |",
