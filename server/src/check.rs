@@ -5,6 +5,7 @@
 
 use crate::config::{Config, ServiceConfig};
 use crate::probe::{AnyProber, ProbeResult, Prober};
+use app::model::LatencySummary;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -49,17 +50,6 @@ pub struct CheckArgs {
 const HEALTHY_ERROR_RATE: f64 = 0.05;
 
 #[derive(Debug, Serialize)]
-pub struct Latency {
-    pub min_ms: f64,
-    pub max_ms: f64,
-    pub avg_ms: f64,
-    pub median_ms: f64,
-    pub p95_ms: f64,
-    pub p99_ms: f64,
-    pub num_requests: u64,
-}
-
-#[derive(Debug, Serialize)]
 pub struct ErrorCount {
     pub message: String,
     pub count: u64,
@@ -74,7 +64,8 @@ pub struct Summary {
     pub successful: u64,
     pub failed: u64,
     pub success_rate_pct: f64,
-    pub latency: Option<Latency>,
+    /// The same figures, under the same names, as reports and the API.
+    pub latency: Option<LatencySummary>,
     pub errors: Vec<ErrorCount>,
     pub status_codes: BTreeMap<String, u64>,
     pub duration_s: f64,
@@ -95,7 +86,7 @@ pub fn summarize(target: &str, results: &[ProbeResult], elapsed: Duration) -> Su
     let successful = results.iter().filter(|r| r.success).count() as u64;
     let mut latencies: Vec<Duration> = results.iter().map(|r| r.latency).collect();
     latencies.sort();
-    let latency = (!latencies.is_empty()).then(|| Latency {
+    let latency = (!latencies.is_empty()).then(|| LatencySummary {
         min_ms: ms(latencies[0]),
         max_ms: ms(latencies[latencies.len() - 1]),
         avg_ms: ms(latencies.iter().sum::<Duration>() / latencies.len() as u32),
