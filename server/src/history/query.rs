@@ -253,13 +253,7 @@ impl History {
             ..HistoryRead::of(services)
         };
         let data = self.store.read_history(&read).await?;
-        let mut changes: HashMap<&str, Vec<(i64, ServiceStatus)>> = HashMap::new();
-        for change in &data.changes {
-            changes
-                .entry(change.service.as_str())
-                .or_default()
-                .push((change.at.timestamp_millis(), change.to));
-        }
+        let changes = changes_by_service(&data);
         Ok(services
             .iter()
             .map(|name| {
@@ -297,6 +291,18 @@ impl History {
     }
 }
 
+/// Each service's status changes, as (time, new status), in the order read.
+fn changes_by_service(data: &HistoryData) -> HashMap<&str, Vec<(i64, ServiceStatus)>> {
+    let mut changes: HashMap<&str, Vec<(i64, ServiceStatus)>> = HashMap::new();
+    for change in &data.changes {
+        changes
+            .entry(change.service.as_str())
+            .or_default()
+            .push((change.at.timestamp_millis(), change.to));
+    }
+    changes
+}
+
 /// Each service's day segments from `from` to `today` (both days).
 fn segments(
     services: &[String],
@@ -325,13 +331,7 @@ fn segments(
             }
         }
     }
-    let mut changes: HashMap<&str, Vec<(i64, ServiceStatus)>> = HashMap::new();
-    for change in &data.changes {
-        changes
-            .entry(change.service.as_str())
-            .or_default()
-            .push((change.at.timestamp_millis(), change.to));
-    }
+    let changes = changes_by_service(data);
     services
         .iter()
         .map(|name| {
