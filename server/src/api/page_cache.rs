@@ -56,6 +56,15 @@ struct Render {
 }
 
 impl Freshness {
+    /// What `board` shows now. Read before reading the board itself: a
+    /// change in between then shows as a newer version, never as older.
+    pub fn of(board: &crate::board::StatusBoard) -> Freshness {
+        Freshness {
+            version: board.version(),
+            day: crate::probe::now().date_naive(),
+        }
+    }
+
     /// Whether a render made at `self` may answer a request that read
     /// `wanted` (a render newer than the request's reading will do).
     pub fn serves(&self, wanted: &Freshness) -> bool {
@@ -235,12 +244,7 @@ pub async fn status_pages(State(state): State<AppState>, request: Request, next:
     if !page {
         return next.run(request).await;
     }
-    // Read before rendering: a change during the render shows as a newer
-    // version, so the render is replaced at the next request.
-    let freshness = Freshness {
-        version: state.board.version(),
-        day: crate::probe::now().date_naive(),
-    };
+    let freshness = Freshness::of(&state.board);
     let path = path.to_string();
     let headers = request.headers().clone();
     state

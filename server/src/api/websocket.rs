@@ -172,11 +172,7 @@ pub struct SnapshotFrames(Arc<Mutex<Option<(Freshness, Instant, Bytes)>>>);
 
 impl SnapshotFrames {
     pub fn frame(&self, board: &crate::board::StatusBoard) -> Bytes {
-        let now = crate::probe::now();
-        let freshness = Freshness {
-            version: board.version(),
-            day: now.date_naive(),
-        };
+        let freshness = Freshness::of(board);
         if let Some((made_for, made, frame)) = self.0.lock().expect("snapshot lock").as_ref() {
             if made_for.serves(&freshness) && made.elapsed() < MAX_AGE {
                 return frame.clone();
@@ -185,7 +181,7 @@ impl SnapshotFrames {
         // Made outside the lock: a connection storm must not queue every
         // worker thread behind one serialization.
         let snapshot = LiveMessage::Snapshot {
-            timestamp: now,
+            timestamp: crate::probe::now(),
             services: board.views(),
         };
         let json = serde_json::to_vec(&snapshot).expect("snapshot serializes");
