@@ -20,8 +20,9 @@
 
 mod common;
 
-use common::fleet::{self, Fleet};
-use common::hale::Hale;
+use common::args::Args;
+use common::fleet::Fleet;
+use common::hale::{fleet_config, service_names, Hale};
 use common::report::{self, percentile, Row};
 use futures_util::StreamExt;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -41,22 +42,14 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let short = report::short();
-    let number = |flag: &str, long: u64, quick: u64| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(if short { quick } else { long })
-    };
+    let args = Args::parse();
     Options {
-        clients: number("--clients", 10_000, 200) as usize,
-        stuck: number("--stuck", 20, 2) as usize,
-        services: number("--services", 50, 5) as usize,
-        days: number("--days", 90, 3) as i64,
-        seconds: number("--seconds", 40, 6),
-        short,
+        clients: args.number("--clients", 10_000, 200) as usize,
+        stuck: args.number("--stuck", 20, 2) as usize,
+        services: args.number("--services", 50, 5) as usize,
+        days: args.number("--days", 90, 3) as i64,
+        seconds: args.number("--seconds", 40, 6),
+        short: args.short,
     }
 }
 
@@ -183,7 +176,7 @@ fn summary(delays: &mut [u32]) -> Option<(f64, f64, f64)> {
 async fn run(o: Options) {
     let fleet = Fleet::spawn();
     let db = common::db::temp_db("sqlite").await;
-    let names: Vec<String> = (0..o.services).map(|i| format!("svc-{i}")).collect();
+    let names = service_names(o.services);
     let seeding = Instant::now();
     common::db::seed_history(&db.url, &names, o.days).await;
     println!(
@@ -192,13 +185,7 @@ async fn run(o: Options) {
         o.days,
         seeding.elapsed().as_secs_f64()
     );
-    let mut config = String::from("title: Fan-out benchmark\nservices:\n");
-    for (i, name) in names.iter().enumerate() {
-        config.push_str(&format!(
-            "  - {{name: {name}, url: '{}/ok/{i}', interval: 30s}}\n",
-            fleet.base
-        ));
-    }
+    let mut config = fleet_config("Fan-out benchmark", &fleet, &names);
     config.push_str(&format!(
         "  - {{name: flapper, url: '{}/flap/5/0', interval: 1s, failure_threshold: 1, success_threshold: 1}}\n",
         fleet.base
@@ -383,15 +370,5 @@ async fn run(o: Options) {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == fleet::FLAG) {
-        return fleet::serve_forever();
-    }
-    common::measure::raise_fd_limit();
-    println!("machine: {}", common::measure::machine());
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(run(options()));
+    common::main(|| run(options()));
 }

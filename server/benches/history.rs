@@ -44,27 +44,13 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let number =
-        |flag: &str, default: u64| value(flag).and_then(|v| v.parse().ok()).unwrap_or(default);
-    let short = common::report::short();
-    let backends = match value("--backend").as_deref() {
-        Some("sqlite") => vec!["sqlite"],
-        Some("postgres") => vec!["postgres"],
-        _ => vec!["sqlite", "postgres"],
-    };
+    let args = common::args::Args::parse();
     Options {
-        services: number("--services", if short { 1 } else { 10 }) as usize,
-        days: number("--days", if short { 3 } else { 90 }) as i64,
-        bar_services: number("--bar-services", if short { 10 } else { 100 }) as usize,
-        ingest: number("--ingest", if short { 20_000 } else { 400_000 }) as usize,
-        backends,
+        services: args.number("--services", 10, 1) as usize,
+        days: args.number("--days", 90, 3) as i64,
+        bar_services: args.number("--bar-services", 100, 10) as usize,
+        ingest: args.number("--ingest", 400_000, 20_000) as usize,
+        backends: args.backends(),
     }
 }
 

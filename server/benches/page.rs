@@ -17,8 +17,9 @@
 
 mod common;
 
-use common::fleet::{self, Fleet};
-use common::hale::{site_root, Hale};
+use common::args::Args;
+use common::fleet::Fleet;
+use common::hale::{fleet_config, service_names, site_root, Hale};
 use common::report::{self, percentile, Row};
 use std::io::Write;
 use std::path::Path;
@@ -31,24 +32,12 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let short = report::short();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let number = |flag: &str, long: u64, quick: u64| {
-        value(flag)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(if short { quick } else { long })
-    };
+    let args = Args::parse();
     Options {
-        release: value("--build").as_deref() == Some("release"),
-        loads: number("--loads", 20, 2) as usize,
-        services: number("--services", 50, 5) as usize,
-        days: number("--days", 90, 3) as i64,
+        release: args.value("--build").as_deref() == Some("release"),
+        loads: args.number("--loads", 20, 2) as usize,
+        services: args.number("--services", 50, 5) as usize,
+        days: args.number("--days", 90, 3) as i64,
     }
 }
 
@@ -145,15 +134,9 @@ async fn run(o: Options) {
     // 2. Hydration in Chromium.
     let fleet = Fleet::spawn();
     let db = common::db::temp_db("sqlite").await;
-    let names: Vec<String> = (0..o.services).map(|i| format!("svc-{i}")).collect();
+    let names = service_names(o.services);
     common::db::seed_history(&db.url, &names, o.days).await;
-    let mut config = String::from("title: Page benchmark\nservices:\n");
-    for (i, name) in names.iter().enumerate() {
-        config.push_str(&format!(
-            "  - {{name: {name}, url: '{}/ok/{i}', interval: 30s}}\n",
-            fleet.base
-        ));
-    }
+    let config = fleet_config("Page benchmark", &fleet, &names);
     let hale = Hale::start(&config, &db.url).await;
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/bench/hydrate.mjs");
     let output = tokio::process::Command::new("node")
@@ -223,14 +206,5 @@ async fn run(o: Options) {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == fleet::FLAG) {
-        return fleet::serve_forever();
-    }
-    println!("machine: {}", common::measure::machine());
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(run(options()));
+    common::main(|| run(options()));
 }

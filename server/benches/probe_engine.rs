@@ -28,26 +28,23 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse::<u64>().ok())
-    };
-    // --short: a quick pass that proves the benchmark runs (CI).
-    let short = common::report::short();
-    let pick = |long: u64, quick: u64| if short { quick } else { long };
+    let args = common::args::Args::parse();
+    let secs =
+        |flag: &str, long: u64, quick: u64| Duration::from_secs(args.number(flag, long, quick));
     Options {
-        services: value("--services").unwrap_or(pick(10_000, 200)) as usize,
-        hanging: value("--hanging")
-            .or(short.then_some(20))
-            .map(|h| h as usize),
-        interval: Duration::from_secs(value("--interval").unwrap_or(pick(10, 1))),
-        warmup: Duration::from_secs(value("--warmup").unwrap_or(pick(15, 1))),
-        window: Duration::from_secs(value("--seconds").unwrap_or(pick(30, 2))),
-        concurrency: value("--concurrency")
-            .map_or(server::scheduler::DEFAULT_CONCURRENCY, |c| c as usize),
+        services: args.number("--services", 10_000, 200) as usize,
+        hanging: args
+            .value("--hanging")
+            .and_then(|v| v.parse().ok())
+            .or(args.short.then_some(20)),
+        interval: secs("--interval", 10, 1),
+        warmup: secs("--warmup", 15, 1),
+        window: secs("--seconds", 30, 2),
+        concurrency: args.number(
+            "--concurrency",
+            server::scheduler::DEFAULT_CONCURRENCY as u64,
+            server::scheduler::DEFAULT_CONCURRENCY as u64,
+        ) as usize,
     }
 }
 

@@ -13,8 +13,9 @@
 
 mod common;
 
-use common::fleet::{self, Fleet};
-use common::hale::Hale;
+use common::args::Args;
+use common::fleet::Fleet;
+use common::hale::{fleet_config, service_names, Hale};
 use common::report::{self, Row};
 use std::process::Command;
 
@@ -27,21 +28,13 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let short = report::short();
-    let number = |flag: &str, long: u64, quick: u64| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(if short { quick } else { long })
-    };
+    let args = Args::parse();
     Options {
-        services: number("--services", 50, 50) as usize,
-        days: number("--days", 90, 3) as i64,
-        seconds: number("--seconds", 20, 2),
-        connections: number("--connections", 32, 4),
-        threads: number("--threads", 1, 1),
+        services: args.number("--services", 50, 50) as usize,
+        days: args.number("--days", 90, 3) as i64,
+        seconds: args.number("--seconds", 20, 2),
+        connections: args.number("--connections", 32, 4),
+        threads: args.number("--threads", 1, 1),
     }
 }
 
@@ -106,15 +99,9 @@ fn wrk(url: &str, o: &Options) -> Load {
 async fn run(o: Options) {
     let fleet = Fleet::spawn();
     let db = common::db::temp_db("sqlite").await;
-    let names: Vec<String> = (0..o.services).map(|i| format!("svc-{i}")).collect();
+    let names = service_names(o.services);
     common::db::seed_history(&db.url, &names, o.days).await;
-    let mut config = String::from("title: Render benchmark\nservices:\n");
-    for (i, name) in names.iter().enumerate() {
-        config.push_str(&format!(
-            "  - {{name: {name}, url: '{}/ok/{i}', interval: 30s}}\n",
-            fleet.base
-        ));
-    }
+    let config = fleet_config("Render benchmark", &fleet, &names);
     let hale = Hale::start(&config, &db.url).await;
     // The first round of probes in, so cards show latency and status.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
@@ -203,15 +190,5 @@ async fn run(o: Options) {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == fleet::FLAG) {
-        return fleet::serve_forever();
-    }
-    common::measure::raise_fd_limit();
-    println!("machine: {}", common::measure::machine());
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(run(options()));
+    common::main(|| run(options()));
 }

@@ -14,9 +14,10 @@
 
 mod common;
 
+use common::args::Args;
 use common::db::temp_db;
-use common::fleet::{self, Fleet};
-use common::hale::Hale;
+use common::fleet::Fleet;
+use common::hale::{fleet_config, service_names, Hale};
 use common::report::{self, percentile, Row};
 use std::time::Duration;
 
@@ -28,28 +29,12 @@ struct Options {
 }
 
 fn options() -> Options {
-    let args: Vec<String> = std::env::args().collect();
-    let short = report::short();
-    let value = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let number = |flag: &str, long: u64, quick: u64| {
-        value(flag)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(if short { quick } else { long })
-    };
+    let args = Args::parse();
     Options {
-        runs: number("--runs", 10, 2) as usize,
-        services: number("--services", 50, 5) as usize,
-        days: number("--days", 90, 3) as i64,
-        backends: match value("--backend").as_deref() {
-            Some("sqlite") => vec!["sqlite"],
-            Some("postgres") => vec!["postgres"],
-            _ => vec!["sqlite", "postgres"],
-        },
+        runs: args.number("--runs", 10, 2) as usize,
+        services: args.number("--services", 50, 5) as usize,
+        days: args.number("--days", 90, 3) as i64,
+        backends: args.backends(),
     }
 }
 
@@ -71,14 +56,8 @@ async fn launches(config: &str, url: &str, runs: usize) -> Vec<Duration> {
 
 async fn run(o: Options) {
     let fleet = Fleet::spawn();
-    let names: Vec<String> = (0..o.services).map(|i| format!("svc-{i}")).collect();
-    let mut config = String::from("title: Start-up benchmark\nservices:\n");
-    for (i, name) in names.iter().enumerate() {
-        config.push_str(&format!(
-            "  - {{name: {name}, url: '{}/ok/{i}', interval: 30s}}\n",
-            fleet.base
-        ));
-    }
+    let names = service_names(o.services);
+    let config = fleet_config("Start-up benchmark", &fleet, &names);
     let mut rows = Vec::new();
     for backend in &o.backends {
         let label = if *backend == "sqlite" {
@@ -126,14 +105,5 @@ async fn run(o: Options) {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == fleet::FLAG) {
-        return fleet::serve_forever();
-    }
-    println!("machine: {}", common::measure::machine());
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(run(options()));
+    common::main(|| run(options()));
 }

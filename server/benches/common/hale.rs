@@ -125,3 +125,22 @@ impl Drop for Hale {
         let _ = self.child.wait();
     }
 }
+
+/// The services a benchmark's Hale watches: `svc-0` … `svc-<n-1>`, the
+/// names `db::seed_history` gives history to.
+pub fn service_names(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("svc-{i}")).collect()
+}
+
+/// A config titled `title` with `names` probing the fleet's `/ok/<i>`
+/// every 30 s.
+pub fn fleet_config(title: &str, fleet: &super::fleet::Fleet, names: &[String]) -> String {
+    let mut config = format!("title: {title}\nservices:\n");
+    for (i, name) in names.iter().enumerate() {
+        config.push_str(&format!(
+            "  - {{name: {name}, url: '{}/ok/{i}', interval: 30s}}\n",
+            fleet.base
+        ));
+    }
+    config
+}

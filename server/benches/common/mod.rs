@@ -2,8 +2,26 @@
 
 #![allow(dead_code)] // each benchmark uses its own subset
 
+pub mod args;
 pub mod db;
 pub mod fleet;
 pub mod hale;
 pub mod measure;
 pub mod report;
+
+/// A benchmark's `main`: the fake fleet when asked to be it (the child
+/// process `fleet::Fleet::spawn` starts), else `run` on two worker threads
+/// with the open-files limit raised.
+pub fn main<F: std::future::Future<Output = ()>>(run: impl FnOnce() -> F) {
+    if std::env::args().any(|a| a == fleet::FLAG) {
+        return fleet::serve_forever();
+    }
+    measure::raise_fd_limit();
+    println!("machine: {}", measure::machine());
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(run());
+}
