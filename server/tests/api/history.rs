@@ -54,6 +54,19 @@ pub(crate) fn synthetic(service: &str, day_ms: i64) -> Vec<ProbeResult> {
 }
 
 /// Nearest-rank percentile of raw values, in ms.
+/// What results say by brute force: how many, how many succeeded, and
+/// their latencies in microseconds, sorted.
+pub(crate) fn brute_force(results: &[ProbeResult]) -> (u64, u64, Vec<u64>) {
+    let total = results.len() as u64;
+    let ok = results.iter().filter(|r| r.success).count() as u64;
+    let mut latencies: Vec<u64> = results
+        .iter()
+        .map(|r| r.latency.as_micros() as u64)
+        .collect();
+    latencies.sort_unstable();
+    (total, ok, latencies)
+}
+
 pub(crate) fn percentile(sorted_us: &[u64], q: f64) -> f64 {
     let rank = ((q * sorted_us.len() as f64).ceil() as usize).max(1);
     sorted_us[rank - 1] as f64 / 1_000.0
@@ -325,13 +338,7 @@ on_both_backends!(
             &Bands::default(),
         );
 
-        let total = results.len() as u64;
-        let ok = results.iter().filter(|r| r.success).count() as u64;
-        let mut latencies: Vec<u64> = results
-            .iter()
-            .map(|r| r.latency.as_micros() as u64)
-            .collect();
-        latencies.sort_unstable();
+        let (total, ok, latencies) = brute_force(&results);
         let sum: u64 = latencies.iter().sum();
         assert_eq!(figures.total_count, total);
         assert_eq!(figures.error_count, total - ok);

@@ -3,7 +3,7 @@
 //! parameters.
 
 use crate::helpers::*;
-use crate::history::{percentile, synthetic, synthetic_day};
+use crate::history::{brute_force, percentile, synthetic, synthetic_day};
 use crate::history_api::{day_failing_every, every_thirty_seconds, rfc3339, seeded_app};
 use crate::on_both_backends;
 use serde_json::Value;
@@ -51,13 +51,7 @@ on_both_backends!(
         let report: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
         assert_valid(&report);
 
-        let total = results.len() as u64;
-        let ok = results.iter().filter(|r| r.success).count() as u64;
-        let mut latencies: Vec<u64> = results
-            .iter()
-            .map(|r| r.latency.as_micros() as u64)
-            .collect();
-        latencies.sort_unstable();
+        let (total, ok, latencies) = brute_force(&results);
         assert_eq!(report["period"]["start"], rfc3339(day));
         assert_eq!(report["period"]["end"], rfc3339(day + DAY_MS));
         let api = &report["services"][0];
