@@ -43,24 +43,32 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
         Err(refusal) => return refusal.into_response(),
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
+    // A connection lives long: take what it needs, not the whole state.
+    let (hub, board, frames, limits) = (
+        state.hub.clone(),
+        state.board.clone(),
+        state.snapshots.clone(),
+        state.client_limits,
+    );
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(upgraded) => upgraded,
             Err(err) => return tracing::debug!(%err, "websocket upgrade failed"),
         };
-        let _guard = state.hub.client_guard();
+        let _guard = hub.client_guard();
         // Subscribe before taking the snapshot, so nothing falls between.
-        let events = state.hub.subscribe();
-        let snapshot = state.snapshots.frame(&state.board);
+        let events = hub.subscribe();
+        let snapshot = frames.frame(&board);
+        drop((hub, board, frames));
         let mut io = TokioIo::new(upgraded);
-        if let Some(end) = write_frame(&mut io, &snapshot, state.client_limits.send_timeout).await {
+        if let Some(end) = write_frame(&mut io, &snapshot, limits.send_timeout).await {
             return tracing::debug!(?end, "websocket client left");
         }
         drop(snapshot);
         let socket =
             WebSocketStream::from_raw_socket(io, Role::Server, Some(socket_config())).await;
         let (sink, stream) = socket.split();
-        let end = serve_client(sink, stream, events, state.client_limits).await;
+        let end = serve_client(sink, stream, events, limits).await;
         tracing::debug!(?end, "websocket client left");
     });
     let mut response = Response::new(Body::empty());
