@@ -247,7 +247,7 @@ mod client {
             if self.connection.get_untracked() != Connection::Connected {
                 self.connection.set(Connection::Connected);
             }
-            let Ok(message) = serde_json::from_str::<LiveMessage>(text) else {
+            let Ok(message) = LiveMessage::from_json(text) else {
                 leptos::logging::warn!("hale: ignoring an unreadable live message");
                 return;
             };
