@@ -408,8 +408,18 @@ pub fn format_latency(ms: f64) -> String {
     }
 }
 
+/// `2026-11-20 14:05:09 UTC`. Written out by hand: chrono's `format`
+/// brings its whole format-string interpreter into the browser's wasm.
 pub(crate) fn format_utc(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+    use chrono::Timelike;
+    let time = at.time();
+    format!(
+        "{} {:02}:{:02}:{:02} UTC",
+        at.date_naive(),
+        time.hour(),
+        time.minute(),
+        time.second()
+    )
 }
 
 fn banner_class(status: ServiceStatus) -> &'static str {
@@ -444,7 +454,26 @@ pub(crate) fn dot_class(status: ServiceStatus) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::{format_latency, page_href, service_href};
+    use super::{format_latency, format_utc, page_href, service_href};
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn utc_times_read_as_chrono_would_format_them() {
+        for (y, mo, d, h, mi, s) in [
+            (2026, 11, 20, 14, 5, 9),
+            (2026, 1, 1, 0, 0, 0),
+            (1999, 12, 31, 23, 59, 59),
+        ] {
+            let at = Utc.with_ymd_and_hms(y, mo, d, h, mi, s).unwrap();
+            assert_eq!(
+                format_utc(at),
+                at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+            );
+        }
+        let at = Utc.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).unwrap()
+            + chrono::Duration::milliseconds(999);
+        assert_eq!(format_utc(at), "2026-03-04 05:06:07 UTC");
+    }
 
     #[test]
     fn service_links_encode_names_as_one_segment() {
