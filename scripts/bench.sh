@@ -42,12 +42,12 @@ if [ -n "$short" ]; then
   # The test build's profile and artifacts: nothing is compiled twice.
   step "building the site (debug, as the tests do)"
   rm -f target/site/pkg/*.br target/site/pkg/*.gz # a release build's, see test.sh
-  cargo leptos build
+  cargo leptos build --split
   run() { cargo test -p server --bench "$1" -- --short "${@:2}"; }
   build=debug
 else
   step "building the site (release wasm, precompressed)"
-  cargo leptos build --release --precompress --frontend-only
+  cargo leptos build --split --release --precompress --frontend-only
   run() { cargo bench -p server --bench "$1" -- "${@:2}"; }
   build=release
 fi

@@ -9,5 +9,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # A release build made with --precompress (scripts/bench.sh) leaves .br and
 # .gz files that Hale would prefer over this build's files.
 rm -f target/site/pkg/*.br target/site/pkg/*.gz
-cargo leptos build
+# --split: the detail page is a lazy route (#[lazy_route]); its code goes
+# to a chunk of its own that the status page never loads.
+cargo leptos build --split
 exec target/debug/hale serve "$@"

@@ -11,6 +11,9 @@
 //! - [`detail_page`]: a service's page (`/services/<service>` and
 //!   `/status/<slug>/<service>`): window figures, latency chart, recent
 //!   results; its server function reads the server-only `ssr::Details`.
+//!   A lazy route: in the browser its code is a wasm chunk of its own,
+//!   fetched when a detail page is first shown (`cargo leptos build
+//!   --split`), so the status page's wasm doesn't carry it.
 //! - [`uptime_bar`] and [`latency_chart`]: the 90-day bar (on cards and
 //!   detail pages) and the 24-hour latency chart.
 //! - [`live`]: the browser's WebSocket client: applies live events to the
@@ -31,10 +34,10 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
 
-pub use detail_page::ServiceDetailPage;
+pub use detail_page::ServiceDetailRoute;
 pub use status_page::{NotFound, StatusPage};
 
 /// Records a named moment in the browser's performance timeline (in
@@ -83,8 +86,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=StatusPage ssr=SsrMode::Async />
                 <Route path=path!("/status/:slug") view=StatusPage ssr=SsrMode::Async />
-                <Route path=path!("/services/:service") view=ServiceDetailPage ssr=SsrMode::Async />
-                <Route path=path!("/status/:slug/:service") view=ServiceDetailPage ssr=SsrMode::Async />
+                <Route path=path!("/services/:service") view={Lazy::<ServiceDetailRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/status/:slug/:service") view={Lazy::<ServiceDetailRoute>::new()} ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -106,11 +106,20 @@ test("a failing target marks today's segment live, without a reload", async ({ p
 });
 
 test("a service's page shows its figures and follows its results live", async ({ page }) => {
+  // The detail page's code is a split wasm chunk (`cargo leptos build
+  // --split`): the status page must not fetch it, the detail page must.
+  const chunks: string[] = [];
+  page.on("request", (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.startsWith("/pkg/") && path.endsWith(".wasm") && path !== "/pkg/hale.wasm") chunks.push(path);
+  });
   await page.goto("/");
   await expect(page.locator('[data-live="connected"]')).toBeVisible();
+  expect(chunks, "wasm the status page fetched besides hale.wasm").toEqual([]);
   await card(page, "website").getByRole("link", { name: "website", exact: true }).click();
   await expect(page).toHaveURL(/\/services\/website$/);
   await expect(page.getByRole("heading", { level: 1, name: "website" })).toBeVisible();
+  expect(chunks.length, "the detail page's chunk was fetched").toBeGreaterThan(0);
   await expect(page.locator('[data-live="connected"]')).toBeVisible();
 
   const root = page.locator('[data-service="website"]');

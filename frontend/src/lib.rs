@@ -7,5 +7,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // `hydrate_lazy`, not `hydrate_body`: a page opened at a detail address
+    // hydrates a lazy route, whose code has to be fetched first.
+    leptos::mount::hydrate_lazy(app::App);
 }

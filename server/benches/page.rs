@@ -3,7 +3,9 @@
 //! `cargo bench -p server --bench page [-- --build release|debug --loads N --services S --days D --short]`
 //!
 //! - Weight: every wasm, JS and CSS file the status page loads from the
-//!   built site (`target/site/pkg`), gzipped at level 9 here, and as
+//!   built site (`target/site/pkg`; Chromium says which: the split
+//!   chunks of the detail page are not among them, and are reported
+//!   apart), gzipped at level 9 here, and as
 //!   served (the `.gz`/`.br` files `cargo leptos build --release
 //!   --precompress` writes, which Hale sends to browsers that accept them).
 //!   The figure is for a release build; `scripts/bench.sh` makes one and
@@ -90,48 +92,17 @@ async fn run(o: Options) {
     let mut rows = Vec::new();
     let build = if o.release { "release" } else { "debug" };
 
-    // 1. Weight.
     let pkg = site_root().join("pkg");
     let assets = assets(&pkg);
     assert!(
         assets.iter().any(|a| a.name.ends_with(".wasm")),
-        "no wasm in {}: build the site first (cargo leptos build [--release --precompress])",
+        "no wasm in {}: build the site first (cargo leptos build --split [--release --precompress])",
         pkg.display()
     );
-    for a in &assets {
-        println!(
-            "{:<16} {:>9.1} KiB raw {:>8.1} KiB gzip -9  served: gz {} br {}",
-            a.name,
-            kib(a.raw),
-            kib(a.gzip),
-            a.served_gz
-                .map_or("—".into(), |b| format!("{:.1} KiB", kib(b))),
-            a.served_br
-                .map_or("—".into(), |b| format!("{:.1} KiB", kib(b))),
-        );
-    }
-    let total: usize = assets.iter().map(|a| a.gzip).sum();
-    let parts = assets
-        .iter()
-        .map(|a| format!("{} {:.0}", a.name, kib(a.gzip)))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let figure = format!("Page weight: wasm + JS + CSS gzipped ({build} build)");
-    let shown = format!("{:.1} KiB ({parts})", kib(total));
-    rows.push(if o.release {
-        Row::at_most(&figure, kib(total), 250.0, shown, "≤ 250 KiB")
-    } else {
-        Row::reported(&figure, shown)
-    });
-    if assets.iter().all(|a| a.served_br.is_some()) {
-        let br: usize = assets.iter().filter_map(|a| a.served_br).sum();
-        rows.push(Row::reported(
-            &format!("Page weight as served to a browser with brotli ({build} build)"),
-            format!("{:.1} KiB", kib(br)),
-        ));
-    }
 
-    // 2. Hydration in Chromium.
+    // 1. Hydration in Chromium, which also tells which files the status
+    // page loads: with the wasm split (`cargo leptos build --split`) the
+    // detail page's code is in chunks that only a detail page fetches.
     let fleet = Fleet::spawn();
     let db = common::db::temp_db("sqlite").await;
     let names = service_names(o.services);
@@ -164,17 +135,81 @@ async fn run(o: Options) {
         v
     };
     let (hydrated, live) = (times("hydrated_ms"), times("live_ms"));
-    if let Some(sent) = result["transferred"].as_object() {
-        let mut sent: Vec<_> = sent.iter().collect();
-        sent.sort_by_key(|(name, _)| name.to_string());
-        for (name, t) in sent {
-            println!(
-                "transferred {name:<24} {:>8.1} KiB ({})",
-                t["bytes"].as_f64().unwrap_or(0.0) / 1024.0,
-                t["type"].as_str().unwrap_or("")
-            );
-        }
+    let transferred = result["transferred"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let mut sent: Vec<_> = transferred.iter().collect();
+    sent.sort_by_key(|(name, _)| name.to_string());
+    for (name, t) in &sent {
+        println!(
+            "transferred {name:<40} {:>8.1} KiB ({})",
+            t["bytes"].as_f64().unwrap_or(0.0) / 1024.0,
+            t["type"].as_str().unwrap_or("")
+        );
     }
+
+    // 2. Weight: what the status page loaded, and the rest (the chunks
+    // other pages load when first shown).
+    let loaded = |a: &Asset| transferred.contains_key(&format!("/pkg/{}", a.name));
+    let (page_assets, later): (Vec<&Asset>, Vec<&Asset>) = assets.iter().partition(|a| loaded(a));
+    assert!(
+        page_assets.iter().any(|a| a.name.ends_with(".wasm")),
+        "the status page loaded no wasm from /pkg: {:?}",
+        transferred.keys().collect::<Vec<_>>()
+    );
+    for a in &assets {
+        println!(
+            "{:<40} {:>9.1} KiB raw {:>8.1} KiB gzip -9  served: gz {} br {}{}",
+            a.name,
+            kib(a.raw),
+            kib(a.gzip),
+            a.served_gz
+                .map_or("—".into(), |b| format!("{:.1} KiB", kib(b))),
+            a.served_br
+                .map_or("—".into(), |b| format!("{:.1} KiB", kib(b))),
+            if loaded(a) {
+                ""
+            } else {
+                "  (not loaded by the status page)"
+            },
+        );
+    }
+    let gzip_total = |list: &[&Asset]| list.iter().map(|a| a.gzip).sum::<usize>();
+    let total = gzip_total(&page_assets);
+    let parts = page_assets
+        .iter()
+        .map(|a| format!("{} {:.0}", a.name, kib(a.gzip)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let figure =
+        format!("Page weight: wasm + JS + CSS the status page loads, gzipped ({build} build)");
+    let shown = format!("{:.1} KiB ({parts})", kib(total));
+    rows.push(if o.release {
+        Row::at_most(&figure, kib(total), 250.0, shown, "≤ 250 KiB")
+    } else {
+        Row::reported(&figure, shown)
+    });
+    if page_assets.iter().all(|a| a.served_br.is_some()) {
+        let br: usize = page_assets.iter().filter_map(|a| a.served_br).sum();
+        rows.push(Row::reported(
+            &format!("Page weight as served to a browser with brotli ({build} build)"),
+            format!("{:.1} KiB", kib(br)),
+        ));
+    }
+    if !later.is_empty() {
+        rows.push(Row::reported(
+            &format!(
+                "Split chunks not loaded by the status page (detail page), gzipped ({build} build)"
+            ),
+            format!(
+                "{:.1} KiB in {} files",
+                kib(gzip_total(&later)),
+                later.len()
+            ),
+        ));
+    }
+
     let n = o.loads;
     rows.push(Row::reported(
         &format!(
