@@ -1,10 +1,12 @@
 // Loads a Hale page in Debian's Chromium, each time in a fresh context (a
 // cold cache), and prints what it took as one JSON object:
-//   { loads, hydrated_ms: [...], live_ms: [...], transferred: {...} }
+//   { loads, hydrated_ms: [...], live_ms: [...], loaded: [...], transferred: {...} }
 // hydrated_ms: navigation start to the `hale:hydrated` performance mark
 // (set right after Leptos hydrated the page); live_ms: to `hale:live` (the
 // WebSocket's snapshot applied). `transferred` is the bytes on the wire per
-// resource type in the first load, as Chromium received them (compressed).
+// resource type in the first load, as Chromium received them (compressed);
+// `loaded` is the path of every request of the first load, recorded as it
+// is made (what the page weight counts).
 //
 // Usage: node end2end/bench/hydrate.mjs URL [LOADS]   (run by server/benches/page.rs)
 import { chromium } from "@playwright/test";
@@ -28,13 +30,14 @@ const mark = (page, name) =>
     { timeout: 30_000, polling: 10 },
   ).then((handle) => handle.jsonValue());
 
-const result = { loads, hydrated_ms: [], live_ms: [], transferred: {} };
+const result = { loads, hydrated_ms: [], live_ms: [], loaded: [], transferred: {} };
 try {
   for (let i = 0; i < loads; i++) {
     const context = await browser.newContext();
     const page = await context.newPage();
     const sizes = [];
     if (i === 0) {
+      page.on("request", (request) => result.loaded.push(new URL(request.url()).pathname));
       page.on("requestfinished", async (request) => {
         const s = await request.sizes().catch(() => null);
         if (s) sizes.push([request.resourceType(), request.url(), s.responseBodySize + s.responseHeadersSize]);

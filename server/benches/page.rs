@@ -151,13 +151,20 @@ async fn run(o: Options) {
 
     // 2. Weight: what the status page loaded, and the rest (the chunks
     // other pages load when first shown).
-    let loaded = |a: &Asset| transferred.contains_key(&format!("/pkg/{}", a.name));
+    let requested: Vec<&str> = result["loaded"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_str())
+        .collect();
+    for file in ["/pkg/hale.js", "/pkg/hale.wasm", "/pkg/hale.css"] {
+        assert!(
+            requested.contains(&file),
+            "the status page did not load {file}: {requested:?}"
+        );
+    }
+    let loaded = |a: &Asset| requested.contains(&format!("/pkg/{}", a.name).as_str());
     let (page_assets, later): (Vec<&Asset>, Vec<&Asset>) = assets.iter().partition(|a| loaded(a));
-    assert!(
-        page_assets.iter().any(|a| a.name.ends_with(".wasm")),
-        "the status page loaded no wasm from /pkg: {:?}",
-        transferred.keys().collect::<Vec<_>>()
-    );
     for a in &assets {
         println!(
             "{:<40} {:>9.1} KiB raw {:>8.1} KiB gzip -9  served: gz {} br {}{}",
@@ -203,7 +210,7 @@ async fn run(o: Options) {
                 "Split chunks not loaded by the status page (detail page), gzipped ({build} build)"
             ),
             format!(
-                "{:.1} KiB in {} files",
+                "{:.1} KiB in {} file(s)",
                 kib(gzip_total(&later)),
                 later.len()
             ),

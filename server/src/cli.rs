@@ -153,8 +153,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 crate::store::redact(&args.database_url)
             )
         })?;
-    if !Path::new(&args.site_root).join("pkg").exists() {
-        tracing::warn!(site_root = %args.site_root, "no built site here: pages will render without styles or live updates (build with `cargo leptos build`)");
+    let pkg = Path::new(&args.site_root).join("pkg");
+    if !pkg.exists() {
+        tracing::warn!(site_root = %args.site_root, "no built site here: pages will render without styles or live updates (build with `cargo leptos build --split`)");
+    } else if !pkg.join("__wasm_split_manifest.json").exists() {
+        tracing::warn!(site_root = %args.site_root, "the site was built without --split: pages render, but the browser's code may not load (build with `cargo leptos build --split`)");
     }
     raise_open_files_limit();
     let mut settings = Settings::new(config, args.listen);
