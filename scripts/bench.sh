@@ -41,15 +41,12 @@ benches=(probe_engine history fanout render startup page)
 if [ -n "$short" ]; then
   # The test build's profile and artifacts: nothing is compiled twice.
   step "building the site (debug, as the tests do)"
-  rm -f target/site/pkg/*.br target/site/pkg/*.gz # a release build's, see test.sh
-  rm -f target/site/pkg/split_*.wasm target/site/pkg/chunk_*.wasm
-  cargo leptos build --split
+  scripts/build-site.sh
   run() { cargo test -p server --bench "$1" -- --short "${@:2}"; }
   build=debug
 else
   step "building the site (release wasm, precompressed)"
-  rm -f target/site/pkg/split_*.wasm* target/site/pkg/chunk_*.wasm* # an older build's chunks
-  cargo leptos build --split --release --precompress --frontend-only
+  scripts/build-site.sh --release --precompress --frontend-only
   run() { cargo bench -p server --bench "$1" -- "${@:2}"; }
   build=release
 fi

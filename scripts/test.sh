@@ -30,14 +30,7 @@ cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
 cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 
 step "building the site and the server (cargo leptos build --split)"
-# A release build made with --precompress (scripts/bench.sh) leaves .br and
-# .gz files that Hale would prefer over this build's files.
-rm -f target/site/pkg/*.br target/site/pkg/*.gz
-# Split chunks are named after their source; an old build's would stay.
-rm -f target/site/pkg/split_*.wasm target/site/pkg/chunk_*.wasm
-# --split: the detail page is a lazy route (#[lazy_route]); its code goes
-# to a chunk of its own that the status page never loads.
-cargo leptos build --split
+scripts/build-site.sh
 
 step "unit and integration tests (SQLite and Postgres)"
 cargo test --workspace --exclude frontend --lib --tests 2>&1 | tee "$logs/cargo.log"
