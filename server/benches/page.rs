@@ -135,13 +135,8 @@ async fn run(o: Options) {
         v
     };
     let (hydrated, live) = (times("hydrated_ms"), times("live_ms"));
-    let transferred = result["transferred"]
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    let mut sent: Vec<_> = transferred.iter().collect();
-    sent.sort_by_key(|(name, _)| name.to_string());
-    for (name, t) in &sent {
+    // serde_json's maps are ordered by key: by path.
+    for (name, t) in result["transferred"].as_object().into_iter().flatten() {
         println!(
             "transferred {name:<40} {:>8.1} KiB ({})",
             t["bytes"].as_f64().unwrap_or(0.0) / 1024.0,
