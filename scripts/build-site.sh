@@ -11,6 +11,6 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # over a later build's files, and split chunks are named after their
 # source, so an older build's would stay.
 rm -f target/site/pkg/*.br target/site/pkg/*.gz target/site/pkg/split_*.wasm target/site/pkg/chunk_*.wasm
-# --split: the detail page is a lazy route (#[lazy_route]); its code goes
+# --split: the detail page's island is lazy (#[island(lazy)]); its code goes
 # to a chunk of its own that the status page never loads.
 exec cargo leptos build --split "$@"

@@ -20,7 +20,7 @@ use crate::uptime_bar::{format_pct, UptimeBarView};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::{hooks::use_params_map, lazy_route, LazyRoute};
+use leptos_router::hooks::use_params_map;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -66,46 +66,38 @@ pub mod ssr {
     pub struct Details(pub Arc<dyn DetailSource>);
 }
 
-/// The detail page's route. Its view (the page, its data, the latency
-/// chart, the diagnostics panel) is a split point: the browser loads that
-/// code when a detail page is first shown, so a status page doesn't carry
-/// it. The detail is fetched by the view, not by the route's data half as
-/// `LazyRoute` allows: the code that reads a `ServiceDetail` then stays in
-/// the chunk too, at the price of one round trip more when someone moves
-/// from a status page to a detail page (a page loaded at a detail address
-/// is rendered on the server and doesn't fetch).
-pub struct ServiceDetailRoute;
-
-#[lazy_route]
-impl LazyRoute for ServiceDetailRoute {
-    fn data() -> Self {
-        ServiceDetailRoute
-    }
-
-    fn view(this: Self) -> AnyView {
-        let ServiceDetailRoute = this;
-        let params = use_params_map();
-        let detail = Resource::new(
-            move || params.with(|p| (p.get("slug"), p.get("service").unwrap_or_default())),
-            |(slug, service)| get_service_detail(slug, service),
-        );
-        view! {
-            <Suspense fallback=|| view! { <p class="p-8 text-slate-500">"Loading service…"</p> }>
-                {move || Suspend::new(async move {
-                    match detail.await {
-                        Ok(Some(detail)) => view! { <LiveDetail detail /> }.into_any(),
-                        Ok(None) => view! { <NotFound /> }.into_any(),
-                        Err(err) => view! { <LoadError message=err.to_string() /> }.into_any(),
+/// A service's page, rendered on the server; its live part is the
+/// [`LiveDetail`] island.
+#[component]
+pub fn ServiceDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let detail = Resource::new(
+        move || params.with(|p| (p.get("slug"), p.get("service").unwrap_or_default())),
+        |(slug, service)| get_service_detail(slug, service),
+    );
+    view! {
+        <Suspense fallback=|| view! { <p class="p-8 text-slate-500">"Loading service…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Ok(Some(detail)) => view! {
+                        <Title text=format!("{} · {}", detail.service.name, detail.page_title) />
+                        <LiveDetail detail />
                     }
-                })}
-            </Suspense>
-        }
-        .into_any()
+                    .into_any(),
+                    Ok(None) => view! { <NotFound /> }.into_any(),
+                    Err(err) => view! { <LoadError message=err.to_string() /> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }
 
-/// A detail page that follows the live hub.
-#[component]
+/// A detail page that follows the live hub: an island whose code (the page,
+/// the latency chart, the diagnostics panel, the reading of a
+/// `ServiceDetail`) is a wasm chunk of its own, fetched only when a detail
+/// page is shown (`cargo leptos build --split`), so a status page doesn't
+/// carry it.
+#[island(lazy)]
 fn LiveDetail(detail: ServiceDetail) -> impl IntoView {
     let ServiceDetail {
         page_slug,
@@ -150,10 +142,8 @@ fn LiveDetail(detail: ServiceDetail) -> impl IntoView {
         })
     };
 
-    let title = format!("{name} · {page_title}");
     let heading = name.clone();
     view! {
-        <Title text=title />
         <div
             class="mx-auto max-w-3xl px-4 py-10 sm:py-14"
             data-service=name

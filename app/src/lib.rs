@@ -1,7 +1,10 @@
 //! # Layout
 //!
-//! The Leptos application: what a person sees, rendered on the server and
-//! hydrated in the browser.
+//! The Leptos application: what a person sees, rendered on the server. In
+//! the browser only the live parts hydrate (Leptos islands): each page has
+//! one `#[island]`, given the data it was rendered from as its props; the
+//! rest (routes, titles, the 404 page) is the server's HTML alone, and the
+//! browser's wasm doesn't carry it. Links are plain page loads.
 //!
 //! - [`shell`] and [`App`] (this file): the HTML document and the routes.
 //! - [`model`]: the shared types — service status, page snapshot, and the
@@ -11,8 +14,8 @@
 //! - [`detail_page`]: a service's page (`/services/<service>` and
 //!   `/status/<slug>/<service>`): window figures, latency chart, recent
 //!   results; its server function reads the server-only `ssr::Details`.
-//!   A lazy route: in the browser its code is a wasm chunk of its own,
-//!   fetched when a detail page is first shown (`cargo leptos build
+//!   Its island is lazy: in the browser its code is a wasm chunk of its
+//!   own, fetched when a detail page is shown (`cargo leptos build
 //!   --split`), so the status page's wasm doesn't carry it.
 //! - [`uptime_bar`] and [`latency_chart`]: the 90-day bar (on cards and
 //!   detail pages) and the 24-hour latency chart.
@@ -34,10 +37,10 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, Lazy, SsrMode,
+    path, SsrMode,
 };
 
-pub use detail_page::ServiceDetailRoute;
+pub use detail_page::ServiceDetailPage;
 pub use status_page::{NotFound, StatusPage};
 
 /// Records a named moment in the browser's performance timeline (in
@@ -60,7 +63,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body class="min-h-screen bg-slate-50 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
@@ -86,8 +89,8 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=StatusPage ssr=SsrMode::Async />
                 <Route path=path!("/status/:slug") view=StatusPage ssr=SsrMode::Async />
-                <Route path=path!("/services/:service") view={Lazy::<ServiceDetailRoute>::new()} ssr=SsrMode::Async />
-                <Route path=path!("/status/:slug/:service") view={Lazy::<ServiceDetailRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/services/:service") view=ServiceDetailPage ssr=SsrMode::Async />
+                <Route path=path!("/status/:slug/:service") view=ServiceDetailPage ssr=SsrMode::Async />
             </Routes>
         </Router>
     }

@@ -47,7 +47,11 @@ pub fn StatusPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="p-8 text-slate-500">"Loading status…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
-                    Ok(Some(snapshot)) => view! { <LivePage snapshot /> }.into_any(),
+                    Ok(Some(snapshot)) => view! {
+                        <Title text=snapshot.title.clone() />
+                        <LivePage snapshot />
+                    }
+                    .into_any(),
                     Ok(None) => view! { <NotFound /> }.into_any(),
                     Err(err) => view! { <LoadError message=err.to_string() /> }.into_any(),
                 }
@@ -56,8 +60,10 @@ pub fn StatusPage() -> impl IntoView {
     }
 }
 
-/// A page whose cards follow the live hub.
-#[component]
+/// A page whose cards follow the live hub: an island, the one part of the
+/// status page the browser hydrates, from the snapshot the server rendered
+/// it with (sent along as its props).
+#[island]
 fn LivePage(snapshot: PageSnapshot) -> impl IntoView {
     let connection = RwSignal::new(Connection::Connecting);
     let groups: Vec<(Option<String>, Vec<RwSignal<ServiceView>>)> = snapshot
@@ -89,7 +95,6 @@ fn LivePage(snapshot: PageSnapshot) -> impl IntoView {
     let title = snapshot.title.clone();
     let rendered_at = snapshot.generated_at;
     view! {
-        <Title text=title.clone() />
         <div class="mx-auto max-w-3xl px-4 py-10 sm:py-14">
             <header class="mb-8 flex flex-wrap items-start justify-between gap-4">
                 <div>

@@ -4,10 +4,14 @@
 // components need more than the default 128.
 #![recursion_limit = "256"]
 
+// The islands' hydration functions are `app`'s wasm exports; nothing here
+// calls them (the island script does), so link the crate explicitly.
+extern crate app;
+
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    // `hydrate_lazy`, not `hydrate_body`: a page opened at a detail address
-    // hydrates a lazy route, whose code has to be fetched first.
-    leptos::mount::hydrate_lazy(app::App);
+    // Islands: the page is the server's HTML; only the `#[island]`
+    // components (the live parts) hydrate, each from its own props.
+    leptos::mount::hydrate_islands();
 }
