@@ -25,11 +25,12 @@ use common::fleet::Fleet;
 use common::hale::{fleet_config, service_names, Hale};
 use common::report::{self, percentile, Row};
 use futures_util::StreamExt;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 struct Options {
@@ -80,17 +81,35 @@ fn delay_micros(stamp: &str) -> Option<u32> {
     Some(delay.num_microseconds()?.clamp(0, u32::MAX as i64) as u32)
 }
 
+/// The clients' socket settings. tungstenite zero-fills its whole read
+/// buffer before every read: with its 128 KiB default that was 44 % of the
+/// clients' CPU (`perf`), time no browser spends and that the two cores
+/// then lacked for Hale. 4 KiB reads a heartbeat, a status change or most
+/// batches of probe results in one go.
+fn client_config() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(4 * 1024)
+}
+
+/// Where the run is, for every client: connecting and settling, then the
+/// measured window, then done. A client reads it after each message (a
+/// heartbeat comes every 2 s), rather than waiting on a channel beside its
+/// socket: that wait was registered and dropped again for every message.
+const SETTLING: u8 = 0;
+const MEASURING: u8 = 1;
+const DONE: u8 = 2;
+
 /// One live page: connects (holding a handshake permit until then) and
-/// reads until told to stop.
+/// reads until the run is done.
 async fn client(
     url: String,
     permit: OwnedSemaphorePermit,
-    measuring: Arc<AtomicBool>,
-    mut stop: watch::Receiver<bool>,
+    phase: Arc<AtomicU8>,
     lost: Arc<AtomicUsize>,
 ) -> Seen {
     let mut seen = Seen::default();
-    let connected = tokio_tungstenite::connect_async(url.as_str()).await;
+    let connected =
+        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(client_config()), false)
+            .await;
     drop(permit);
     let Ok((mut socket, _)) = connected else {
         seen.dropped = true;
@@ -98,10 +117,11 @@ async fn client(
         return seen;
     };
     loop {
-        let message = tokio::select! {
-            m = socket.next() => m,
-            _ = stop.changed() => break,
-        };
+        let message = socket.next().await;
+        let phase = phase.load(Ordering::Relaxed);
+        if phase == DONE {
+            break;
+        }
         let text = match message {
             Some(Ok(Message::Text(text))) => text,
             Some(Ok(_)) => continue,
@@ -121,7 +141,7 @@ async fn client(
         };
         match live.kind {
             "snapshot" => seen.snapshot_bytes = text.len(),
-            _ if !measuring.load(Ordering::Relaxed) => {}
+            _ if phase != MEASURING => {}
             "heartbeat" => {
                 seen.heartbeats += 1;
                 if let Some(d) = live.timestamp.and_then(delay_micros) {
@@ -174,6 +194,24 @@ fn summary(delays: &mut [u32]) -> Option<(f64, f64, f64)> {
 }
 
 async fn run(o: Options) {
+    // First, on an idle machine: what any server could do here.
+    let (clients, rounds) = (o.clients, if o.short { 3 } else { 10 });
+    let floor = tokio::task::spawn_blocking(move || common::floor::measure(clients, rounds))
+        .await
+        .unwrap();
+    let floor: Vec<u32> = floor
+        .iter()
+        .map(|&d| d.min(u32::MAX.into()) as u32)
+        .collect();
+    let (floor_p50, floor_p99, floor_max) = (
+        ms(percentile(&floor, 0.5)),
+        ms(percentile(&floor, 0.99)),
+        ms(floor[floor.len() - 1]),
+    );
+    println!(
+        "loopback floor, {clients} clients × {rounds} rounds: p50 {floor_p50:.1} ms, p99 {floor_p99:.1} ms, max {floor_max:.1} ms"
+    );
+
     let fleet = Fleet::spawn();
     let db = common::db::temp_db("sqlite").await;
     let names = service_names(o.services);
@@ -196,11 +234,10 @@ async fn run(o: Options) {
     let url = format!("{}/api/websocket", hale.base.replace("http://", "ws://"));
 
     // Connect everyone, a few hundred handshakes at a time.
-    let measuring = Arc::new(AtomicBool::new(false));
+    let phase = Arc::new(AtomicU8::new(SETTLING));
     // Reading clients that lost their connection (none, if all is well):
     // the stuck ones are cut off when the gauge is down to the rest.
     let lost = Arc::new(AtomicUsize::new(0));
-    let (stop_tx, stop_rx) = watch::channel(false);
     let gate = Arc::new(Semaphore::new(256));
     let connecting = Instant::now();
     let mut tasks = Vec::with_capacity(o.clients);
@@ -209,8 +246,7 @@ async fn run(o: Options) {
         tasks.push(tokio::spawn(client(
             url.clone(),
             permit,
-            measuring.clone(),
-            stop_rx.clone(),
+            phase.clone(),
             lost.clone(),
         )));
     }
@@ -240,7 +276,7 @@ async fn run(o: Options) {
         stuck.push(stuck_client(addr).await);
     }
     let stuck_at = Instant::now();
-    measuring.store(true, Ordering::Relaxed);
+    phase.store(MEASURING, Ordering::Relaxed);
     let (hale_cpu, own_cpu) = (hale.cpu_time(), common::measure::cpu_time());
     let mut cut_after = None;
     let window = Instant::now();
@@ -255,12 +291,11 @@ async fn run(o: Options) {
             cut_after = Some(stuck_at.elapsed());
         }
     }
-    measuring.store(false, Ordering::Relaxed);
+    phase.store(DONE, Ordering::Relaxed);
     let window_s = window.elapsed().as_secs_f64();
     let hale_share = (hale.cpu_time() - hale_cpu).as_secs_f64() / window_s * 100.0;
     let own_share = (common::measure::cpu_time() - own_cpu).as_secs_f64() / window_s * 100.0;
     let rss_after_cut = hale.rss_bytes();
-    let _ = stop_tx.send(true);
     let mut delays: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
     let (mut fewest, mut most, mut dropped, mut snapshot) = (usize::MAX, 0, 0, 0);
     for task in tasks {
@@ -303,6 +338,15 @@ async fn run(o: Options) {
         match summary(&mut delays[kind as usize]) {
             Some((p50, p99, max)) => {
                 println!("{label}: {samples} deliveries, p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
+                let sorted = &delays[kind as usize];
+                let spread: Vec<String> = [0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99]
+                    .iter()
+                    .map(|&q| format!("{:.0}", ms(percentile(sorted, q))))
+                    .collect();
+                println!(
+                    "  p10, p25, p50, p75, p90, p95, p99 (ms): {}",
+                    spread.join(", ")
+                );
                 rows.push(Row::at_most(
                     &format!("WebSocket fan-out: {label} to {n} clients, p99 (p50, max)"),
                     p99,
@@ -319,6 +363,12 @@ async fn run(o: Options) {
             )),
         }
     }
+    rows.push(Row::reported(
+        &format!(
+            "Loopback floor: one 64-byte write to each of {n} sockets (2 threads, no runtime), read by one epoll thread in another process, p99 (p50, max)"
+        ),
+        format!("{floor_p99:.1} ms ({floor_p50:.1}, {floor_max:.1})"),
+    ));
     rows.push(Row::judged(
         &format!("WebSocket fan-out: clients dropped, heartbeats missed ({n} clients)"),
         format!("{dropped} dropped, {}..{most} heartbeats each", fewest),

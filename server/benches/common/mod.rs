@@ -5,16 +5,21 @@
 pub mod args;
 pub mod db;
 pub mod fleet;
+pub mod floor;
 pub mod hale;
 pub mod measure;
 pub mod report;
 
-/// A benchmark's `main`: the fake fleet when asked to be it (the child
-/// process `fleet::Fleet::spawn` starts), else `run` on two worker threads
-/// with the open-files limit raised.
+/// A benchmark's `main`: the fake fleet or the floor's reader when asked to
+/// be one (the child processes `fleet::Fleet::spawn` and `floor::measure`
+/// start), else `run` on two worker threads with the open-files limit
+/// raised.
 pub fn main<F: std::future::Future<Output = ()>>(run: impl FnOnce() -> F) {
     if std::env::args().any(|a| a == fleet::FLAG) {
         return fleet::serve_forever();
+    }
+    if std::env::args().any(|a| a == floor::FLAG) {
+        return floor::read_forever();
     }
     measure::raise_fd_limit();
     println!("machine: {}", measure::machine());
