@@ -1,16 +1,18 @@
-//! The live hub: one broadcast channel of pre-serialized JSON messages.
+//! The live hub: one broadcast channel of ready WebSocket frames.
 //!
-//! Each message is serialized once, whatever the number of clients, and
+//! Each message is serialized and framed once, whatever the number of
+//! clients, and
 //! publishing never waits for a client: a client that falls behind the
 //! channel's capacity is told it lagged and is dropped by its handler.
 
+use crate::api::frame;
 use app::model::LiveMessage;
+use axum::body::Bytes;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 /// How often the hub says it is alive (DESIGN.md: every 2 seconds).
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
@@ -19,7 +21,7 @@ pub const CLIENT_BACKLOG: usize = 1_024;
 
 #[derive(Clone)]
 pub struct Hub {
-    sender: broadcast::Sender<Utf8Bytes>,
+    sender: broadcast::Sender<Bytes>,
     clients: Arc<AtomicUsize>,
 }
 
@@ -41,12 +43,13 @@ impl Hub {
         if self.sender.receiver_count() == 0 {
             return; // nobody to serialize for
         }
-        let json = serde_json::to_string(message).expect("live messages serialize");
+        let json = serde_json::to_vec(message).expect("live messages serialize");
         // An error only means nobody is listening.
-        let _ = self.sender.send(Utf8Bytes::from(json));
+        let _ = self.sender.send(frame::text(&json));
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Utf8Bytes> {
+    /// Every message published from now on, as a text frame.
+    pub fn subscribe(&self) -> broadcast::Receiver<Bytes> {
         self.sender.subscribe()
     }
 
@@ -96,8 +99,10 @@ mod tests {
         let _task = hub.spawn_heartbeat(HEARTBEAT_EVERY);
         let mut arrivals = Vec::new();
         for _ in 0..5 {
-            let message = rx.recv().await.unwrap();
-            let parsed: serde_json::Value = serde_json::from_str(message.as_str()).unwrap();
+            let frame = rx.recv().await.unwrap();
+            // FIN + text, and a 7-bit length: the JSON follows.
+            assert_eq!(frame[..2], [0x81, frame.len() as u8 - 2]);
+            let parsed: serde_json::Value = serde_json::from_slice(&frame[2..]).unwrap();
             assert_eq!(parsed["type"], "heartbeat");
             let stamp = parsed["timestamp"].as_str().unwrap();
             assert!(

@@ -9,7 +9,7 @@ mod push;
 pub mod reports;
 mod websocket;
 
-pub use websocket::{serve_client, ClientEnd, ClientLimits};
+pub use websocket::{frame, serve_client, ClientEnd, ClientLimits};
 
 use crate::board::StatusBoard;
 use crate::hub::Hub;

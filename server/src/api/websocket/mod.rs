@@ -1,13 +1,19 @@
 //! `GET /api/websocket`: the snapshot, then every live message.
 //!
-//! The handshake is done here rather than by axum's extractor so that the
-//! snapshot, by far the largest message (a page of 50 services with their
-//! 90-day bars is ~150 KB), can be written straight to the socket as one
-//! prepared frame, serialized once and shared by every client that
-//! connects while the board is unchanged. Sent through tungstenite it
-//! would be copied into the connection's write buffer, which keeps its
-//! largest size for the connection's life: 10,000 clients would hold
-//! 1.5 GB for messages that are otherwise a few hundred bytes.
+//! The WebSocket is Hale's own, on hyper's upgrade: a live page only
+//! receives, so the server side is small ([`frame`]: framing; [`client`]:
+//! one connection's loop) and built for fan-out. Every message is
+//! serialized and framed once, by the hub, for all clients; a connection
+//! copies the shared frame to its socket, gathering whatever queued up
+//! into one write. The snapshot, by far the largest message (a page of 50
+//! services with their 90-day bars is ~150 KB), is framed once per board
+//! version and written before the loop starts, so no connection keeps a
+//! buffer of its size.
+
+mod client;
+pub mod frame;
+
+pub use client::{serve_client, ClientEnd, ClientLimits};
 
 use super::page_cache::{Freshness, MAX_AGE};
 use super::{ApiError, AppState};
@@ -16,26 +22,11 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use hyper_util::rt::TokioIo;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::broadcast;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
-use tokio_tungstenite::WebSocketStream;
-
-/// Per connection: clients say nothing but pongs and a close, so a small
-/// read buffer; messages go out as they come (no write batching).
-fn socket_config() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
-        .max_message_size(Some(64 * 1024))
-        .max_frame_size(Some(64 * 1024))
-}
 
 pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Response {
     let accept = match accept_key(request.headers()) {
@@ -65,10 +56,7 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
             return tracing::debug!(?end, "websocket client left");
         }
         drop(snapshot);
-        let socket =
-            WebSocketStream::from_raw_socket(io, Role::Server, Some(socket_config())).await;
-        let (sink, stream) = socket.split();
-        let end = serve_client(sink, stream, events, limits).await;
+        let end = serve_client(io, events, limits).await;
         tracing::debug!(?end, "websocket client left");
     });
     let mut response = Response::new(Body::empty());
@@ -140,26 +128,6 @@ fn accept_key(headers: &HeaderMap) -> Result<HeaderValue, Refusal> {
     Ok(HeaderValue::from_str(&accept).expect("base64 is a valid header"))
 }
 
-/// One unfragmented text frame as a server sends it: unmasked (RFC 6455
-/// §5.2).
-pub fn text_frame(payload: &[u8]) -> Bytes {
-    let mut frame = Vec::with_capacity(payload.len() + 10);
-    frame.push(0x81); // FIN, text
-    match payload.len() {
-        n @ 0..=125 => frame.push(n as u8),
-        n @ 126..=0xFFFF => {
-            frame.push(126);
-            frame.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            frame.push(127);
-            frame.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    frame.extend_from_slice(payload);
-    frame.into()
-}
-
 async fn write_frame<W: AsyncWrite + Unpin>(
     io: &mut W,
     frame: &[u8],
@@ -193,7 +161,7 @@ impl SnapshotFrames {
             services: board.views(),
         };
         let json = serde_json::to_vec(&snapshot).expect("snapshot serializes");
-        let frame = text_frame(&json);
+        let frame = frame::text(&json);
         let mut kept = self.0.lock().expect("snapshot lock");
         if kept
             .as_ref()
@@ -205,244 +173,13 @@ impl SnapshotFrames {
     }
 }
 
-/// Why a client's connection ended.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ClientEnd {
-    /// The client closed, or its connection failed.
-    Left,
-    /// A send blocked past the timeout: the client stopped reading.
-    TooSlow,
-    /// The client fell more than the hub's backlog behind.
-    Lagged,
-    /// The hub shut down.
-    HubClosed,
-    /// Nothing came back, not even a pong, for the silence limit: the
-    /// client stopped reading (its buffers may still take our writes).
-    Silent,
-}
-
-/// When a client is given up on.
-#[derive(Clone, Copy, Debug)]
-pub struct ClientLimits {
-    /// How long one send may block (the client's buffers are full).
-    pub send_timeout: Duration,
-    /// How often the server pings; browsers answer on their own.
-    pub ping_every: Duration,
-    /// How long a client may say nothing, pongs included. Checked at each
-    /// ping, so a silent client goes at the first ping past this.
-    pub silence_limit: Duration,
-}
-
-impl Default for ClientLimits {
-    fn default() -> Self {
-        ClientLimits {
-            send_timeout: Duration::from_secs(10),
-            ping_every: Duration::from_secs(10),
-            silence_limit: Duration::from_secs(25),
-        }
-    }
-}
-
-/// Relays hub messages until the client leaves or stops keeping up.
-/// Written over any sink and stream so it can be tested without a socket.
-pub async fn serve_client<S, R, E>(
-    mut sink: S,
-    mut stream: R,
-    mut events: broadcast::Receiver<Utf8Bytes>,
-    limits: ClientLimits,
-) -> ClientEnd
-where
-    S: Sink<Message> + Unpin,
-    R: Stream<Item = Result<Message, E>> + Unpin,
-{
-    let send = async |sink: &mut S, message: Message| match tokio::time::timeout(
-        limits.send_timeout,
-        sink.send(message),
-    )
-    .await
-    {
-        Ok(Ok(())) => None,
-        Ok(Err(_)) => Some(ClientEnd::Left),
-        Err(_) => Some(ClientEnd::TooSlow),
-    };
-    let mut ping = tokio::time::interval_at(Instant::now() + limits.ping_every, limits.ping_every);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut heard = Instant::now();
-    let end = loop {
-        tokio::select! {
-            event = events.recv() => match event {
-                Ok(text) => {
-                    if let Some(end) = send(&mut sink, Message::Text(text)).await {
-                        break end;
-                    }
-                }
-                Err(broadcast::error::RecvError::Lagged(_)) => break ClientEnd::Lagged,
-                Err(broadcast::error::RecvError::Closed) => break ClientEnd::HubClosed,
-            },
-            incoming = stream.next() => match incoming {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => break ClientEnd::Left,
-                // Pongs, and pings (answered by the socket layer).
-                Some(Ok(_)) => heard = Instant::now(),
-            },
-            _ = ping.tick() => {
-                if heard.elapsed() >= limits.silence_limit {
-                    break ClientEnd::Silent;
-                }
-                if let Some(end) = send(&mut sink, Message::Ping(Bytes::new())).await {
-                    break end;
-                }
-            }
-        }
-    };
-    if end != ClientEnd::Left {
-        let _ = tokio::time::timeout(Duration::from_millis(100), sink.close()).await;
-    }
-    end
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hub::Hub;
-    use futures_util::stream;
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-    use tokio::sync::mpsc;
-
-    /// A sink whose reader never reads: every send stays pending.
-    struct Stuck;
-    impl Sink<Message> for Stuck {
-        type Error = ();
-        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
-            Poll::Pending
-        }
-        fn start_send(self: Pin<&mut Self>, _: Message) -> Result<(), ()> {
-            Ok(())
-        }
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
-            Poll::Pending
-        }
-        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), ()>> {
-            Poll::Pending
-        }
-    }
-
-    /// A sink that hands every message to a channel the test reads.
-    fn reader() -> (
-        impl Sink<Message, Error = ()> + Unpin,
-        mpsc::UnboundedReceiver<Message>,
-    ) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let sink = futures_util::sink::unfold(tx, |tx, message: Message| async move {
-            tx.send(message).map_err(|_| ())?;
-            Ok::<_, ()>(tx)
-        });
-        (Box::pin(sink), rx)
-    }
-
-    fn limits(send_timeout_secs: u64) -> ClientLimits {
-        ClientLimits {
-            send_timeout: Duration::from_secs(send_timeout_secs),
-            ..Default::default()
-        }
-    }
-
-    /// The next text message, past pings.
-    async fn next_text(rx: &mut mpsc::UnboundedReceiver<Message>) -> String {
-        loop {
-            match rx.recv().await.expect("a message") {
-                Message::Text(t) => return t.to_string(),
-                Message::Ping(_) => continue,
-                other => panic!("expected text, got {other:?}"),
-            }
-        }
-    }
-
-    fn silent() -> impl Stream<Item = Result<Message, ()>> + Unpin {
-        stream::pending()
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_client_that_stops_reading_is_dropped_and_others_keep_receiving() {
-        let hub = Hub::new(16);
-        let stuck = tokio::spawn(serve_client(Stuck, silent(), hub.subscribe(), limits(5)));
-        let (sink, mut healthy_rx) = reader();
-        let healthy = tokio::spawn(serve_client(sink, silent(), hub.subscribe(), limits(5)));
-        let _heartbeat = hub.spawn_heartbeat(Duration::from_secs(2));
-
-        // The healthy client gets every heartbeat on time.
-        let start = tokio::time::Instant::now();
-        for i in 1..=5u32 {
-            assert!(next_text(&mut healthy_rx).await.contains("heartbeat"));
-            assert_eq!(start.elapsed(), Duration::from_secs(2) * i);
-        }
-        // The stuck one was cut off at its send timeout.
-        assert!(stuck.is_finished());
-        assert_eq!(stuck.await.unwrap(), ClientEnd::TooSlow);
-        assert!(!healthy.is_finished());
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_client_that_answers_no_ping_is_dropped_and_one_that_does_stays() {
-        let hub = Hub::new(16);
-        let (sink, mut silent_rx) = reader();
-        let start = Instant::now();
-        let quiet = tokio::spawn(serve_client(sink, silent(), hub.subscribe(), limits(10)));
-        // Answers each ping as a browser does.
-        let (sink, mut pinged) = reader();
-        let (pongs_tx, pongs) = mpsc::unbounded_channel();
-        let answering = tokio::spawn(serve_client(
-            sink,
-            Box::pin(tokio_stream_of(pongs)),
-            hub.subscribe(),
-            limits(10),
-        ));
-        tokio::spawn(async move {
-            while let Some(message) = pinged.recv().await {
-                if let Message::Ping(payload) = message {
-                    let _ = pongs_tx.send(Ok::<_, ()>(Message::Pong(payload)));
-                }
-            }
-        });
-        assert_eq!(quiet.await.unwrap(), ClientEnd::Silent);
-        // Pinged at 10 s and 20 s, unanswered; dropped at the 30 s ping.
-        assert_eq!(start.elapsed(), Duration::from_secs(30));
-        let mut pings = 0;
-        while let Ok(message) = silent_rx.try_recv() {
-            pings += usize::from(matches!(message, Message::Ping(_)));
-        }
-        assert_eq!(pings, 2);
-        tokio::time::sleep(Duration::from_secs(120)).await;
-        assert!(!answering.is_finished(), "a client that answers stays");
-    }
-
-    fn tokio_stream_of<T>(mut rx: mpsc::UnboundedReceiver<T>) -> impl Stream<Item = T> {
-        futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
-    }
-
-    #[tokio::test]
-    async fn a_client_that_falls_behind_the_backlog_is_dropped() {
-        let hub = Hub::new(4);
-        let events = hub.subscribe();
-        for _ in 0..10 {
-            hub.publish(&LiveMessage::Heartbeat {
-                timestamp: crate::probe::now(),
-            });
-        }
-        let (sink, _rx) = reader();
-        let end = serve_client(sink, silent(), events, limits(1)).await;
-        assert_eq!(end, ClientEnd::Lagged);
-    }
-
-    #[tokio::test]
-    async fn a_client_that_closes_ends_the_relay() {
-        let hub = Hub::new(4);
-        let (sink, mut rx) = reader();
-        let closing = stream::iter(vec![Ok::<_, ()>(Message::Close(None))]);
-        let end = serve_client(sink, closing, hub.subscribe(), limits(1)).await;
-        assert_eq!(end, ClientEnd::Left);
-        assert!(rx.try_recv().is_err(), "nothing sent after the close");
-    }
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::WebSocketStream;
 
     #[tokio::test]
     async fn prepared_frames_read_back_as_the_same_text_at_every_length_encoding() {
@@ -450,7 +187,7 @@ mod tests {
         for len in [0, 125, 126, 65_535, 65_536, 200_000] {
             let payload: String = "x".repeat(len);
             let (mut server, client) = tokio::io::duplex(1 << 20);
-            let frame = text_frame(payload.as_bytes());
+            let frame = frame::text(payload.as_bytes());
             let writer = tokio::spawn(async move {
                 write_frame(&mut server, &frame, Duration::from_secs(5)).await;
                 server
@@ -469,7 +206,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_snapshot_nobody_reads_gives_up_at_the_send_timeout() {
         let (mut server, _client) = tokio::io::duplex(1024);
-        let frame = text_frame(&[b'x'; 10_000]);
+        let frame = frame::text(&[b'x'; 10_000]);
         let end = write_frame(&mut server, &frame, Duration::from_secs(10)).await;
         assert_eq!(end, Some(ClientEnd::TooSlow));
     }
