@@ -264,6 +264,9 @@ mod client {
                 LiveMessage::Heartbeat { .. } => {}
                 LiveMessage::Probe(probe) => {
                     if let Some(signal) = self.services.get(&probe.service) {
+                        if !signal.with_untracked(|view| view.is_news(&probe)) {
+                            return;
+                        }
                         signal.update(|view| view.apply_probe(&probe));
                         if let Some(on_probe) = &self.on_probe {
                             on_probe(&probe);

@@ -136,6 +136,16 @@ impl ServiceView {
         self.uptime.apply_probe(probe.timestamp, probe.success);
     }
 
+    /// Whether `probe` is newer than the latest result the view holds. A
+    /// service is probed one result at a time, so its results arrive in
+    /// order; one that isn't newer is already counted. A page meets those
+    /// when it connects: the snapshot holds the results the hub had
+    /// gathered but not yet sent, and they arrive again just after it.
+    pub fn is_news(&self, probe: &ProbeEvent) -> bool {
+        self.last_checked
+            .is_none_or(|latest| probe.timestamp > latest)
+    }
+
     /// Folds a status change into the view.
     pub fn apply_status(&mut self, to: ServiceStatus, at: DateTime<Utc>) {
         self.status = to;
@@ -592,6 +602,27 @@ mod tests {
         ] {
             assert!(LiveMessage::from_json(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_result_the_view_already_holds_is_not_news() {
+        let at = |s: i64| DateTime::<Utc>::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        let probe = |s: i64| ProbeEvent {
+            service: "api".into(),
+            timestamp: at(s),
+            success: true,
+            latency_ms: 3.0,
+            status_code: Some(200),
+            message: "HTTP 200".into(),
+            conditions: vec![],
+            region: None,
+        };
+        let mut view = ServiceView::new("api", None);
+        assert!(view.is_news(&probe(0)), "the first result");
+        view.apply_probe(&probe(30));
+        assert!(!view.is_news(&probe(30)), "the same result again");
+        assert!(!view.is_news(&probe(0)), "an older one");
+        assert!(view.is_news(&probe(60)));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::board::StatusBoard;
 use crate::config::{Config, ProbeKind};
 use crate::history::query::{History, HistorySettings, DEFAULT_CAP_MS};
 use crate::history::RollupPlan;
-use crate::hub::{Hub, HEARTBEAT_EVERY};
+use crate::hub::{Hub, HEARTBEAT_EVERY, PROBE_WINDOW};
 use crate::probe::{AnyProber, ProbeResult, Prober};
 use crate::push::PushBoard;
 use crate::scheduler::{Reconciled, Scheduler, SchedulerStats, DEFAULT_CONCURRENCY};
@@ -30,6 +30,9 @@ pub struct Settings {
     /// Where the built site (`pkg/hale.js`, `.wasm`, `.css`) lives.
     pub site_root: String,
     pub heartbeat_every: Duration,
+    /// How long live probe results may wait to go out together
+    /// (`hub::PROBE_WINDOW`).
+    pub probe_window: Duration,
     pub send_timeout: Duration,
     pub concurrency: usize,
     /// How often the history roll-up runs.
@@ -46,6 +49,7 @@ impl Settings {
             listen,
             site_root: "target/site".into(),
             heartbeat_every: HEARTBEAT_EVERY,
+            probe_window: PROBE_WINDOW,
             send_timeout: Duration::from_secs(10),
             concurrency: DEFAULT_CONCURRENCY,
             rollup_every: Duration::from_secs(60),
@@ -92,7 +96,7 @@ impl Hale {
         }
         let history = History::new(store.clone(), HistorySettings::from_config(&config));
         load_bars(&history, &board, &config).await;
-        let hub = Hub::default();
+        let hub = Hub::default().with_probe_window(settings.probe_window);
         let heartbeat = hub.spawn_heartbeat(settings.heartbeat_every);
         let rollup = tokio::spawn(roll_up_every(
             settings.rollup_every,
