@@ -14,10 +14,12 @@
 //!   reports the ones that fall silent.
 //! - [`runtime`]: the pipeline that takes each [`probe::ProbeResult`] to the
 //!   [`board`] (current state, with [`tracker`]'s confirmation thresholds),
-//!   the [`hub`] (live broadcast) and the [`writer`] (batched history).
+//!   the [`hub`] (live broadcast: messages framed once, probe results
+//!   gathered for half a second) and the [`writer`] (batched history).
 //! - [`store`]: one trait, SQLite and Postgres implementations.
-//! - [`api`]: the axum router — health, WebSocket, and the Leptos pages from
-//!   the `app` crate, rendered from the board.
+//! - [`api`]: the axum router — health, the WebSocket (Hale's own server
+//!   side, `api::websocket`), and the Leptos pages from the `app` crate,
+//!   rendered from the board.
 //! - [`cli`]: `hale serve` and `hale validate`.
 
 pub mod api;
