@@ -12,11 +12,14 @@
 //!
 //! Reports: delivery delay of heartbeats and of status changes over every
 //! client (p50, p99, max); Hale's resident memory per connection (RSS with
-//! the N clients connected and settled, less RSS before, over N); when the
-//! non-reading clients were cut off, and Hale's memory after.
+//! the N clients connected, settled and through the measured window's
+//! traffic, less RSS before, over N); when the non-reading clients were
+//! cut off, and Hale's memory after.
 //!
 //! The clients share the machine's two cores with Hale, so their own
-//! reading time is in the figures.
+//! reading time is in the figures. Before Hale starts, the loopback floor
+//! (`common::floor`) measures what raw writes and reads take for the same
+//! N connections on this machine.
 
 mod common;
 
@@ -267,7 +270,6 @@ async fn run(o: Options) {
     // Snapshots sent and buffers settled.
     tokio::time::sleep(Duration::from_secs(5)).await;
     let rss_connected = hale.rss_bytes();
-    let per_connection = rss_connected.saturating_sub(rss_before) as f64 / o.clients as f64;
 
     // The clients that stop reading, then the measured window.
     let addr: std::net::SocketAddr = hale.base.trim_start_matches("http://").parse().unwrap();
@@ -296,6 +298,10 @@ async fn run(o: Options) {
     let hale_share = (hale.cpu_time() - hale_cpu).as_secs_f64() / window_s * 100.0;
     let own_share = (common::measure::cpu_time() - own_cpu).as_secs_f64() / window_s * 100.0;
     let rss_after_cut = hale.rss_bytes();
+    // Per connection after the window's live traffic (whatever the
+    // connections kept from it counts), or as first connected if more.
+    let per_connection =
+        rss_connected.max(rss_after_cut).saturating_sub(rss_before) as f64 / o.clients as f64;
     let mut delays: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
     let (mut fewest, mut most, mut dropped, mut snapshot) = (usize::MAX, 0, 0, 0);
     for task in tasks {
