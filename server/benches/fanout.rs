@@ -63,8 +63,8 @@ const STATUS_CHANGE: u8 = 1;
 /// What one client saw while the benchmark measured.
 #[derive(Default)]
 struct Seen {
-    /// (kind, delay in microseconds)
-    delays: Vec<(u8, u32)>,
+    /// (kind, the message's timestamp in ms, delay in microseconds)
+    delays: Vec<(u8, i64, u32)>,
     heartbeats: usize,
     snapshot_bytes: usize,
     dropped: bool,
@@ -78,10 +78,14 @@ struct Live<'a> {
     at: Option<&'a str>,
 }
 
-fn delay_micros(stamp: &str) -> Option<u32> {
+/// The message's timestamp (ms) and how long ago it was (µs).
+fn delay_micros(stamp: &str) -> Option<(i64, u32)> {
     let sent = chrono::DateTime::parse_from_rfc3339(stamp).ok()?;
     let delay = chrono::Utc::now().signed_duration_since(sent);
-    Some(delay.num_microseconds()?.clamp(0, u32::MAX as i64) as u32)
+    Some((
+        sent.timestamp_millis(),
+        delay.num_microseconds()?.clamp(0, u32::MAX as i64) as u32,
+    ))
 }
 
 /// The clients' socket settings. tungstenite zero-fills its whole read
@@ -147,13 +151,13 @@ async fn client(
             _ if phase != MEASURING => {}
             "heartbeat" => {
                 seen.heartbeats += 1;
-                if let Some(d) = live.timestamp.and_then(delay_micros) {
-                    seen.delays.push((HEARTBEAT, d));
+                if let Some((at, d)) = live.timestamp.and_then(delay_micros) {
+                    seen.delays.push((HEARTBEAT, at, d));
                 }
             }
             "status_change" => {
-                if let Some(d) = live.at.and_then(delay_micros) {
-                    seen.delays.push((STATUS_CHANGE, d));
+                if let Some((at, d)) = live.at.and_then(delay_micros) {
+                    seen.delays.push((STATUS_CHANGE, at, d));
                 }
             }
             _ => {}
@@ -303,6 +307,8 @@ async fn run(o: Options) {
     let per_connection =
         rss_connected.max(rss_after_cut).saturating_sub(rss_before) as f64 / o.clients as f64;
     let mut delays: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+    // Each message's deliveries, by kind and timestamp.
+    let mut by_message: std::collections::BTreeMap<(u8, i64), Vec<u32>> = Default::default();
     let (mut fewest, mut most, mut dropped, mut snapshot) = (usize::MAX, 0, 0, 0);
     for task in tasks {
         let seen = task.await.unwrap();
@@ -310,8 +316,9 @@ async fn run(o: Options) {
         most = most.max(seen.heartbeats);
         dropped += usize::from(seen.dropped);
         snapshot = snapshot.max(seen.snapshot_bytes);
-        for (kind, d) in seen.delays {
+        for (kind, at, d) in seen.delays {
             delays[kind as usize].push(d);
+            by_message.entry((kind, at)).or_default().push(d);
         }
     }
     drop(stuck);
@@ -332,6 +339,18 @@ async fn run(o: Options) {
         o.clients,
         rss_after_cut as f64 / 1_048_576.0
     );
+    // Is the tail every message's, or a few slow ones'?
+    for (kind, label) in [(HEARTBEAT, "heartbeat"), (STATUS_CHANGE, "status change")] {
+        let each: Vec<String> = by_message
+            .iter_mut()
+            .filter(|((k, _), _)| *k == kind)
+            .map(|(_, d)| {
+                d.sort_unstable();
+                format!("{:.0}", ms(percentile(d, 0.99)))
+            })
+            .collect();
+        println!("  p99 of each {label} in turn (ms): {}", each.join(" "));
+    }
     let n = o.clients;
     let mut rows = Vec::new();
     for (kind, label) in [
