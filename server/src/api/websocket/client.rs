@@ -81,7 +81,9 @@ where
     let end = loop {
         // Only the read borrows the socket, and only while waiting: what
         // woke the loop is handled, and written, once it is dropped.
+        // The hub's messages first: a wake for one polls nothing else.
         let woke = tokio::select! {
+            biased;
             event = events.recv() => Woke::Event(event),
             read = io.read(&mut chunk) => Woke::Read(read),
             _ = ping.tick() => Woke::Ping,
@@ -199,7 +201,7 @@ fn gather(events: &mut broadcast::Receiver<Bytes>, first: Bytes, out: &mut Vec<u
 }
 
 /// Writes `bytes` whole, or says why not.
-async fn send<W: AsyncWrite + Unpin>(
+pub(super) async fn send<W: AsyncWrite + Unpin>(
     tx: &mut W,
     bytes: &[u8],
     timeout: Duration,

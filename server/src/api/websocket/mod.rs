@@ -24,8 +24,6 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
 pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Response {
@@ -52,7 +50,7 @@ pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Res
         let snapshot = frames.frame(&board);
         drop((hub, board, frames));
         let mut io = TokioIo::new(upgraded);
-        if let Some(end) = write_frame(&mut io, &snapshot, limits.send_timeout).await {
+        if let Some(end) = client::send(&mut io, &snapshot, limits.send_timeout).await {
             return tracing::debug!(?end, "websocket client left");
         }
         drop(snapshot);
@@ -128,18 +126,6 @@ fn accept_key(headers: &HeaderMap) -> Result<HeaderValue, Refusal> {
     Ok(HeaderValue::from_str(&accept).expect("base64 is a valid header"))
 }
 
-async fn write_frame<W: AsyncWrite + Unpin>(
-    io: &mut W,
-    frame: &[u8],
-    send_timeout: Duration,
-) -> Option<ClientEnd> {
-    match tokio::time::timeout(send_timeout, io.write_all(frame)).await {
-        Ok(Ok(())) => None,
-        Ok(Err(_)) => Some(ClientEnd::Left),
-        Err(_) => Some(ClientEnd::TooSlow),
-    }
-}
-
 /// The snapshot as a ready frame, made again only when the board changed,
 /// the day turned or it is a second old: 10,000 clients connecting at once
 /// cost one serialization, not 10,000.
@@ -177,6 +163,7 @@ impl SnapshotFrames {
 mod tests {
     use super::*;
     use futures_util::StreamExt;
+    use std::time::Duration;
     use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
     use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::WebSocketStream;
@@ -189,7 +176,7 @@ mod tests {
             let (mut server, client) = tokio::io::duplex(1 << 20);
             let frame = frame::text(payload.as_bytes());
             let writer = tokio::spawn(async move {
-                write_frame(&mut server, &frame, Duration::from_secs(5)).await;
+                client::send(&mut server, &frame, Duration::from_secs(5)).await;
                 server
             });
             let config = WebSocketConfig::default()
@@ -207,7 +194,7 @@ mod tests {
     async fn a_snapshot_nobody_reads_gives_up_at_the_send_timeout() {
         let (mut server, _client) = tokio::io::duplex(1024);
         let frame = frame::text(&[b'x'; 10_000]);
-        let end = write_frame(&mut server, &frame, Duration::from_secs(10)).await;
+        let end = client::send(&mut server, &frame, Duration::from_secs(10)).await;
         assert_eq!(end, Some(ClientEnd::TooSlow));
     }
 
