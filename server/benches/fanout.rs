@@ -306,7 +306,6 @@ async fn run(o: Options) {
     // connections kept from it counts), or as first connected if more.
     let per_connection =
         rss_connected.max(rss_after_cut).saturating_sub(rss_before) as f64 / o.clients as f64;
-    let mut delays: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
     // Each message's deliveries, by kind and timestamp.
     let mut by_message: std::collections::BTreeMap<(u8, i64), Vec<u32>> = Default::default();
     let (mut fewest, mut most, mut dropped, mut snapshot) = (usize::MAX, 0, 0, 0);
@@ -317,7 +316,6 @@ async fn run(o: Options) {
         dropped += usize::from(seen.dropped);
         snapshot = snapshot.max(seen.snapshot_bytes);
         for (kind, at, d) in seen.delays {
-            delays[kind as usize].push(d);
             by_message.entry((kind, at)).or_default().push(d);
         }
     }
@@ -351,6 +349,14 @@ async fn run(o: Options) {
             .collect();
         println!("  p99 of each {label} in turn (ms): {}", each.join(" "));
     }
+    // And every delivery of a kind together.
+    let mut delays: [Vec<u32>; 2] = [HEARTBEAT, STATUS_CHANGE].map(|kind| {
+        by_message
+            .iter()
+            .filter(|((k, _), _)| *k == kind)
+            .flat_map(|(_, d)| d.iter().copied())
+            .collect()
+    });
     let n = o.clients;
     let mut rows = Vec::new();
     for (kind, label) in [
