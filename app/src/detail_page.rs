@@ -8,10 +8,6 @@
 
 use crate::latency_chart::LatencyChart;
 use crate::live::{self, Connection, OnProbe};
-use crate::model::{
-    Band, LatencyPoint, LatencySummary, ProbeEvent, ServiceDetail, ServiceStatus, ServiceView,
-    WindowFigures,
-};
 use crate::status_page::{
     format_latency, format_utc, page_href, ConditionItem, LiveIndicator, LoadError, NotFound,
     PageFooter, StatusPill,
@@ -24,6 +20,10 @@ use leptos_router::hooks::use_params_map;
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
+use wire::{
+    Band, LatencyPoint, LatencySummary, ProbeEvent, ServiceDetail, ServiceStatus, ServiceView,
+    WindowFigures,
+};
 
 /// Rows the recent results list keeps as live ones arrive.
 pub const RECENT_ROWS: usize = 50;
@@ -48,8 +48,8 @@ pub async fn get_service_detail(
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use crate::model::ServiceDetail;
     use std::{future::Future, pin::Pin, sync::Arc};
+    use wire::ServiceDetail;
 
     pub type DetailFuture =
         Pin<Box<dyn Future<Output = Result<Option<ServiceDetail>, String>> + Send>>;

@@ -3,7 +3,7 @@
 
 use crate::status_page::encode_segment;
 use leptos::prelude::*;
-use serde_json::Value;
+use wire::diagnosis::Diagnosis;
 
 #[derive(Clone, Debug, PartialEq)]
 // Results arrive only in the browser.
@@ -11,7 +11,7 @@ use serde_json::Value;
 enum State {
     Idle,
     Running,
-    Done(Value),
+    Done(Box<Diagnosis>),
     Failed(String),
 }
 
@@ -58,93 +58,80 @@ pub fn DiagnosticsPanel(service: String) -> impl IntoView {
                     State::Failed(message) => view! {
                         <p data-diagnostics-error class="text-red-600 dark:text-red-400">{message}</p>
                     }.into_any(),
-                    State::Done(d) => view! { <Findings d /> }.into_any(),
+                    State::Done(d) => view! { <Findings d=*d /> }.into_any(),
                 }}
             </div>
         </section>
     }
 }
 
-fn text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => "—".into(),
-        // 100.0 reads "100", 1.004 as it is.
-        Value::Number(n) => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 => format!("{f:.0}"),
-            _ => n.to_string(),
-        },
-        other => other.to_string(),
+/// A figure as people read it: 100.0 as "100", 1.004 as it is.
+fn number(value: f64) -> String {
+    if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        value.to_string()
     }
 }
 
+fn or_dash(value: Option<String>) -> String {
+    value.unwrap_or_else(|| "—".into())
+}
+
 #[component]
-fn Findings(d: Value) -> impl IntoView {
-    let healthy = d["healthy"].as_bool().unwrap_or(false);
-    let samples = &d["samples"];
-    let latency = &samples["latency"];
+fn Findings(d: Diagnosis) -> impl IntoView {
+    let healthy = d.healthy;
     let mut checks: Vec<(String, bool, String)> = Vec::new();
-    if !d["dns"].is_null() {
-        let ok = d["dns"]["ok"].as_bool().unwrap_or(false);
-        let detail = if ok {
-            d["dns"]["addresses"]
-                .as_array()
-                .map(|a| a.iter().map(text).collect::<Vec<_>>().join(", "))
-                .unwrap_or_default()
+    if let Some(dns) = &d.dns {
+        let detail = if dns.ok {
+            dns.addresses.join(", ")
         } else {
-            text(&d["dns"]["error"])
+            or_dash(dns.error.clone())
         };
-        checks.push((format!("DNS {}", text(&d["dns"]["host"])), ok, detail));
+        checks.push((format!("DNS {}", dns.host), dns.ok, detail));
     }
-    if !d["connection"].is_null() {
-        let ok = d["connection"]["ok"].as_bool().unwrap_or(false);
-        let detail = if ok {
-            format!("{} ms", text(&d["connection"]["latency_ms"]))
+    if let Some(connection) = &d.connection {
+        let detail = if connection.ok {
+            format!("{} ms", or_dash(connection.latency_ms.map(number)))
         } else {
-            text(&d["connection"]["error"])
+            or_dash(connection.error.clone())
         };
         checks.push((
-            format!("Connection to {}", text(&d["connection"]["address"])),
-            ok,
+            format!("Connection to {}", connection.address),
+            connection.ok,
             detail,
         ));
     }
-    if !d["certificate"].is_null() {
-        let ok = d["certificate"]["ok"].as_bool().unwrap_or(false);
-        let detail = if d["certificate"]["error"].is_null() {
-            format!("{} days left", text(&d["certificate"]["days_left"]))
-        } else {
-            text(&d["certificate"]["error"])
+    if let Some(certificate) = &d.certificate {
+        let detail = match &certificate.error {
+            None => format!(
+                "{} days left",
+                or_dash(certificate.days_left.map(|d| d.to_string()))
+            ),
+            Some(error) => error.clone(),
         };
-        checks.push(("Certificate".into(), ok, detail));
+        checks.push(("Certificate".into(), certificate.ok, detail));
     }
-    let sample_ok = samples["failed"].as_u64() == Some(0);
+    let samples = &d.samples;
+    let latency = |pick: fn(&wire::LatencySummary) -> f64| {
+        or_dash(samples.latency.as_ref().map(|l| number(pick(l))))
+    };
     checks.push((
-        format!("{} probes", text(&samples["checks"])),
-        sample_ok,
+        format!("{} probes", samples.checks),
+        samples.failed == 0,
         format!(
             "{}% succeeded · median {} ms · p95 {} ms · p99 {} ms",
-            text(&samples["success_rate_pct"]),
-            text(&latency["median_ms"]),
-            text(&latency["p95_ms"]),
-            text(&latency["p99_ms"])
+            number(samples.success_rate_pct),
+            latency(|l| l.median_ms),
+            latency(|l| l.p95_ms),
+            latency(|l| l.p99_ms)
         ),
     ));
-    let issues: Vec<(String, String, String)> = d["issues"]
-        .as_array()
-        .map(|issues| {
-            issues
-                .iter()
-                .map(|i| {
-                    (
-                        text(&i["kind"]),
-                        text(&i["issue"]),
-                        text(&i["recommendation"]),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let issues: Vec<(String, String, String)> = d
+        .issues
+        .into_iter()
+        .map(|i| (i.kind, i.issue, i.recommendation))
+        .collect();
     view! {
         <div data-diagnostics-result data-healthy=healthy.to_string()>
             <p class=if healthy { "font-medium text-emerald-700 dark:text-emerald-400" } else { "font-medium text-red-600 dark:text-red-400" }>
@@ -181,11 +168,22 @@ fn start(url: String, state: RwSignal<State>) {
     #[cfg(feature = "hydrate")]
     leptos::task::spawn_local(async move {
         state.set(match fetch(&url).await {
-            Ok((status, body)) => match serde_json::from_str::<Value>(&body) {
-                Ok(v) if (200..300).contains(&status) => State::Done(v),
-                Ok(v) => State::Failed(text(&v["error"])),
-                Err(_) => State::Failed(format!("unexpected answer ({status})")),
-            },
+            Ok((status, body)) if (200..300).contains(&status) => {
+                match serde_json::from_str::<Diagnosis>(&body) {
+                    Ok(d) => State::Done(Box::new(d)),
+                    Err(_) => State::Failed(format!("unexpected answer ({status})")),
+                }
+            }
+            Ok((status, body)) => {
+                #[derive(serde::Deserialize)]
+                struct Refusal {
+                    error: String,
+                }
+                match serde_json::from_str::<Refusal>(&body) {
+                    Ok(refusal) => State::Failed(refusal.error),
+                    Err(_) => State::Failed(format!("unexpected answer ({status})")),
+                }
+            }
             Err(e) => State::Failed(e),
         });
     });

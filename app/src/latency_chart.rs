@@ -1,9 +1,9 @@
 //! A service's latency over the last 24 hours: median and 95th percentile
 //! per hour, drawn as plain inline SVG.
 
-use crate::model::LatencyPoint;
 use crate::status_page::format_latency;
 use leptos::prelude::*;
+use wire::LatencyPoint;
 
 /// The drawing's own units; the SVG stretches to its box, and its strokes
 /// keep their width (`vector-effect`), so text lives outside it, in HTML.

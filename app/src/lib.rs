@@ -7,8 +7,9 @@
 //! browser's wasm doesn't carry it. Links are plain page loads.
 //!
 //! - [`shell`] and [`App`] (this file): the HTML document and the routes.
-//! - [`model`]: the shared types — service status, page snapshot, and the
-//!   WebSocket messages — used by both the server and the browser.
+//! - The shared types (service status, page snapshot, WebSocket messages)
+//!   live in the `wire` crate, which the server's engine uses without
+//!   Leptos.
 //! - [`status_page`]: the status page (`/` and `/status/<slug>`) and its
 //!   server function, with the server-only snapshot source in `ssr`.
 //! - [`detail_page`]: a service's page (`/services/<service>` and
@@ -29,7 +30,6 @@ pub mod detail_page;
 pub mod diagnostics_panel;
 pub mod latency_chart;
 pub mod live;
-pub mod model;
 pub mod status_page;
 pub mod uptime_bar;
 

@@ -6,9 +6,9 @@
 //! message (the hub sends a heartbeat every 2 s) has arrived for 6 s. On the
 //! server it does nothing: the render is the snapshot.
 
-use crate::model::{ProbeEvent, ServiceView};
 use leptos::prelude::*;
 use std::rc::Rc;
+use wire::{ProbeEvent, ServiceView};
 
 /// What the live indicator shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -80,13 +80,13 @@ pub fn follow(
 #[cfg(feature = "hydrate")]
 mod client {
     use super::*;
-    use crate::model::LiveMessage;
     use send_wrapper::SendWrapper;
     use std::cell::{Cell, RefCell};
     use std::collections::HashMap;
     use std::time::Duration;
     use wasm_bindgen::{closure::Closure, JsCast};
     use web_sys::{MessageEvent, WebSocket};
+    use wire::LiveMessage;
 
     struct Client {
         services: HashMap<String, RwSignal<ServiceView>>,

@@ -5,12 +5,12 @@
 //! card links to its service's page ([`crate::detail_page`]).
 
 use crate::live::{self, Connection};
-use crate::model::{overall_headline, PageSnapshot, ServiceStatus, ServiceView};
 use crate::uptime_bar::UptimeBarView;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use wire::{overall_headline, PageSnapshot, ServiceStatus, ServiceView};
 
 /// Loads a page's snapshot: `None` for the default page, or a slug.
 /// `Ok(None)` means there is no such page.
@@ -23,8 +23,8 @@ pub async fn get_status_page(slug: Option<String>) -> Result<Option<PageSnapshot
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use crate::model::PageSnapshot;
     use std::sync::Arc;
+    use wire::PageSnapshot;
 
     /// Where the server's render gets the current truth from. The server
     /// crate implements it over its live state; the app only reads it.
@@ -289,7 +289,7 @@ pub(crate) fn StatusPill(#[prop(into)] status: Signal<ServiceStatus>) -> impl In
 /// One condition's outcome: `✓ [STATUS] == 200`, with `data-condition`
 /// and `data-success` for scrapers.
 #[component]
-pub(crate) fn ConditionItem(outcome: crate::model::ConditionOutcome) -> impl IntoView {
+pub(crate) fn ConditionItem(outcome: wire::ConditionOutcome) -> impl IntoView {
     let class = if outcome.success {
         "text-emerald-700 dark:text-emerald-400"
     } else {

@@ -1,10 +1,10 @@
 //! The 90-day uptime bar: a segment per UTC day, coloured by the day's
 //! error-rate band, on every service card and on the detail page.
 
-use crate::model::{Band, Bands, DaySegment, ServiceStatus, ServiceView, BAR_DAYS};
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use std::fmt::Write;
+use wire::{Band, Bands, DaySegment, ServiceStatus, ServiceView, BAR_DAYS};
 
 const DAY_MS: f64 = 86_400_000.0;
 

@@ -18,15 +18,16 @@
 
 mod common;
 
-use app::model::ConditionOutcome;
 use chrono::{TimeZone, Utc};
-use server::history::query::{History, HistorySettings};
+use server::event::ProbeResult;
+use server::history::HistorySettings;
 use server::history::{floor_to, Retention, RollupPlan, DAY_MS, HOUR_MS};
-use server::probe::ProbeResult;
+use server::store::History;
 use server::store::{self, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wire::ConditionOutcome;
 
 use common::db::{copy_buckets, temp_db};
 use common::report::{percentile, Row};

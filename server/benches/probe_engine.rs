@@ -14,7 +14,7 @@ mod common;
 use common::fleet::{self, Fleet};
 use common::measure;
 use common::report::Row;
-use server::config::{Config, HttpMethod, HumanDuration, ServiceConfig};
+use server::config::Config;
 use server::runtime::{Hale, Settings};
 use std::time::{Duration, Instant};
 
@@ -42,32 +42,21 @@ fn options() -> Options {
         window: secs("--seconds", 30, 2),
         concurrency: args.number(
             "--concurrency",
-            server::scheduler::DEFAULT_CONCURRENCY as u64,
-            server::scheduler::DEFAULT_CONCURRENCY as u64,
+            server::engine::scheduler::DEFAULT_CONCURRENCY as u64,
+            server::engine::scheduler::DEFAULT_CONCURRENCY as u64,
         ) as usize,
     }
 }
 
-fn service(name: String, url: String, interval: Duration, timeout: Duration) -> ServiceConfig {
-    ServiceConfig {
-        name,
-        group: None,
-        url: url.parse().unwrap(),
-        method: HttpMethod::default(),
-        headers: Default::default(),
-        body: None,
-        follow_redirects: true,
-        verify_tls: true,
-        interval: HumanDuration(interval),
-        timeout: Some(HumanDuration(timeout)),
-        conditions: vec!["[STATUS] == 200".parse().unwrap()],
-        dns: None,
-        grace: None,
-        degraded_latency: None,
-        degraded_error_rate: 0.05,
-        failure_threshold: 3,
-        success_threshold: 2,
-    }
+/// One service of the fleet, as a config writes it.
+fn service(name: String, url: String, interval: Duration, timeout: Duration) -> serde_json::Value {
+    serde_json::json!({
+        "name": name,
+        "url": url,
+        "interval": format!("{}ms", interval.as_millis()),
+        "timeout": format!("{}ms", timeout.as_millis()),
+        "conditions": ["[STATUS] == 200"],
+    })
 }
 
 struct Outcome {
@@ -80,7 +69,7 @@ struct Outcome {
 }
 
 async fn run(fleet: &Fleet, o: &Options, hanging: usize) -> Outcome {
-    let mut services: Vec<ServiceConfig> = (0..o.services)
+    let mut services: Vec<serde_json::Value> = (0..o.services)
         .map(|i| {
             service(
                 format!("ok-{i}"),
@@ -98,10 +87,9 @@ async fn run(fleet: &Fleet, o: &Options, hanging: usize) -> Outcome {
             Duration::from_secs(5),
         )
     }));
-    let config = Config {
-        services,
-        ..Config::empty()
-    };
+    // JSON is YAML: the fleet loads as a config file would.
+    let text = serde_json::json!({ "services": services }).to_string();
+    let config = Config::parse(&text, std::path::Path::new("fleet.json"), |_| None).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = server::store::connect(&format!(
         "sqlite://{}",
@@ -112,7 +100,7 @@ async fn run(fleet: &Fleet, o: &Options, hanging: usize) -> Outcome {
     let mut settings = Settings::new(config, "127.0.0.1:0".parse().unwrap());
     settings.concurrency = o.concurrency;
     let hale = Hale::start(settings, store).await.unwrap();
-    let stats = hale.state.scheduler.clone();
+    let stats = hale.state.ops.scheduler.clone();
 
     tokio::time::sleep(o.warmup).await;
     let (before, cpu_before, started) = (

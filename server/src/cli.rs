@@ -38,7 +38,7 @@ pub enum Command {
     },
     /// Probe a target now and print latency and reliability figures
     /// (exit 0 healthy, 1 unhealthy, 2 bad usage).
-    Check(crate::check::CheckArgs),
+    Check(crate::ops::check::CheckArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -53,7 +53,7 @@ pub struct ServeArgs {
     pub database_url: String,
     /// Probes in flight at once; leave room for every probe that may hang
     /// until its timeout.
-    #[arg(long, env = "HALE_MAX_CONCURRENT_PROBES", default_value_t = crate::scheduler::DEFAULT_CONCURRENCY)]
+    #[arg(long, env = "HALE_MAX_CONCURRENT_PROBES", default_value_t = crate::engine::scheduler::DEFAULT_CONCURRENCY)]
     pub max_concurrent_probes: usize,
     /// The built site: `pkg/` with the page's wasm, JS and CSS.
     #[arg(long, env = "HALE_SITE_ROOT", default_value = "target/site")]
@@ -114,9 +114,8 @@ fn modified(path: &Path) -> Option<std::time::SystemTime> {
 /// stays, so a typo never takes monitoring down.
 async fn reload(hale: &mut Hale, path: &Path, why: &str) {
     match load_config(path) {
-        Ok(config) => {
-            let outcome = hale.reload(config).await;
-            tracing::info!(
+        Ok(config) => match hale.reload(config).await {
+            Ok(outcome) => tracing::info!(
                 why,
                 started = outcome.started,
                 stopped = outcome.stopped,
@@ -124,8 +123,9 @@ async fn reload(hale: &mut Hale, path: &Path, why: &str) {
                 kept = outcome.kept,
                 "reloaded {}",
                 path.display()
-            );
-        }
+            ),
+            Err(e) => tracing::error!(why, "not reloading; keeping the running configuration: {e}"),
+        },
         Err(e) => tracing::error!(
             why,
             "not reloading; keeping the running configuration:\n{e:#}"
@@ -167,7 +167,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut hale = Hale::start(settings, store).await?;
     tracing::info!(
         services,
-        database = hale.state.store.backend(),
+        database = hale.store().backend(),
         "hale is running"
     );
     println!("Hale is serving its status page at http://{}/", hale.addr);
@@ -275,7 +275,7 @@ pub async fn main() -> std::process::ExitCode {
                 std::process::ExitCode::FAILURE
             }
         },
-        Command::Check(args) => crate::check::main(args).await,
+        Command::Check(args) => crate::ops::check::main(args).await,
         Command::Validate { config } => match validate(&config) {
             Ok(summary) => {
                 println!("{summary}");

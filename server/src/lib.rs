@@ -3,40 +3,55 @@
 //! The Hale server: probes, history, the live hub and the HTTP API. The
 //! binary (`src/main.rs`) only calls [`cli::main`].
 //!
-//! Data flows top to bottom:
+//! Leaves first; a module imports only modules above it in this list
+//! (`tests/api/layers.rs` checks it):
 //!
-//! - [`config`]: the YAML file, parsed once into typed values (with
-//!   [`condition`]s), errors located by file, line and field.
-//! - [`scheduler`]: one task per service, spread over its interval, capped
-//!   by a global semaphore; runs [`probe`]s (HTTP and TCP, by URL scheme)
-//!   and measures each probe's lateness in a [`histogram`]. [`push`]
-//!   services are the other way round: they call Hale, and a watchdog
-//!   reports the ones that fall silent.
-//! - [`runtime`]: the pipeline that takes each [`probe::ProbeResult`] to the
-//!   [`board`] (current state, with [`tracker`]'s confirmation thresholds),
-//!   the [`hub`] (live broadcast: messages framed once, probe results
-//!   gathered for half a second) and the [`writer`] (batched history).
-//! - [`store`]: one trait, SQLite and Postgres implementations.
-//! - [`api`]: the axum router — health, the WebSocket (Hale's own server
-//!   side, `api::websocket`), and the Leptos pages from the `app` crate,
-//!   rendered from the board.
-//! - [`cli`]: `hale serve` and `hale validate`.
+//! - [`de`], [`duration`], [`clock`], [`event`]: text values read from
+//!   configs, durations as configs write them, the time results are
+//!   stamped with, and what flows through Hale (a probe's result, a
+//!   service's status change).
+//! - [`condition`]: Gatus-style conditions, parsed once.
+//! - [`probe`]: one file per kind (target, defaults, probe) and the frame
+//!   they share.
+//! - [`history`]: buckets, the latency sketch, packed results, retention:
+//!   what history is, without a database.
+//! - [`config`]: the YAML file, parsed once into typed services with their
+//!   targets; errors located by file, line and field.
+//! - [`store`]: one trait, SQLite and Postgres implementations, and the
+//!   history read from it.
+//! - [`live`]: the hub that fans live messages out to WebSocket clients.
+//! - [`ops`]: `hale check`, diagnostics, and the counters of `/metrics`.
+//! - [`engine`]: the scheduler, push services, and the pipeline every
+//!   result and status change goes through, to the board, the live hub,
+//!   the history writer and the notifier.
+//! - [`api`]: the axum router: health, the WebSocket, the JSON APIs and the
+//!   Leptos pages from the `app` crate, rendered from the board.
+//! - [`runtime`] wires it all; [`cli`] is `hale serve`, `hale validate` and
+//!   `hale check`.
+//!
+//! # Adding a probe kind
+//!
+//! 1. `src/probe/<kind>.rs`: its target type implementing `probe::Kind`
+//!    (schemes, the fields it takes, default conditions, parsing and
+//!    validation from the config's fields) and its prober implementing
+//!    `probe::KindProber` (what it keeps between probes, and `observe`).
+//! 2. One line in the `kinds!` table in `src/probe/mod.rs`.
+//! 3. A new config field, if the kind takes one: in `config/raw.rs`, in
+//!    `probe::Fields` and in the list of given fields in `config/build.rs`.
+//! 4. A line in docs/configuration.md.
 
 pub mod api;
-pub mod board;
-pub mod check;
 pub mod cli;
+pub mod clock;
 pub mod condition;
 pub mod config;
-pub mod diagnostics;
-pub mod histogram;
+pub mod de;
+pub mod duration;
+pub mod engine;
+pub mod event;
 pub mod history;
-pub mod hub;
+pub mod live;
+pub mod ops;
 pub mod probe;
-pub mod push;
 pub mod runtime;
-pub mod scheduler;
 pub mod store;
-pub mod telemetry;
-pub mod tracker;
-pub mod writer;

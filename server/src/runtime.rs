@@ -1,27 +1,31 @@
-//! Wiring: config + store → scheduler → pipeline → (board, hub, writer),
-//! and the HTTP server on top.
+//! Wiring: config + store → scheduler and push → pipeline → (board and
+//! hub, writer, notifier), and the HTTP server on top.
+//!
+//! Every status change this file decides (a reload removing services, a
+//! stop, an unclean stop repaired) goes into the pipeline like any other;
+//! nothing here publishes or stores one itself.
 
 use crate::api::{self, AppState};
-use crate::board::StatusBoard;
-use crate::config::{Config, ProbeKind};
-use crate::history::query::{History, HistorySettings, DEFAULT_CAP_MS};
-use crate::history::RollupPlan;
-use crate::hub::{Hub, HEARTBEAT_EVERY, PROBE_WINDOW};
-use crate::probe::{AnyProber, ProbeResult, Prober};
-use crate::push::PushBoard;
-use crate::scheduler::{Reconciled, Scheduler, SchedulerStats, DEFAULT_CONCURRENCY};
-use crate::store::Store;
-use crate::telemetry::{ProbeStats, WriteStats};
-use crate::tracker::StatusChange;
-use crate::writer::{self, Write};
+use crate::config::Config;
+use crate::engine::board::StatusBoard;
+use crate::engine::pipeline::{self, Events, Notifier, Pipeline, Silent};
+use crate::engine::push::PushBoard;
+use crate::engine::scheduler::{Reconciled, Scheduler, DEFAULT_CONCURRENCY};
+use crate::engine::writer;
+use crate::event::{ProbeResult, StatusChange};
+use crate::history::{RollupPlan, DEFAULT_CAP_MS};
+use crate::live::hub::{Hub, HEARTBEAT_EVERY, PROBE_WINDOW};
+use crate::ops::telemetry::{ProbeStats, SchedulerStats, Telemetry, WriteStats};
+use crate::probe::{AnyProber, ProbeKind, Prober};
+use crate::store::{History, Store};
 use anyhow::Context;
-use app::model::{LiveMessage, ServiceStatus};
 use leptos::prelude::LeptosOptions;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
+use wire::ServiceStatus;
 
 /// What `hale serve` runs with.
 pub struct Settings {
@@ -31,7 +35,7 @@ pub struct Settings {
     pub site_root: String,
     pub heartbeat_every: Duration,
     /// How long live probe results may wait to go out together
-    /// (`hub::PROBE_WINDOW`).
+    /// (`live::hub::PROBE_WINDOW`).
     pub probe_window: Duration,
     pub send_timeout: Duration,
     pub concurrency: usize,
@@ -40,6 +44,8 @@ pub struct Settings {
     /// Whether status page renders are kept while nothing changed
     /// (`api::page_cache`); off renders every request.
     pub keep_renders: bool,
+    /// Told of every status change and result (alerting's slot).
+    pub notifier: Arc<dyn Notifier>,
 }
 
 impl Settings {
@@ -54,6 +60,7 @@ impl Settings {
             concurrency: DEFAULT_CONCURRENCY,
             rollup_every: Duration::from_secs(60),
             keep_renders: true,
+            notifier: Arc::new(Silent),
         }
     }
 }
@@ -62,6 +69,10 @@ impl Settings {
 pub struct Hale {
     pub addr: SocketAddr,
     pub state: AppState,
+    /// Where results and changes go; dropped last, at shutdown, to end the
+    /// pipeline.
+    events: Events,
+    probes: Arc<ProbeStats>,
     scheduler: Scheduler,
     push_watch: JoinHandle<()>,
     pipeline: JoinHandle<()>,
@@ -72,11 +83,37 @@ pub struct Hale {
     stop_server: oneshot::Sender<()>,
 }
 
+/// The services the scheduler probes: all but push services.
+fn probed(config: &Config) -> Vec<Arc<crate::config::ServiceConfig>> {
+    config
+        .services
+        .iter()
+        .filter(|s| s.kind() != ProbeKind::Push)
+        .cloned()
+        .map(Arc::new)
+        .collect()
+}
+
+/// ICMP needs a socket this process may not be allowed to open: say so at
+/// start (or at a reload that adds ICMP), not at every probe.
+fn check_icmp(config: &Config) -> Result<(), String> {
+    let pinged: Vec<&str> = config
+        .services
+        .iter()
+        .filter(|s| s.kind() == ProbeKind::Icmp)
+        .map(|s| s.name.as_str())
+        .collect();
+    if pinged.is_empty() {
+        return Ok(());
+    }
+    crate::probe::icmp::check_permission()
+        .map_err(|e| format!("{} (services {})", e, pinged.join(", ")))
+}
+
 impl Hale {
     /// Starts everything on an opened store; returns once it is listening.
     pub async fn start(settings: Settings, store: Arc<dyn Store>) -> anyhow::Result<Hale> {
-        let prober: Arc<dyn Prober> =
-            Arc::new(AnyProber::new().context("building the HTTP client")?);
+        let prober: Arc<dyn Prober> = Arc::new(AnyProber::new()?);
         Hale::start_with_prober(settings, store, prober).await
     }
 
@@ -85,16 +122,18 @@ impl Hale {
         store: Arc<dyn Store>,
         prober: Arc<dyn Prober>,
     ) -> anyhow::Result<Hale> {
+        check_icmp(&settings.config).map_err(anyhow::Error::msg)?;
         let config = Arc::new(settings.config);
         let board = Arc::new(StatusBoard::new(config.clone()));
-        match store.latest_results().await {
-            Ok(latest) => {
-                board.seed(&latest);
-                close_unrecorded_stops(&*store, &latest).await;
+        let latest = match store.latest_results().await {
+            Ok(latest) => latest,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the last results; starting blank");
+                Vec::new()
             }
-            Err(e) => tracing::warn!(error = %e, "could not read the last results; starting blank"),
-        }
-        let history = History::new(store.clone(), HistorySettings::from_config(&config));
+        };
+        board.seed(&latest);
+        let history = History::new(store.clone(), config.history_settings());
         load_bars(&history, &board, &config).await;
         let hub = Hub::default().with_probe_window(settings.probe_window);
         let heartbeat = hub.spawn_heartbeat(settings.heartbeat_every);
@@ -105,33 +144,36 @@ impl Hale {
         ));
 
         let (write_tx, write_rx) = mpsc::channel(8_192);
-        let write_stats = Arc::new(WriteStats::default());
-        let writer = tokio::spawn(writer::run(store.clone(), write_rx, write_stats.clone()));
-        let probe_stats = Arc::new(ProbeStats::default());
-        let (result_tx, result_rx) = mpsc::channel(8_192);
-        let pipeline = tokio::spawn(pipeline(
-            result_rx,
-            board.clone(),
-            hub.clone(),
-            write_tx,
-            probe_stats.clone(),
-        ));
-        let services: Vec<_> = config.services.iter().cloned().map(Arc::new).collect();
-        let push = PushBoard::new(&services);
-        let push_watch = tokio::spawn(push.clone().watch(result_tx.clone()));
-        let results = result_tx.downgrade();
-        let services: Vec<_> = services
-            .into_iter()
-            .filter(|s| s.kind() != ProbeKind::Push)
-            .collect();
+        let writes = Arc::new(WriteStats::default());
+        let writer = tokio::spawn(writer::run(store.clone(), write_rx, writes.clone()));
+        let probes = Arc::new(ProbeStats::default());
+        let (events, queue) = Events::channel(pipeline::QUEUE);
+        let pipeline = tokio::spawn(
+            Pipeline {
+                board: board.clone(),
+                hub: hub.clone(),
+                writes: write_tx,
+                notifier: settings.notifier,
+                stats: probes.clone(),
+            }
+            .run(queue),
+        );
+        // The record of an unclean stop goes first, through the pipeline
+        // like every change.
+        let gaps = unrecorded_stops(&*store, &latest).await;
+        events.changes(gaps).await.ok();
+
+        let push = PushBoard::new(&config.services);
+        let push_watch = tokio::spawn(push.clone().watch(events.clone()));
         let scheduler_stats = Arc::new(SchedulerStats::default());
         let scheduler = Scheduler::spawn(
-            &services,
+            &probed(&config),
             prober.clone(),
-            result_tx,
+            events.clone(),
             settings.concurrency,
             scheduler_stats.clone(),
         );
+        let telemetry = Arc::new(Telemetry::new(&probes, &scheduler_stats, &writes));
 
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
@@ -145,24 +187,37 @@ impl Hale {
             .build();
         let state = AppState {
             leptos_options,
-            store,
-            board,
-            history,
-            hub,
-            scheduler: scheduler_stats,
-            probes: probe_stats,
-            writes: write_stats,
-            prober: prober.clone(),
-            diagnostics: Default::default(),
-            push,
-            results,
-            started_at: crate::probe::now(),
-            client_limits: api::ClientLimits {
-                send_timeout: settings.send_timeout,
-                ..Default::default()
+            live: api::LiveState {
+                board: board.clone(),
+                hub: hub.clone(),
+                snapshots: Default::default(),
+                client_limits: api::ClientLimits {
+                    send_timeout: settings.send_timeout,
+                    ..Default::default()
+                },
+            },
+            history: api::HistoryState {
+                board: board.clone(),
+                history,
+            },
+            ops: api::OpsState {
+                store,
+                board: board.clone(),
+                hub,
+                scheduler: scheduler_stats,
+                telemetry,
+                started_at: crate::clock::now(),
+            },
+            push: api::PushState {
+                board: push,
+                events: events.downgrade(),
+            },
+            diagnostics: api::DiagnosticsState {
+                board,
+                prober,
+                limits: Default::default(),
             },
             pages: api::page_cache::PageCache::new(settings.keep_renders),
-            snapshots: Default::default(),
         };
         let app = api::router(state.clone());
         let (stop_server, stopped) = oneshot::channel::<()>();
@@ -182,6 +237,8 @@ impl Hale {
         Ok(Hale {
             addr,
             state,
+            events,
+            probes,
             scheduler,
             push_watch,
             pipeline,
@@ -193,65 +250,68 @@ impl Hale {
         })
     }
 
+    pub fn board(&self) -> &Arc<StatusBoard> {
+        &self.state.live.board
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.state.ops.store
+    }
+
     /// Applies a new config without losing state: unchanged services keep
     /// their schedule, status and confirmation counts; new ones start;
-    /// removed ones stop, recorded as unknown from now.
-    pub async fn reload(&mut self, config: Config) -> Reconciled {
+    /// removed ones stop, recorded as unknown from now. A config whose
+    /// ICMP services this process can't ping is refused whole.
+    pub async fn reload(&mut self, config: Config) -> Result<Reconciled, String> {
+        check_icmp(&config)?;
         let config = Arc::new(config);
-        let removed = self
-            .state
-            .board
-            .reconfigure(config.clone(), crate::probe::now());
-        for change in &removed {
-            self.state.hub.publish(&change.to_message());
-        }
-        if let Err(e) = self.state.store.insert_status_changes(&removed).await {
-            tracing::warn!(error = %e, "could not record the services removed by the reload");
-        }
-        self.state
-            .history
-            .reconfigure(HistorySettings::from_config(&config));
-        load_bars(&self.state.history, &self.state.board, &config).await;
-        let services: Vec<_> = config.services.iter().cloned().map(Arc::new).collect();
-        self.state.push.reconfigure(&services);
-        let probed: Vec<_> = services
-            .into_iter()
-            .filter(|s| s.kind() != ProbeKind::Push)
-            .collect();
-        let outcome = self.scheduler.reconcile(&probed);
+        let board = self.board().clone();
+        let old = board.config();
+        let removed = board.reconfigure(config.clone(), crate::clock::now());
+        self.events.changes(removed).await.ok();
+        self.probes.forget(
+            old.services
+                .iter()
+                .filter(|s| config.service(&s.name).is_none())
+                .map(|s| s.name.clone()),
+        );
+        let history = &self.state.history.history;
+        history.reconfigure(config.history_settings());
+        load_bars(history, &board, &config).await;
+        self.state.push.board.reconfigure(&config.services);
+        let outcome = self.scheduler.reconcile(&probed(&config));
         tracing::info!(?outcome, "configuration reloaded");
-        outcome
+        Ok(outcome)
     }
 
     /// Stops probing, stores what is in flight, records every known
-    /// service as unknown from now, and stops serving.
+    /// service as unknown from now, closes live clients with 1001 and
+    /// stops serving.
     pub async fn shutdown(self) {
         self.scheduler.stop().await;
         self.push_watch.abort();
         let _ = self.push_watch.await;
-        // The scheduler and the push watchdog held the only result senders
-        // (the API holds a weak one): the pipeline ends,
-        // dropping the writer's queue, and the writer flushes and ends.
+        let stopped = self.state.live.board.mark_stopped(crate::clock::now());
+        self.events.changes(stopped).await.ok();
+        // The runtime held the last sender (the API holds a weak one): the
+        // pipeline ends once it has handed everything on, dropping the
+        // writer's queue, and the writer flushes and ends.
+        drop(self.events);
         let _ = self.pipeline.await;
         let _ = tokio::time::timeout(Duration::from_secs(10), self.writer).await;
-        let stopped = self.state.board.mark_stopped(crate::probe::now());
-        for change in &stopped {
-            self.state.hub.publish(&change.to_message());
-        }
-        if let Err(e) = self.state.store.insert_status_changes(&stopped).await {
-            tracing::warn!(error = %e, "could not record that Hale stopped");
-        }
         self.heartbeat.abort();
         self.rollup.abort();
+        self.state.live.hub.close();
         let _ = self.stop_server.send(());
-        // Open WebSockets would hold a graceful shutdown forever.
+        // Open WebSockets would hold a graceful shutdown forever; the hub's
+        // close ends them.
         if tokio::time::timeout(Duration::from_secs(2), self.server)
             .await
             .is_err()
         {
             tracing::debug!("server did not stop within 2s");
         }
-        self.state.store.close().await;
+        self.state.ops.store.close().await;
     }
 }
 
@@ -261,8 +321,7 @@ async fn load_bars(history: &History, board: &StatusBoard, config: &Config) {
     if names.is_empty() {
         return;
     }
-    let now = crate::probe::now().timestamp_millis();
-    match history.bars(&names, now).await {
+    match history.bars(&names, crate::clock::now_ms()).await {
         Ok(bars) => board.set_bars(bars),
         Err(e) => tracing::warn!(error = %e, "could not load the uptime bars"),
     }
@@ -278,7 +337,7 @@ async fn roll_up_every(every: Duration, history: History, board: Arc<StatusBoard
         ticks.tick().await;
         let settings = history.settings();
         let plan = RollupPlan {
-            now_ms: crate::probe::now().timestamp_millis(),
+            now_ms: crate::clock::now_ms(),
             grace_ms: ROLLUP_GRACE_MS,
             retention: settings.retention,
             caps: settings.caps.clone(),
@@ -305,14 +364,14 @@ pub const ROLLUP_GRACE_MS: i64 = 2 * 60_000;
 
 /// A service whose last stored state is not `unknown` was being watched
 /// when Hale last ran, and nothing recorded the end: a crash or a kill.
-/// Close that gap at the last result Hale had, so the time between counts
-/// as unknown rather than as whatever state it was in.
-async fn close_unrecorded_stops(store: &dyn Store, latest_results: &[ProbeResult]) {
+/// The changes that close that gap at the last result Hale had, so the
+/// time between counts as unknown rather than as whatever state it was in.
+async fn unrecorded_stops(store: &dyn Store, latest_results: &[ProbeResult]) -> Vec<StatusChange> {
     let changes = match store.latest_status_changes().await {
         Ok(changes) => changes,
         Err(e) => {
             tracing::warn!(error = %e, "could not read the last status changes");
-            return;
+            return Vec::new();
         }
     };
     let gaps: Vec<StatusChange> = changes
@@ -337,34 +396,6 @@ async fn close_unrecorded_stops(store: &dyn Store, latest_results: &[ProbeResult
             services = gaps.len(),
             "the last run ended without a clean stop"
         );
-        if let Err(e) = store.insert_status_changes(&gaps).await {
-            tracing::warn!(error = %e, "could not record the unclean stop");
-        }
     }
-}
-
-/// Fans each result out: board (state), hub (live), writer (history).
-async fn pipeline(
-    mut results: mpsc::Receiver<ProbeResult>,
-    board: Arc<StatusBoard>,
-    hub: Hub,
-    writes: mpsc::Sender<Write>,
-    stats: Arc<ProbeStats>,
-) {
-    while let Some(result) = results.recv().await {
-        // A service a reload removed while its probe ran: its result goes
-        // nowhere, so nothing is stored after its "removed" change.
-        let event = result.to_event();
-        let Ok(change) = board.record(&event) else {
-            continue;
-        };
-        stats.record(&result.service, result.success, result.latency);
-        hub.publish(&LiveMessage::Probe(event));
-        if let Some(change) = change {
-            tracing::info!(service = %change.service, from = %change.from, to = %change.to, cause = %change.cause, "status change");
-            hub.publish(&change.to_message());
-            let _ = writes.send(Write::Change(change)).await;
-        }
-        let _ = writes.send(Write::Result(result)).await;
-    }
+    gaps
 }

@@ -1,13 +1,13 @@
 //! Databases for benchmarks, and history to put in them.
 
-use app::model::ConditionOutcome;
 use chrono::{TimeZone, Utc};
+use server::event::ProbeResult;
 use server::history::{floor_to, Retention, RollupPlan, DAY_MS, HOUR_MS};
-use server::probe::ProbeResult;
 use server::store;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+use wire::ConditionOutcome;
 
 fn next_seq() -> usize {
     static SEQ: AtomicUsize = AtomicUsize::new(0);

@@ -1,8 +1,8 @@
 //! `POST /api/services/<name>/diagnostics[?count=N&interval=D]`
 
-use super::{ApiError, AppState};
-use crate::config::HumanDuration;
-use crate::diagnostics::{self, Busy};
+use super::{ApiError, DiagnosticsState};
+use crate::duration::HumanDuration;
+use crate::ops::diagnostics::{self, Busy};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -18,7 +18,7 @@ pub struct DiagnosticsQuery {
 use super::bad_parameter as bad;
 
 pub async fn run(
-    State(state): State<AppState>,
+    State(state): State<DiagnosticsState>,
     Path(name): Path<String>,
     Query(query): Query<DiagnosticsQuery>,
 ) -> Result<Response, ApiError> {
@@ -30,7 +30,7 @@ pub async fn run(
         .find(|s| s.name == name)
         .cloned()
         .ok_or_else(|| ApiError::NotFound(format!("no service named {name:?}")))?;
-    if service.kind() == crate::config::ProbeKind::Push {
+    if service.kind() == crate::probe::ProbeKind::Push {
         return Err(ApiError::BadRequest(format!(
             "{name:?} is a push service: Hale does not call it"
         )));
@@ -65,7 +65,7 @@ pub async fn run(
                 )
             })?,
     };
-    let _slot = match state.diagnostics.claim(&name) {
+    let _slot = match state.limits.claim(&name) {
         Ok(slot) => slot,
         Err(busy) => {
             let message = match busy {

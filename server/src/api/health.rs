@@ -1,6 +1,6 @@
 //! `/api/health` and friends.
 
-use super::AppState;
+use super::OpsState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -16,7 +16,7 @@ struct DatabaseCheck {
     error: Option<String>,
 }
 
-async fn check_database(state: &AppState) -> DatabaseCheck {
+async fn check_database(state: &OpsState) -> DatabaseCheck {
     let started = Instant::now();
     let outcome = tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await;
     let error = match outcome {
@@ -52,7 +52,7 @@ fn code(healthy: bool) -> StatusCode {
 
 /// `200 {"status":"healthy","database":"healthy"}`, or 503 when the store is
 /// unreachable.
-pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub async fn health(State(state): State<OpsState>) -> (StatusCode, Json<Value>) {
     let db = check_database(&state).await;
     (
         code(db.healthy),
@@ -66,7 +66,7 @@ pub async fn live() -> Json<Value> {
 }
 
 /// Ready to serve traffic: the store answers.
-pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub async fn ready(State(state): State<OpsState>) -> (StatusCode, Json<Value>) {
     let db = check_database(&state).await;
     let body = if db.healthy {
         json!({ "status": "ready" })
@@ -77,9 +77,9 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
 }
 
 /// Everything an operator looks at first.
-pub async fn detailed(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub async fn detailed(State(state): State<OpsState>) -> (StatusCode, Json<Value>) {
     let db = check_database(&state).await;
-    let now = crate::probe::now();
+    let now = crate::clock::now();
     let body = json!({
         "status": word(db.healthy),
         "version": env!("CARGO_PKG_VERSION"),

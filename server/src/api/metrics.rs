@@ -1,237 +1,103 @@
-//! `GET /metrics`: Prometheus text exposition (format 0.0.4).
+//! `GET /metrics`: Prometheus text exposition (format 0.0.4), by
+//! prometheus-client: the engine's counters and histograms
+//! (`ops::telemetry`), then what is read off the board, the hub and the
+//! store at scrape time.
 
-use super::AppState;
-use crate::histogram::Snapshot;
-use app::model::ServiceStatus;
+use super::OpsState;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use std::fmt::Write;
+use prometheus_client::encoding::prometheus_text;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use wire::ServiceStatus;
 
-/// Bucket bounds for the lateness histogram, in seconds.
-const LATENESS_BUCKETS: [f64; 12] = [
-    0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-];
-/// Bucket bounds for probe and store latencies, in seconds.
-const LATENCY_BUCKETS: [f64; 12] = [
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
-];
+type Labelled = Family<Vec<(&'static str, String)>, Gauge>;
 
-/// A label value as the exposition format wants it.
-fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn header(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}");
-    let _ = writeln!(out, "# TYPE {name} {kind}");
-}
-
-/// The sample lines of one histogram; `labels` is empty or `k="v",`.
-fn histogram(out: &mut String, name: &str, labels: &str, snapshot: &Snapshot, bounds: &[f64]) {
-    for bound in bounds {
-        let count = snapshot.count_at_most(Duration::from_secs_f64(*bound));
-        let _ = writeln!(out, "{name}_bucket{{{labels}le=\"{bound}\"}} {count}");
+/// A gauge family with one sample per label value.
+fn labelled(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    label: &'static str,
+    samples: impl IntoIterator<Item = (String, i64)>,
+) {
+    let family = Labelled::default();
+    for (value, sample) in samples {
+        family.get_or_create(&vec![(label, value)]).set(sample);
     }
-    let total = snapshot.count();
-    let _ = writeln!(out, "{name}_bucket{{{labels}le=\"+Inf\"}} {total}");
-    let labels = labels.trim_end_matches(',');
-    let braces = |l: &str| {
-        if l.is_empty() {
-            String::new()
-        } else {
-            format!("{{{l}}}")
-        }
-    };
-    let _ = writeln!(
-        out,
-        "{name}_sum{} {}",
-        braces(labels),
-        snapshot.sum().as_secs_f64()
-    );
-    let _ = writeln!(out, "{name}_count{} {total}", braces(labels));
+    registry.register(name, help, family);
 }
 
-pub async fn prometheus(State(state): State<AppState>) -> impl IntoResponse {
+fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
+    let gauge: Gauge = Gauge::default();
+    gauge.set(value);
+    registry.register(name, help, gauge);
+}
+
+pub async fn prometheus(State(state): State<OpsState>) -> impl IntoResponse {
     let mut out = String::with_capacity(4096);
-    header(
-        &mut out,
-        "hale_scheduler_lateness_seconds",
-        "histogram",
-        "Actual minus planned start of each probe.",
-    );
-    histogram(
-        &mut out,
-        "hale_scheduler_lateness_seconds",
-        "",
-        &state.scheduler.lateness.snapshot(),
-        &LATENESS_BUCKETS,
-    );
+    state.telemetry.encode(&mut out);
 
-    header(
-        &mut out,
+    let mut now = Registry::default();
+    gauge(
+        &mut now,
         "hale_scheduled_services",
-        "gauge",
-        "Services the scheduler probes.",
+        "Services the scheduler probes",
+        state.scheduler.services.load(Ordering::Relaxed) as i64,
     );
-    let _ = writeln!(
-        out,
-        "hale_scheduled_services {}",
-        state.scheduler.services.load(Ordering::Relaxed)
-    );
-
-    header(
-        &mut out,
+    labelled(
+        &mut now,
         "hale_services",
-        "gauge",
-        "Configured services by status.",
+        "Configured services by status",
+        "status",
+        state
+            .board
+            .counts()
+            .into_iter()
+            .map(|(status, n)| (status.to_string(), n as i64)),
     );
-    for (status, count) in state.board.counts() {
-        let _ = writeln!(out, "hale_services{{status=\"{status}\"}} {count}");
-    }
-
-    let views = state.board.views();
-    header(
-        &mut out,
+    labelled(
+        &mut now,
         "hale_service_up",
-        "gauge",
-        "1 when a service is operational or degraded, 0 when down; absent while unknown.",
-    );
-    for view in &views {
-        let up = match view.status {
-            ServiceStatus::Operational | ServiceStatus::Degraded => 1,
-            ServiceStatus::Down => 0,
-            ServiceStatus::Maintenance | ServiceStatus::Unknown => continue,
-        };
-        let _ = writeln!(
-            out,
-            "hale_service_up{{service=\"{}\"}} {up}",
-            label(&view.name)
-        );
-    }
-
-    header(
-        &mut out,
-        "hale_probes_total",
-        "counter",
-        "Probes run in this process, by service and outcome.",
-    );
-    let counters: Vec<_> = views
-        .iter()
-        .filter_map(|v| state.probes.get(&v.name).map(|c| (label(&v.name), c)))
-        .collect();
-    for (name, c) in &counters {
-        let _ = writeln!(
-            out,
-            "hale_probes_total{{service=\"{name}\",outcome=\"success\"}} {}",
-            c.successes.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "hale_probes_total{{service=\"{name}\",outcome=\"failure\"}} {}",
-            c.failures.load(Ordering::Relaxed)
-        );
-    }
-    header(
-        &mut out,
-        "hale_probe_duration_seconds",
-        "histogram",
-        "Probe latency, by service.",
-    );
-    for (name, c) in &counters {
-        histogram(
-            &mut out,
-            "hale_probe_duration_seconds",
-            &format!("service=\"{name}\","),
-            &c.latency.snapshot(),
-            &LATENCY_BUCKETS,
-        );
-    }
-
-    header(
-        &mut out,
-        "hale_store_write_seconds",
-        "histogram",
-        "Time to store one batch of probe results.",
-    );
-    histogram(
-        &mut out,
-        "hale_store_write_seconds",
-        "",
-        &state.writes.latency.snapshot(),
-        &LATENCY_BUCKETS,
-    );
-    header(
-        &mut out,
-        "hale_store_written_results_total",
-        "counter",
-        "Probe results stored.",
-    );
-    let _ = writeln!(
-        out,
-        "hale_store_written_results_total {}",
-        state.writes.rows.load(Ordering::Relaxed)
-    );
-    header(
-        &mut out,
-        "hale_store_write_failures_total",
-        "counter",
-        "Batch writes that failed (and were retried).",
-    );
-    let _ = writeln!(
-        out,
-        "hale_store_write_failures_total {}",
-        state.writes.failures.load(Ordering::Relaxed)
+        "1 when a service is operational or degraded, 0 when down; absent while unknown",
+        "service",
+        state.board.views().into_iter().filter_map(|view| {
+            let up = match view.status {
+                ServiceStatus::Operational | ServiceStatus::Degraded => 1,
+                ServiceStatus::Down => 0,
+                ServiceStatus::Maintenance | ServiceStatus::Unknown => return None,
+            };
+            Some((view.name, up))
+        }),
     );
     if let Ok(bytes) = state.store.storage_bytes().await {
-        header(
-            &mut out,
+        labelled(
+            &mut now,
             "hale_store_size_bytes",
-            "gauge",
-            "Bytes the history takes in the database.",
-        );
-        let _ = writeln!(
-            out,
-            "hale_store_size_bytes{{backend=\"{}\"}} {bytes}",
-            state.store.backend()
+            "Bytes the history takes in the database",
+            "backend",
+            [(
+                state.store.backend().to_string(),
+                i64::try_from(bytes).unwrap_or(i64::MAX),
+            )],
         );
     }
-
-    header(
-        &mut out,
+    gauge(
+        &mut now,
         "hale_websocket_clients",
-        "gauge",
-        "Connected live-page clients.",
+        "Connected live-page clients",
+        state.hub.client_count() as i64,
     );
-    let _ = writeln!(out, "hale_websocket_clients {}", state.hub.client_count());
-
-    header(&mut out, "hale_build_info", "gauge", "Hale's version.");
-    let _ = writeln!(
-        out,
-        "hale_build_info{{version=\"{}\"}} 1",
-        env!("CARGO_PKG_VERSION")
+    labelled(
+        &mut now,
+        "hale_build_info",
+        "Hale's version",
+        "version",
+        [(env!("CARGO_PKG_VERSION").to_string(), 1)],
     );
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        out,
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn label_values_are_escaped() {
-        assert_eq!(label(r#"a"b\c"#), r#"a\"b\\c"#);
-        assert_eq!(label("x\ny"), "x\\ny");
-    }
+    prometheus_text::encode(&mut out, &now).expect("writing to a String never fails");
+    ([(header::CONTENT_TYPE, prometheus_text::CONTENT_TYPE)], out)
 }

@@ -1,68 +1,125 @@
 //! The HTTP surface: JSON endpoints, the WebSocket, and the Leptos pages.
+//!
+//! Handlers take the part of the state they use ([`LiveState`],
+//! [`HistoryState`], [`OpsState`], [`PushState`], [`DiagnosticsState`]),
+//! each cut from [`AppState`] with `FromRef`; every failure is an
+//! [`ApiError`], a status with a JSON `{"error": …}`.
 
+mod details;
 mod diagnostics;
 mod health;
 pub mod history;
 mod metrics;
 pub mod page_cache;
+mod pages;
 mod push;
+pub mod range;
 pub mod reports;
 mod websocket;
 
-pub use websocket::{frame, serve_client, ClientEnd, ClientLimits};
+pub use websocket::{serve_client, ClientEnd, ClientLimits, SnapshotFrames};
 
-use crate::board::StatusBoard;
-use crate::hub::Hub;
-use crate::store::Store;
+use crate::engine::board::StatusBoard;
+use crate::engine::pipeline::WeakEvents;
+use crate::engine::push::PushBoard;
+use crate::live::hub::Hub;
+use crate::ops::telemetry::{SchedulerStats, Telemetry};
+use crate::probe::Prober;
+use crate::store::{History, Store, StoreError};
 use app::status_page::ssr::Snapshots;
 use app::{shell, App};
 use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 
-/// Everything a request handler may need.
+/// Everything a request handler may need, in the parts handlers take.
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
-    pub store: Arc<dyn Store>,
-    pub board: Arc<StatusBoard>,
-    pub history: crate::history::query::History,
-    pub hub: Hub,
-    pub scheduler: Arc<crate::scheduler::SchedulerStats>,
-    pub probes: Arc<crate::telemetry::ProbeStats>,
-    pub writes: Arc<crate::telemetry::WriteStats>,
-    /// What diagnostics probe with, and who is running them.
-    pub prober: Arc<dyn crate::probe::Prober>,
-    pub diagnostics: crate::diagnostics::Limits,
-    pub push: crate::push::PushBoard,
-    /// Where pushes go; weak so that shutdown can close the pipeline.
-    pub results: tokio::sync::mpsc::WeakSender<crate::probe::ProbeResult>,
-    pub started_at: DateTime<Utc>,
-    /// When a WebSocket client is given up on.
-    pub client_limits: websocket::ClientLimits,
+    pub live: LiveState,
+    pub history: HistoryState,
+    pub ops: OpsState,
+    pub push: PushState,
+    pub diagnostics: DiagnosticsState,
     /// Status page renders, reused while the board is unchanged.
     pub pages: page_cache::PageCache,
-    /// The WebSocket snapshot, likewise.
-    pub snapshots: websocket::SnapshotFrames,
 }
 
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
+/// The WebSocket's: the board to snapshot, the hub to follow.
+#[derive(Clone)]
+pub struct LiveState {
+    pub board: Arc<StatusBoard>,
+    pub hub: Hub,
+    pub snapshots: SnapshotFrames,
+    /// When a WebSocket client is given up on.
+    pub client_limits: ClientLimits,
+}
+
+/// The history APIs' and reports': what is configured, and the history.
+#[derive(Clone)]
+pub struct HistoryState {
+    pub board: Arc<StatusBoard>,
+    pub history: History,
+}
+
+/// Health and `/metrics`: the store, and what the engine counts.
+#[derive(Clone)]
+pub struct OpsState {
+    pub store: Arc<dyn Store>,
+    pub board: Arc<StatusBoard>,
+    pub hub: Hub,
+    pub scheduler: Arc<SchedulerStats>,
+    /// The counters and histograms `/metrics` shows.
+    pub telemetry: Arc<Telemetry>,
+    pub started_at: DateTime<Utc>,
+}
+
+/// Push services: who expects which token, and where results go (weak,
+/// so that shutdown can close the pipeline).
+#[derive(Clone)]
+pub struct PushState {
+    pub board: PushBoard,
+    pub events: WeakEvents,
+}
+
+/// On-demand diagnostics: what they probe with, and who runs them.
+#[derive(Clone)]
+pub struct DiagnosticsState {
+    pub board: Arc<StatusBoard>,
+    pub prober: Arc<dyn Prober>,
+    pub limits: crate::ops::diagnostics::Limits,
+}
+
+macro_rules! sub_states {
+    ($($field:ident: $kind:ty),* $(,)?) => {
+        $(impl FromRef<AppState> for $kind {
+            fn from_ref(state: &AppState) -> Self {
+                state.$field.clone()
+            }
+        })*
+    };
+}
+
+sub_states! {
+    leptos_options: LeptosOptions,
+    live: LiveState,
+    history: HistoryState,
+    ops: OpsState,
+    push: PushState,
+    diagnostics: DiagnosticsState,
 }
 
 pub fn router(state: AppState) -> Router {
-    let snapshots = Snapshots(state.board.clone());
-    let details = app::detail_page::ssr::Details(Arc::new(history::Details {
-        board: state.board.clone(),
-        history: state.history.clone(),
+    let snapshots = Snapshots(Arc::new(pages::BoardPages(state.live.board.clone())));
+    let details = app::detail_page::ssr::Details(Arc::new(details::Details {
+        board: state.history.board.clone(),
+        history: state.history.history.clone(),
     }));
     let options = state.leptos_options.clone();
     Router::new()
@@ -80,10 +137,7 @@ pub fn router(state: AppState) -> Router {
             "/api/services/{name}/history",
             get(history::service_history),
         )
-        .route(
-            "/api/services/{name}/diagnostics",
-            axum::routing::post(diagnostics::run),
-        )
+        .route("/api/services/{name}/diagnostics", post(diagnostics::run))
         .route("/api/reports", get(reports::report))
         .route("/api/reports/schema", get(reports::schema))
         .leptos_routes_with_context(
@@ -162,6 +216,41 @@ pub fn bad_parameter(parameter: &'static str, message: impl Into<String>) -> Api
     }
 }
 
+impl From<StoreError> for ApiError {
+    /// A database that can't be reached is a 503 the client may retry; the
+    /// error's text goes to the log only.
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::Database(ref e) if unreachable(e) => {
+                tracing::warn!(error = %error, "database unreachable");
+                ApiError::Unavailable("the database is unavailable; try again shortly".into())
+            }
+            other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+/// Whether a database error means the database can't be reached now, as
+/// opposed to a query that failed.
+fn unreachable(error: &sqlx::Error) -> bool {
+    matches!(
+        error,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed
+    )
+}
+
+/// The body of every error answer.
+#[derive(serde::Serialize)]
+struct ErrorBody<'a> {
+    error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parameter: Option<&'a str>,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
@@ -173,11 +262,13 @@ impl IntoResponse for ApiError {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         };
-        let body = match &self {
-            ApiError::BadParameter { parameter, .. } => {
-                serde_json::json!({ "error": self.to_string(), "parameter": parameter })
-            }
-            _ => serde_json::json!({ "error": self.to_string() }),
+        let parameter = match &self {
+            ApiError::BadParameter { parameter, .. } => Some(*parameter),
+            _ => None,
+        };
+        let body = ErrorBody {
+            error: self.to_string(),
+            parameter,
         };
         (status, Json(body)).into_response()
     }

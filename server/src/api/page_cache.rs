@@ -22,6 +22,7 @@
 //! most requests render (`hale serve --no-page-cache` shows that cost).
 
 use super::AppState;
+use crate::engine::board::Freshness;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -39,37 +40,12 @@ pub const MAX_AGE: Duration = Duration::from_secs(1);
 /// A render larger than this is an error (500), not a page.
 const MAX_BODY: usize = 16 << 20;
 
-/// What makes a kept render current: the board it was made from and the
-/// day its bars end on.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub struct Freshness {
-    pub version: u64,
-    pub day: chrono::NaiveDate,
-}
-
 struct Render {
     freshness: Freshness,
     made: Instant,
     headers: HeaderMap,
     body: Bytes,
     gzip: Bytes,
-}
-
-impl Freshness {
-    /// What `board` shows now. Read before reading the board itself: a
-    /// change in between then shows as a newer version, never as older.
-    pub fn of(board: &crate::board::StatusBoard) -> Freshness {
-        Freshness {
-            version: board.version(),
-            day: crate::probe::now().date_naive(),
-        }
-    }
-
-    /// Whether a render made at `self` may answer a request that read
-    /// `wanted` (a render newer than the request's reading will do).
-    pub fn serves(&self, wanted: &Freshness) -> bool {
-        self.day == wanted.day && self.version >= wanted.version
-    }
 }
 
 /// A page's kept render; its lock is held while it is made again.
@@ -235,6 +211,7 @@ pub async fn status_pages(State(state): State<AppState>, request: Request, next:
     let page = match path.strip_prefix("/status/") {
         None => path == "/",
         Some(slug) => state
+            .live
             .board
             .config()
             .status_pages
@@ -244,7 +221,7 @@ pub async fn status_pages(State(state): State<AppState>, request: Request, next:
     if !page {
         return next.run(request).await;
     }
-    let freshness = Freshness::of(&state.board);
+    let freshness = state.live.board.freshness();
     let path = path.to_string();
     let headers = request.headers().clone();
     state

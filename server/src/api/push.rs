@@ -1,25 +1,25 @@
 //! `GET|POST /api/push/<token>[?status=up|down&msg=…&ping=<ms>]`
 
-use super::{ApiError, AppState};
-use crate::push::{Push, PushError};
+use super::{ApiError, PushState};
+use crate::engine::push::{Push, PushError};
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use serde_json::{json, Value};
 
 pub async fn push(
-    State(state): State<AppState>,
+    State(state): State<PushState>,
     Path(token): Path<String>,
     query: Result<Query<Push>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(push) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let result = state.push.receive(&token, push).map_err(|e| match e {
+    let result = state.board.receive(&token, push).map_err(|e| match e {
         PushError::UnknownToken => ApiError::NotFound(e.to_string()),
         PushError::BadStatus(_) | PushError::BadPing(_) => ApiError::BadRequest(e.to_string()),
     })?;
     let service = result.service.to_string();
     let unavailable = || ApiError::Unavailable("hale is shutting down".into());
-    let results = state.results.upgrade().ok_or_else(unavailable)?;
-    results.send(result).await.map_err(|_| unavailable())?;
+    let events = state.events.upgrade().ok_or_else(unavailable)?;
+    events.result(result).await.map_err(|_| unavailable())?;
     Ok(Json(json!({ "ok": true, "service": service })))
 }

@@ -2,15 +2,15 @@
 //! DESIGN.md (schema: `GET /api/reports/schema`, `docs/report.schema.json`)
 //! or as CSV with one row per service, served as a download.
 
-use super::history::{at, RangeQuery, WINDOWS};
-use super::{ApiError, AppState};
+use super::range::{at, RangeQuery, WINDOWS};
+use super::{ApiError, HistoryState};
 use crate::history::{figures, Bucket};
-use app::model::{Band, ServiceStatus};
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+use wire::{Band, ServiceStatus};
 
 /// The report's JSON Schema, served and used by the tests.
 pub const SCHEMA: &str = include_str!("../../../docs/report.schema.json");
@@ -31,51 +31,8 @@ pub struct ReportQuery {
     pub format: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-pub struct Report {
-    pub generated_at: DateTime<Utc>,
-    pub period: Period,
-    /// The page reported on; `null` for every configured service.
-    pub page: Option<String>,
-    pub overall_healthy: bool,
-    pub services: Vec<ServiceReport>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Period {
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ServiceReport {
-    pub name: String,
-    /// Results in the period and an error rate below the warning band.
-    pub healthy: bool,
-    /// The status now when the period reaches now, else the worst the
-    /// service was in during it.
-    pub status: ServiceStatus,
-    pub message: String,
-    pub uptime_pct: Option<f64>,
-    /// Share of the period without results: never counted as up.
-    pub unknown_pct: f64,
-    pub error_rate_band: Option<Band>,
-    pub latency: Option<app::model::LatencySummary>,
-    pub reliability: Reliability,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Reliability {
-    pub total_attempts: u64,
-    pub successful: u64,
-    pub failed: u64,
-    pub success_rate_pct: Option<f64>,
-    /// The newest distinct failure messages, newest first (from raw
-    /// results, which are kept for the raw retention window).
-    pub errors: Vec<String>,
-}
-
 use super::bad_parameter as bad;
+use wire::report::{Period, Reliability, Report, ServiceReport};
 
 /// `GET /api/reports/schema`
 pub async fn schema() -> impl IntoResponse {
@@ -84,7 +41,7 @@ pub async fn schema() -> impl IntoResponse {
 
 /// `GET /api/reports?from&to&service&page&format=json|csv`
 pub async fn report(
-    State(state): State<AppState>,
+    State(state): State<HistoryState>,
     Query(query): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
     let csv = match query.format.as_deref() {
@@ -119,7 +76,7 @@ pub async fn report(
         }
         names = vec![service.clone()];
     }
-    let now = crate::probe::now().timestamp_millis();
+    let now = crate::clock::now_ms();
     // The page's download form sends `window=custom` with its dates.
     let window = query.window.clone().filter(|w| w != "custom");
     let (from, to) = if window.is_some() {
@@ -173,7 +130,7 @@ pub async fn report(
 
 /// The report of `names` over `[from, to)`.
 pub async fn build(
-    state: &AppState,
+    state: &HistoryState,
     names: &[String],
     from_ms: i64,
     to_ms: i64,
@@ -182,14 +139,10 @@ pub async fn build(
 ) -> Result<Report, ApiError> {
     let history = &state.history;
     let bands = history.settings().bands;
-    let totals = history
-        .totals(names, from_ms, to_ms, now_ms)
-        .await
-        .map_err(anyhow::Error::from)?;
+    let totals = history.totals(names, from_ms, to_ms, now_ms).await?;
     let worst = history
         .worst_statuses(names, totals.start_ms, totals.end_ms)
-        .await
-        .map_err(anyhow::Error::from)?;
+        .await?;
     let reaches_now = to_ms >= now_ms - 60_000;
     let empty = Bucket::default();
     let mut services = Vec::with_capacity(names.len());
@@ -210,8 +163,7 @@ pub async fn build(
                 ERRORS_LISTED,
                 ERRORS_SCAN,
             )
-            .await
-            .map_err(anyhow::Error::from)?;
+            .await?;
         let status = if bucket.total == 0 && !reaches_now {
             ServiceStatus::Unknown
         } else if reaches_now {
@@ -268,28 +220,53 @@ pub async fn build(
     })
 }
 
-/// A CSV field, quoted when it must be (RFC 4180).
-fn field(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
+const CSV_HEADER: [&str; 20] = [
+    "name",
+    "healthy",
+    "status",
+    "uptime_pct",
+    "unknown_pct",
+    "error_rate_band",
+    "min_ms",
+    "max_ms",
+    "avg_ms",
+    "median_ms",
+    "p95_ms",
+    "p99_ms",
+    "num_requests",
+    "total_attempts",
+    "successful",
+    "failed",
+    "success_rate_pct",
+    "latest_error",
+    "period_start",
+    "period_end",
+];
+
+/// A text cell as a spreadsheet may safely open it: a cell that starts
+/// with `=`, `+`, `-` or `@` would be read as a formula (service names and
+/// error messages come from configs and from the targets' answers), so it
+/// gets a leading `'`, as OWASP's CSV injection advice says.
+fn text_cell(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
     } else {
         value.to_string()
     }
 }
 
-const CSV_HEADER: &str = "name,healthy,status,uptime_pct,unknown_pct,error_rate_band,\
-min_ms,max_ms,avg_ms,median_ms,p95_ms,p99_ms,num_requests,\
-total_attempts,successful,failed,success_rate_pct,latest_error,period_start,period_end";
-
-/// One row per service, figures empty where there are none.
+/// One row per service (RFC 4180, by the csv crate), figures empty where
+/// there are none.
 pub fn to_csv(report: &Report) -> String {
-    let mut out = String::from(CSV_HEADER);
-    out.push_str("\r\n");
+    let mut writer = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
+    let mut rows = vec![CSV_HEADER.map(str::to_string).to_vec()];
     for s in &report.services {
         let l = s.latency.as_ref();
-        let row = [
-            field(&s.name),
+        rows.push(vec![
+            text_cell(&s.name),
             s.healthy.to_string(),
             s.status.as_str().to_string(),
             opt(s.uptime_pct),
@@ -309,25 +286,99 @@ pub fn to_csv(report: &Report) -> String {
             s.reliability.successful.to_string(),
             s.reliability.failed.to_string(),
             opt(s.reliability.success_rate_pct),
-            field(s.reliability.errors.first().map_or("", String::as_str)),
+            text_cell(s.reliability.errors.first().map_or("", String::as_str)),
             report.period.start.to_rfc3339(),
             report.period.end.to_rfc3339(),
-        ];
-        out.push_str(&row.join(","));
-        out.push_str("\r\n");
+        ]);
     }
-    out
+    for row in rows {
+        writer.write_record(row).expect("writing to memory");
+    }
+    let bytes = writer.into_inner().expect("writing to memory");
+    String::from_utf8(bytes).expect("the cells are text")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn report_of(names: &[&str], error: &str) -> Report {
+        let at = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        Report {
+            generated_at: at,
+            period: Period { start: at, end: at },
+            page: None,
+            overall_healthy: true,
+            services: names
+                .iter()
+                .map(|name| ServiceReport {
+                    name: name.to_string(),
+                    healthy: true,
+                    status: wire::ServiceStatus::Operational,
+                    message: String::new(),
+                    uptime_pct: Some(100.0),
+                    unknown_pct: 0.0,
+                    error_rate_band: None,
+                    latency: None,
+                    reliability: Reliability {
+                        total_attempts: 1,
+                        successful: 1,
+                        failed: 0,
+                        success_rate_pct: Some(100.0),
+                        errors: vec![error.to_string()],
+                    },
+                })
+                .collect(),
+        }
+    }
+
+    /// The cells of the CSV, read back by the csv crate.
+    fn cells(csv: &str) -> Vec<Vec<String>> {
+        csv::Reader::from_reader(csv.as_bytes())
+            .records()
+            .map(|r| r.unwrap().iter().map(str::to_string).collect())
+            .collect()
+    }
+
     #[test]
     fn csv_fields_are_quoted_only_when_needed() {
-        assert_eq!(field("api"), "api");
-        assert_eq!(field("a,b"), "\"a,b\"");
-        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        let csv = to_csv(&report_of(
+            &["api", "a,b", "say \"hi\""],
+            "line one\nline two",
+        ));
+        assert!(csv.starts_with("name,healthy,status,"), "{csv}");
+        assert!(csv.contains("\r\napi,true,operational,"), "{csv}");
+        assert!(csv.contains("\r\n\"a,b\",true,"), "{csv}");
+        let rows = cells(&csv);
+        assert_eq!(rows[2][0], "say \"hi\"");
+        assert_eq!(rows[2][17], "line one\nline two");
+    }
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_run_are_neutralised() {
+        let csv = to_csv(&report_of(
+            &[
+                "=HYPERLINK(\"http://evil\")",
+                "+1",
+                "-2",
+                "@SUM(A1)",
+                "plain",
+            ],
+            "=cmd|' /C calc'!A0",
+        ));
+        let rows = cells(&csv);
+        let names: Vec<&str> = rows.iter().map(|r| r[0].as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "'=HYPERLINK(\"http://evil\")",
+                "'+1",
+                "'-2",
+                "'@SUM(A1)",
+                "plain"
+            ]
+        );
+        assert!(rows.iter().all(|r| r[17] == "'=cmd|' /C calc'!A0"));
     }
 
     #[test]

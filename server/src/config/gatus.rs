@@ -8,50 +8,129 @@
 //! | `client.insecure` | `verify_tls: false` |
 //! | `client.ignore-redirect` | `follow_redirects: false` |
 //! | `enabled: false` | the endpoint is left out |
-//! | anything else (`alerts`, `ui`, `maintenance-windows`, …) | one warning each, ignored |
+//! | the rest of Gatus's keys (`alerts`, `ui`, `maintenance-windows`, …) | one warning each, ignored |
 
-use super::locate::{self, Segment};
-use super::{ConfigIssue, DnsQuery, HttpMethod, HumanDuration, ServiceConfig};
+use super::raw::RawService;
+use super::{issue_at, key_issue, ConfigIssue};
 use crate::condition::Condition;
+use crate::duration::HumanDuration;
+use crate::probe::{dns, http, ProbeKind};
+use serde::de::IgnoredAny;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use serde_saphyr::{Location, Spanned};
 
+/// One of Gatus's `endpoints:`. Every key Gatus knows is named (a map of
+/// "the rest" would need `flatten`, which loses positions), so a key
+/// neither knows is still an error.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Endpoint {
-    name: String,
+    name: Spanned<String>,
     #[serde(default)]
     group: Option<String>,
-    url: String,
+    url: Spanned<String>,
     #[serde(default)]
-    method: HttpMethod,
+    method: Option<Spanned<http::Method>>,
     #[serde(default)]
-    headers: super::Headers,
+    headers: Option<Spanned<http::Headers>>,
     #[serde(default)]
-    body: Option<String>,
-    #[serde(default = "super::default_interval")]
-    interval: HumanDuration,
+    body: Option<Spanned<String>>,
     #[serde(default)]
-    conditions: Vec<Condition>,
+    interval: Option<Spanned<HumanDuration>>,
+    #[serde(default)]
+    conditions: Option<Spanned<Vec<Condition>>>,
     #[serde(default)]
     client: Option<Client>,
     #[serde(default)]
-    dns: Option<DnsQuery>,
-    #[serde(default = "super::yes")]
-    enabled: bool,
-    #[serde(flatten)]
-    unsupported: BTreeMap<String, serde_yaml::Value>,
+    dns: Option<Spanned<dns::Query>>,
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default)]
+    alerts: Option<Spanned<IgnoredAny>>,
+    #[serde(default, rename = "always-run")]
+    always_run: Option<Spanned<IgnoredAny>>,
+    #[serde(default, rename = "extra-labels")]
+    extra_labels: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    graphql: Option<Spanned<IgnoredAny>>,
+    #[serde(default, rename = "maintenance-windows")]
+    maintenance_windows: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    ssh: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    store: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    ui: Option<Spanned<IgnoredAny>>,
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Client {
     #[serde(default)]
-    timeout: Option<HumanDuration>,
+    timeout: Option<Spanned<HumanDuration>>,
     #[serde(default)]
-    insecure: bool,
+    insecure: Option<Spanned<bool>>,
     #[serde(default, rename = "ignore-redirect")]
-    ignore_redirect: bool,
-    #[serde(flatten)]
-    unsupported: BTreeMap<String, serde_yaml::Value>,
+    ignore_redirect: Option<Spanned<bool>>,
+    #[serde(default, rename = "dns-resolver")]
+    dns_resolver: Option<Spanned<IgnoredAny>>,
+    #[serde(default, rename = "identity-aware-proxy")]
+    identity_aware_proxy: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    network: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    oauth2: Option<Spanned<IgnoredAny>>,
+    #[serde(default, rename = "proxy-url")]
+    proxy_url: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    renegotiation: Option<Spanned<IgnoredAny>>,
+    #[serde(default, rename = "store-cookies")]
+    store_cookies: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    tls: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    tunnel: Option<Spanned<IgnoredAny>>,
+}
+
+impl Endpoint {
+    fn unsupported(&self) -> Vec<(&'static str, &Location)> {
+        let keys = [
+            ("alerts", &self.alerts),
+            ("always-run", &self.always_run),
+            ("extra-labels", &self.extra_labels),
+            ("graphql", &self.graphql),
+            ("maintenance-windows", &self.maintenance_windows),
+            ("ssh", &self.ssh),
+            ("store", &self.store),
+            ("ui", &self.ui),
+        ];
+        present(keys)
+    }
+}
+
+impl Client {
+    fn unsupported(&self) -> Vec<(&'static str, &Location)> {
+        let keys = [
+            ("dns-resolver", &self.dns_resolver),
+            ("identity-aware-proxy", &self.identity_aware_proxy),
+            ("network", &self.network),
+            ("oauth2", &self.oauth2),
+            ("proxy-url", &self.proxy_url),
+            ("renegotiation", &self.renegotiation),
+            ("store-cookies", &self.store_cookies),
+            ("tls", &self.tls),
+            ("tunnel", &self.tunnel),
+        ];
+        present(keys)
+    }
+}
+
+fn present<'a, const N: usize>(
+    keys: [(&'static str, &'a Option<Spanned<IgnoredAny>>); N],
+) -> Vec<(&'static str, &'a Location)> {
+    keys.into_iter()
+        .filter_map(|(key, value)| value.as_ref().map(|v| (key, &v.defined)))
+        .collect()
 }
 
 /// Schemes Gatus probes that Hale does not (yet).
@@ -60,100 +139,93 @@ const UNSUPPORTED_SCHEMES: &[&str] = &["starttls", "udp", "sctp", "ssh", "ws", "
 /// What converting the endpoints produced.
 pub struct Converted {
     /// `(index in endpoints:, service)`, for the enabled ones.
-    pub services: Vec<(usize, ServiceConfig)>,
+    pub services: Vec<(usize, Spanned<RawService>)>,
     pub errors: Vec<ConfigIssue>,
     pub warnings: Vec<ConfigIssue>,
 }
 
-fn located(source: &str, path: &[Segment<'_>], message: String) -> ConfigIssue {
-    ConfigIssue {
-        line: locate::line_of(source, path),
-        column: None,
-        field: locate::display(path),
-        message,
-    }
-}
-
-pub fn convert(endpoints: Vec<Endpoint>, source: &str) -> Converted {
-    use Segment::{Index, Key};
+/// Turns Gatus's endpoints into Hale's services, to be checked as any.
+pub fn convert(endpoints: Vec<Spanned<Endpoint>>, text: &str) -> Converted {
     let mut out = Converted {
         services: Vec::new(),
         errors: Vec::new(),
         warnings: Vec::new(),
     };
     for (i, endpoint) in endpoints.into_iter().enumerate() {
-        for key in endpoint.unsupported.keys() {
-            let path = [Key("endpoints"), Index(i), Key(key)];
-            out.warnings.push(located(
-                source,
-                &path,
-                format!("Gatus key `{key}` is not supported by Hale and is ignored"),
-            ));
+        let Spanned {
+            value: endpoint,
+            referenced,
+            defined,
+        } = endpoint;
+        let ignored =
+            |key: &str| format!("Gatus key `{key}` is not supported by Hale and is ignored");
+        for (key, at) in endpoint.unsupported() {
+            let field = format!("endpoints[{i}].{key}");
+            out.warnings
+                .push(key_issue(text, at, key, field, ignored(key)));
         }
-        let client = endpoint.client.unwrap_or(Client {
-            timeout: None,
-            insecure: false,
-            ignore_redirect: false,
-            unsupported: BTreeMap::new(),
-        });
-        for key in client.unsupported.keys() {
-            let path = [Key("endpoints"), Index(i), Key("client"), Key(key)];
-            out.warnings.push(located(
-                source,
-                &path,
-                format!("Gatus key `client.{key}` is not supported by Hale and is ignored"),
-            ));
+        if let Some(client) = &endpoint.client {
+            for (key, at) in client.unsupported() {
+                let field = format!("endpoints[{i}].client.{key}");
+                let message = ignored(&format!("client.{key}"));
+                out.warnings.push(key_issue(text, at, key, field, message));
+            }
         }
-        if !endpoint.enabled {
+        if endpoint.enabled == Some(false) {
             continue;
         }
         // Gatus names a DNS endpoint's server without a scheme.
-        let url_text = if endpoint.dns.is_some() && !endpoint.url.contains("://") {
-            format!("dns://{}", endpoint.url)
-        } else {
-            endpoint.url.clone()
-        };
-        let url_path = [Key("endpoints"), Index(i), Key("url")];
-        let scheme = url_text.split("://").next().unwrap_or_default();
+        let mut url = endpoint.url;
+        if endpoint.dns.is_some() && !url.value.contains("://") {
+            url.value = format!("dns://{}", url.value);
+        }
+        let scheme = url.value.split("://").next().unwrap_or_default();
         if UNSUPPORTED_SCHEMES.contains(&scheme) {
-            out.errors.push(located(
-                source,
-                &url_path,
+            out.errors.push(issue_at(
+                &url.defined,
+                format!("endpoints[{i}].url"),
                 format!("Hale does not probe {scheme}:// endpoints yet"),
             ));
             continue;
         }
-        let url = match url::Url::parse(&url_text) {
-            Ok(url) => url,
-            Err(e) => {
-                out.errors.push(located(
-                    source,
-                    &url_path,
-                    format!("invalid URL {:?}: {e}", endpoint.url),
-                ));
-                continue;
-            }
+        // Gatus takes client settings on every endpoint; Hale only where
+        // they mean something.
+        let kind = ProbeKind::of_scheme(scheme);
+        let takes = |field| kind.is_some_and(|k| k.fields().contains(&field));
+        let client = endpoint.client;
+        let (timeout, insecure, ignore_redirect) = match client {
+            Some(c) => (c.timeout, c.insecure, c.ignore_redirect),
+            None => (None, None, None),
+        };
+        let negated = |flag: Option<Spanned<bool>>| {
+            flag.filter(|f| f.value)
+                .map(|f| Spanned { value: false, ..f })
+        };
+        let service = RawService {
+            name: endpoint.name,
+            group: endpoint.group,
+            url,
+            method: endpoint.method,
+            headers: endpoint.headers,
+            body: endpoint.body,
+            follow_redirects: negated(ignore_redirect).filter(|_| takes("follow_redirects")),
+            verify_tls: negated(insecure).filter(|_| takes("verify_tls")),
+            interval: endpoint.interval,
+            timeout,
+            conditions: endpoint.conditions,
+            dns: endpoint.dns,
+            grace: None,
+            degraded_latency: None,
+            degraded_error_rate: None,
+            failure_threshold: None,
+            success_threshold: None,
         };
         out.services.push((
             i,
-            ServiceConfig {
-                name: endpoint.name,
-                group: endpoint.group,
-                url,
-                method: endpoint.method,
-                headers: endpoint.headers,
-                body: endpoint.body,
-                follow_redirects: !client.ignore_redirect,
-                verify_tls: !client.insecure,
-                interval: endpoint.interval,
-                timeout: client.timeout,
-                conditions: endpoint.conditions,
-                dns: endpoint.dns,
-                grace: None,
-                degraded_latency: None,
-                degraded_error_rate: super::default_degraded_error_rate(),
-                failure_threshold: super::default_failure_threshold(),
-                success_threshold: super::default_success_threshold(),
+            Spanned {
+                value: service,
+                referenced,
+                defined,
             },
         ));
     }

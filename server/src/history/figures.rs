@@ -2,8 +2,8 @@
 //! latency percentiles.
 
 use super::Bucket;
-use app::model::{Bands, LatencyPoint, LatencySummary, WindowFigures};
 use chrono::{DateTime, TimeZone, Utc};
+use wire::{Band, Bands, LatencyPoint, LatencySummary, WindowFigures};
 
 fn ms(us: u64) -> f64 {
     us as f64 / 1_000.0
@@ -85,4 +85,47 @@ pub fn latency_points<'a>(buckets: impl IntoIterator<Item = &'a Bucket>) -> Vec<
             })
         })
         .collect()
+}
+
+fn threshold_pct(rate: f64) -> String {
+    let pct = rate * 100.0;
+    if pct.fract() == 0.0 {
+        format!("{pct:.0}%")
+    } else {
+        format!("{pct}%")
+    }
+}
+
+/// The alert line for a service over a band, if it is.
+pub fn rate_alert(band: Band, bands: &Bands) -> Option<String> {
+    match band {
+        Band::Healthy => None,
+        Band::Warning => Some(format!(
+            "Error rate above {} threshold",
+            threshold_pct(bands.warning)
+        )),
+        Band::Critical => Some(format!(
+            "Error rate above {} threshold",
+            threshold_pct(bands.critical)
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alerts_name_the_threshold_crossed() {
+        let bands = Bands::default();
+        assert_eq!(
+            rate_alert(Band::Warning, &bands).unwrap(),
+            "Error rate above 5% threshold"
+        );
+        assert_eq!(
+            rate_alert(Band::Critical, &bands).unwrap(),
+            "Error rate above 10% threshold"
+        );
+        assert_eq!(rate_alert(Band::Healthy, &bands), None);
+    }
 }

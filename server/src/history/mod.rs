@@ -17,11 +17,13 @@
 
 pub mod figures;
 pub mod pack;
-pub mod query;
 pub mod sketch;
 
-use crate::probe::ProbeResult;
+use crate::duration::HumanDuration;
+use crate::event::ProbeResult;
+use serde::Deserialize;
 use sketch::Sketch;
+use std::time::Duration;
 
 pub const HOUR_MS: i64 = 3_600_000;
 pub const DAY_MS: i64 = 24 * HOUR_MS;
@@ -171,6 +173,128 @@ impl Default for Retention {
             raw_ms: 7 * DAY_MS,
             hourly_ms: 90 * DAY_MS,
         }
+    }
+}
+
+/// `history:`: how long results are kept, and the error-rate bands.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryConfig {
+    /// Raw results (default 7 days).
+    #[serde(default = "default_raw_retention")]
+    pub raw_retention: HumanDuration,
+    /// Hourly buckets (default 90 days); daily ones are kept for ever.
+    #[serde(default = "default_hourly_retention")]
+    pub hourly_retention: HumanDuration,
+    /// Error rate from which a service is in the warning band (0.05 = 5 %).
+    #[serde(default = "default_warning_rate")]
+    pub error_rate_warning: f64,
+    /// Error rate above which it is critical.
+    #[serde(default = "default_critical_rate")]
+    pub error_rate_critical: f64,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            raw_retention: default_raw_retention(),
+            hourly_retention: default_hourly_retention(),
+            error_rate_warning: default_warning_rate(),
+            error_rate_critical: default_critical_rate(),
+        }
+    }
+}
+
+fn default_raw_retention() -> HumanDuration {
+    HumanDuration(Duration::from_secs(7 * 86_400))
+}
+fn default_hourly_retention() -> HumanDuration {
+    HumanDuration(Duration::from_secs(90 * 86_400))
+}
+fn default_warning_rate() -> f64 {
+    0.05
+}
+fn default_critical_rate() -> f64 {
+    0.10
+}
+
+impl HistoryConfig {
+    pub fn retention(&self) -> Retention {
+        let ms = |d: &HumanDuration| i64::try_from(d.0.as_millis()).unwrap_or(i64::MAX / 4);
+        Retention {
+            raw_ms: ms(&self.raw_retention),
+            hourly_ms: ms(&self.hourly_retention),
+        }
+    }
+
+    pub fn bands(&self) -> wire::Bands {
+        wire::Bands {
+            warning: self.error_rate_warning,
+            critical: self.error_rate_critical,
+        }
+    }
+
+    /// What is wrong with the section, by field.
+    pub fn issues(&self) -> Vec<(&'static str, String)> {
+        let mut issues = Vec::new();
+        let rate_ok = |r: f64| r > 0.0 && r <= 1.0;
+        if !rate_ok(self.error_rate_warning) {
+            issues.push((
+                "error_rate_warning",
+                format!(
+                    "{} is not a rate between 0 and 1 (e.g. 0.05 for 5 %)",
+                    self.error_rate_warning
+                ),
+            ));
+        }
+        if !rate_ok(self.error_rate_critical) {
+            issues.push((
+                "error_rate_critical",
+                format!(
+                    "{} is not a rate between 0 and 1 (e.g. 0.1 for 10 %)",
+                    self.error_rate_critical
+                ),
+            ));
+        } else if self.error_rate_critical < self.error_rate_warning {
+            issues.push((
+                "error_rate_critical",
+                format!(
+                    "{} is below error_rate_warning ({})",
+                    self.error_rate_critical, self.error_rate_warning
+                ),
+            ));
+        }
+        if self.raw_retention.0 < Duration::from_secs(3_600) {
+            issues.push((
+                "raw_retention",
+                format!("{} is shorter than an hour", self.raw_retention),
+            ));
+        }
+        if self.hourly_retention.0 < Duration::from_secs(86_400) {
+            issues.push((
+                "hourly_retention",
+                format!("{} is shorter than a day", self.hourly_retention),
+            ));
+        }
+        issues
+    }
+}
+
+/// How far one result covers when the service's interval is unknown.
+pub const DEFAULT_CAP_MS: i64 = 120_000;
+
+/// What history needs from the config: retention, bands, and each
+/// service's coverage (twice its interval).
+#[derive(Clone, Debug, Default)]
+pub struct HistorySettings {
+    pub retention: Retention,
+    pub bands: wire::Bands,
+    pub caps: std::collections::HashMap<String, i64>,
+}
+
+impl HistorySettings {
+    pub fn cap(&self, service: &str) -> i64 {
+        self.caps.get(service).copied().unwrap_or(DEFAULT_CAP_MS)
     }
 }
 

@@ -9,12 +9,12 @@
 //! indexes, all varints. A typical result takes about 7 bytes.
 
 use super::sketch::varint;
-use crate::probe::ProbeResult;
-use app::model::ConditionOutcome;
+use crate::event::ProbeResult;
 use chrono::{TimeZone, Utc};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use wire::ConditionOutcome;
 
 /// The format's first byte, so it can change later.
 const VERSION: u8 = 1;

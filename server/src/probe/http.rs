@@ -1,16 +1,113 @@
 //! HTTP(S) probes with reqwest.
 
-use super::{conclude, now, ProbeResult, Prober};
+use super::{BuildError, Endpoint, FieldError, Fields, Kind, KindProber, Observed, ProbeSpec};
 use crate::condition::Observation;
-use crate::config::ServiceConfig;
-use async_trait::async_trait;
-use std::time::{Duration, Instant};
+use serde::{Deserialize, Deserializer};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
 
 /// Bodies are read up to this many bytes, and only when a condition looks.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// An HTTP target: the request to send, and how to treat what comes back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpTarget {
+    pub url: url::Url,
+    pub endpoint: Endpoint,
+    pub method: reqwest::Method,
+    pub headers: Headers,
+    pub body: Option<String>,
+    redirects: Redirects,
+    /// Check the certificate chain and name (`true`), or accept any
+    /// certificate (`false`; its expiry is still read).
+    pub verify_tls: bool,
+}
+
+impl Kind for HttpTarget {
+    const SCHEMES: &'static [&'static str] = &["http", "https"];
+    const FIELDS: &'static [&'static str] = &[
+        "method",
+        "headers",
+        "body",
+        "follow_redirects",
+        "verify_tls",
+    ];
+    const DEFAULT_CONDITIONS: &'static [&'static str] = &["[STATUS] < 400"];
+
+    fn parse(fields: &Fields<'_>) -> Result<Self, FieldError> {
+        let endpoint = Endpoint::of(fields.url, None)
+            .ok_or_else(|| FieldError::new("url", "an http(s):// URL needs a host"))?;
+        let headers = fields.headers.cloned().unwrap_or_default();
+        Ok(HttpTarget {
+            url: fields.url.clone(),
+            endpoint,
+            method: fields.method.map_or(reqwest::Method::GET, |m| m.0.clone()),
+            redirects: Redirects::of(fields.follow_redirects.unwrap_or(true), &headers),
+            headers,
+            body: fields.body.map(str::to_string),
+            verify_tls: fields.verify_tls.unwrap_or(true),
+        })
+    }
+}
+
+impl HttpTarget {
+    /// Whether redirects are followed (`follow_redirects`).
+    pub fn follows_redirects(&self) -> bool {
+        self.redirects != Redirects::Never
+    }
+}
+
+/// An HTTP method, checked at load time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Method(pub reqwest::Method);
+
+impl<'de> Deserialize<'de> for Method {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        crate::de::parse_str(deserializer, "an HTTP method", |text| {
+            let upper = text.to_ascii_uppercase();
+            match upper.as_str() {
+                "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => {
+                    upper.parse().map(Method).map_err(|e| format!("{e}"))
+                }
+                _ => Err(format!(
+                    "unsupported HTTP method {text:?} (expected GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS)"
+                )),
+            }
+        })
+    }
+}
+
+/// Request headers. They often carry secrets (from `${ENV}`), so their
+/// values never appear in `Debug` output, and so never in a log line.
+#[derive(Clone, Default, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct Headers(pub BTreeMap<String, String>);
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|k| (k, "<redacted>")))
+            .finish()
+    }
+}
+
+impl Headers {
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter()
+    }
+
+    /// The first name that is not a valid header name.
+    pub fn invalid_name(&self) -> Option<&str> {
+        self.0
+            .keys()
+            .find(|name| reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err())
+            .map(String::as_str)
+    }
+}
+
 /// How a client treats redirects.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Redirects {
     /// `follow_redirects: false`: the redirect is the answer.
     Never,
@@ -22,11 +119,8 @@ enum Redirects {
 }
 
 impl Redirects {
-    fn of(service: &ServiceConfig) -> Redirects {
-        match (
-            service.follow_redirects,
-            service.headers.iter().next().is_some(),
-        ) {
+    fn of(follow: bool, headers: &Headers) -> Redirects {
+        match (follow, !headers.0.is_empty()) {
             (false, _) => Redirects::Never,
             (true, true) => Redirects::SameOrigin,
             (true, false) => Redirects::Always,
@@ -75,19 +169,62 @@ fn client(redirects: Redirects, verify_tls: bool) -> Result<reqwest::Client, req
         .build()
 }
 
-impl HttpProber {
-    pub fn new() -> Result<HttpProber, reqwest::Error> {
+impl KindProber for HttpProber {
+    type Target = HttpTarget;
+
+    fn new() -> Result<HttpProber, BuildError> {
         let pair = |r| -> Result<[reqwest::Client; 2], reqwest::Error> {
             Ok([client(r, false)?, client(r, true)?])
         };
-        Ok(HttpProber {
-            clients: [
+        let clients = (|| {
+            Ok::<_, reqwest::Error>([
                 pair(Redirects::Never)?,
                 pair(Redirects::SameOrigin)?,
                 pair(Redirects::Always)?,
-            ],
+            ])
+        })()
+        .map_err(|e| BuildError {
+            kind: "http",
+            message: e.to_string(),
+        })?;
+        Ok(HttpProber {
+            clients,
             body_limit: DEFAULT_BODY_LIMIT,
         })
+    }
+
+    async fn observe(&self, target: &HttpTarget, spec: &ProbeSpec) -> Observed {
+        let read_body = spec.conditions.iter().any(|c| c.needs_body());
+        let answer = match self.fetch(target, spec.timeout, read_body).await {
+            Ok(answer) => answer,
+            Err(e) if e.is_timeout() => {
+                return Observed::failed(format!("timed out after {:?}", spec.timeout))
+            }
+            Err(e) => return Observed::failed(describe(&e)),
+        };
+        // A cross-host redirect the client declined to follow (see
+        // `Redirects::SameOrigin`) is a failure with the reason, not a 3xx
+        // that `[STATUS] < 400` would pass.
+        let declined =
+            target.redirects == Redirects::SameOrigin && (300..400).contains(&answer.status);
+        let error = declined.then(|| {
+            format!(
+                "redirected to another host ({}); not followed, as it would carry this service's headers there",
+                answer.location.as_deref().unwrap_or("no Location")
+            )
+        });
+        Observed {
+            observation: Observation {
+                status: Some(answer.status),
+                body: answer.body,
+                connected: true,
+                ip: answer.ip,
+                certificate_expiration: answer.certificate_expires.map(super::tls::time_left),
+                ..Observation::default()
+            },
+            error,
+            summary: format!("HTTP {}", answer.status),
+        }
     }
 }
 
@@ -103,18 +240,20 @@ struct Answer {
 impl HttpProber {
     async fn fetch(
         &self,
-        service: &ServiceConfig,
+        target: &HttpTarget,
+        timeout: Duration,
         read_body: bool,
     ) -> Result<Answer, reqwest::Error> {
-        let client =
-            &self.clients[Redirects::of(service) as usize][usize::from(service.verify_tls)];
+        let client = &self.clients[target.redirects as usize][usize::from(target.verify_tls)];
+        // reqwest's own timeout covers the request; the probe's frame also
+        // bounds a body that trickles in forever.
         let mut request = client
-            .request(service.method.0.clone(), service.url.clone())
-            .timeout(service.timeout());
-        for (name, value) in service.headers.iter() {
+            .request(target.method.clone(), target.url.clone())
+            .timeout(timeout);
+        for (name, value) in target.headers.iter() {
             request = request.header(name, value);
         }
-        if let Some(body) = &service.body {
+        if let Some(body) = &target.body {
             request = request.body(body.clone());
         }
         let mut response = request.send().await?;
@@ -181,66 +320,10 @@ fn describe(error: &reqwest::Error) -> String {
     }
 }
 
-#[async_trait]
-impl Prober for HttpProber {
-    #[tracing::instrument(level = "debug", skip_all, fields(service = %service.name))]
-    async fn probe(&self, service: &ServiceConfig) -> ProbeResult {
-        let checked_at = now();
-        let started = Instant::now();
-        let read_body = service.conditions.iter().any(|c| c.needs_body());
-        let timeout = service.timeout();
-        // reqwest's own timeout covers the request; this one also bounds a
-        // body that trickles in forever.
-        let answer = tokio::time::timeout(timeout, self.fetch(service, read_body)).await;
-        let latency = started.elapsed();
-
-        let (answer, transport_error) = match answer {
-            Ok(Ok(answer)) => (Some(answer), None),
-            Ok(Err(e)) if e.is_timeout() => (None, Some(format!("timed out after {timeout:?}"))),
-            Ok(Err(e)) => (None, Some(describe(&e))),
-            Err(_) => (None, Some(format!("timed out after {timeout:?}"))),
-        };
-        // A cross-host redirect the client declined to follow (see
-        // `Redirects::SameOrigin`) is a failure with the reason, not a 3xx
-        // that `[STATUS] < 400` would pass.
-        let transport_error = transport_error.or_else(|| {
-            let a = answer.as_ref()?;
-            let declined = Redirects::of(service) == Redirects::SameOrigin && (300..400).contains(&a.status);
-            declined.then(|| {
-                format!(
-                    "redirected to another host ({}); not followed, as it would carry this service's headers there",
-                    a.location.as_deref().unwrap_or("no Location")
-                )
-            })
-        });
-        let observation = Observation {
-            status: answer.as_ref().map(|a| a.status),
-            response_time: latency,
-            body: answer.as_ref().and_then(|a| a.body.as_deref()),
-            connected: answer.is_some(),
-            ip: answer.as_ref().and_then(|a| a.ip.clone()),
-            certificate_expiration: answer
-                .as_ref()
-                .and_then(|a| a.certificate_expires)
-                .map(super::tls::time_left),
-            ..Default::default()
-        };
-        let status = observation.status;
-        conclude(
-            service,
-            checked_at,
-            latency,
-            status,
-            &observation,
-            transport_error,
-            || format!("HTTP {}", status.unwrap_or_default()),
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::{AnyProber, Prober};
     use axum::http::{header, StatusCode};
     use axum::routing::get;
 
@@ -283,17 +366,18 @@ mod tests {
         base
     }
 
-    fn service(base: &str, yaml: &str) -> ServiceConfig {
-        crate::probe::test_service(&format!(
+    fn service(base: &str, yaml: &str) -> ProbeSpec {
+        crate::config::test_service(&format!(
             "    timeout: 1s\n{}",
             yaml.replace("{base}", base)
         ))
+        .probe
     }
 
     #[tokio::test]
     async fn redirects_are_followed_unless_turned_off() {
         let base = target().await;
-        let prober = HttpProber::new().unwrap();
+        let prober = AnyProber::new().unwrap();
         let followed = prober
             .probe(&service(&base, "    url: '{base}/moved'\n"))
             .await;
@@ -336,7 +420,7 @@ mod tests {
         let a = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let a_base = format!("http://{}", a.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(a, away).await.unwrap() });
-        let prober = HttpProber::new().unwrap();
+        let prober = AnyProber::new().unwrap();
 
         let with_key = "    url: '{base}/away'\n    headers: {X-Api-Key: '${TOKEN}'}\n";
         let result = prober.probe(&service(&a_base, with_key)).await;
@@ -371,7 +455,7 @@ mod tests {
     #[tokio::test]
     async fn sends_method_headers_and_body_and_reads_json() {
         let base = target().await;
-        let prober = HttpProber::new().unwrap();
+        let prober = AnyProber::new().unwrap();
         let yaml = "    url: '{base}/echo'\n    method: post\n    body: hello\n    headers: {Authorization: 'Bearer ${TOKEN}'}\n    conditions:\n      - '[BODY].auth == Bearer s3cret'\n      - '[BODY].body == hello'\n      - '[BODY].agent == pat(Hale/*)'\n";
         let result = prober.probe(&service(&base, yaml)).await;
         assert!(result.success, "{}", result.message);
@@ -383,7 +467,7 @@ mod tests {
     async fn a_hanging_target_times_out_on_time() {
         let base = target().await;
         let started = std::time::Instant::now();
-        let result = HttpProber::new()
+        let result = AnyProber::new()
             .unwrap()
             .probe(&service(&base, "    url: '{base}/hang'\n"))
             .await;
@@ -400,7 +484,7 @@ mod tests {
     async fn https_probes_read_the_certificate_and_can_skip_verification() {
         let addr = crate::probe::tls::testing::server(20).await;
         let url = format!("    url: 'https://localhost:{}/'\n", addr.port());
-        let prober = HttpProber::new().unwrap();
+        let prober = AnyProber::new().unwrap();
         let trusting = format!("{url}    verify_tls: false\n    conditions: ['[STATUS] == 200', '[CERTIFICATE_EXPIRATION] > 19d', '[CERTIFICATE_EXPIRATION] < 21d']\n");
         let result = prober.probe(&service("", &trusting)).await;
         assert!(result.success, "{}", result.message);
@@ -421,7 +505,7 @@ mod tests {
             .unwrap()
             .local_addr()
             .unwrap();
-        let result = HttpProber::new()
+        let result = AnyProber::new()
             .unwrap()
             .probe(&service("", &format!("    url: 'http://{closed}/'\n")))
             .await;

@@ -1,42 +1,44 @@
 //! ICMP ping: `icmp://host`, one echo request, success on the echo reply.
 //!
-//! Uses an unprivileged datagram ICMP socket where the kernel allows it
-//! (`net.ipv4.ping_group_range`), else a raw one (root or CAP_NET_RAW).
-//! Whether either can be opened is checked when the config loads.
+//! surge-ping does the protocol: one socket per address family, shared by
+//! every ping (a receive task hands each reply to the ping waiting for
+//! it), unprivileged datagram sockets where the kernel allows them
+//! (`net.ipv4.ping_group_range`), raw ones otherwise (root or
+//! CAP_NET_RAW). Whether this process may ping at all is checked when Hale
+//! starts with ICMP services ([`check_permission`]), not when a config is
+//! validated.
 
-use super::{conclude, now, ProbeResult, Prober};
+use super::{BuildError, FieldError, Fields, Host, Kind, KindProber, Observed, ProbeSpec};
 use crate::condition::Observation;
-use crate::config::ServiceConfig;
-use async_trait::async_trait;
 use socket2::{Domain, Protocol, Socket, Type};
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU16, Ordering};
-use std::time::Instant;
-use tokio::io::unix::AsyncFd;
+use std::sync::OnceLock;
+use std::time::Duration;
+use surge_ping::{Client, Config, IcmpPacket, PingIdentifier, PingSequence, SurgeError, ICMP};
 
-pub struct IcmpProber;
-
-static SEQUENCE: AtomicU16 = AtomicU16::new(1);
-
-/// Opens an ICMP socket for the address family, datagram first.
-fn open(ipv6: bool) -> std::io::Result<(Socket, bool)> {
-    let (domain, protocol) = if ipv6 {
-        (Domain::IPV6, Protocol::ICMPV6)
-    } else {
-        (Domain::IPV4, Protocol::ICMPV4)
-    };
-    let (socket, raw) = match Socket::new(domain, Type::DGRAM, Some(protocol)) {
-        Ok(socket) => (socket, false),
-        Err(_) => (Socket::new(domain, Type::RAW, Some(protocol))?, true),
-    };
-    socket.set_nonblocking(true)?;
-    Ok((socket, raw))
+#[derive(Clone, Debug, PartialEq)]
+pub struct IcmpTarget {
+    pub host: Host,
 }
 
-/// Whether this process may ping at all; the config loader asks, so a
-/// config with `icmp://` fails at start rather than on every probe.
+impl Kind for IcmpTarget {
+    const SCHEMES: &'static [&'static str] = &["icmp"];
+    const FIELDS: &'static [&'static str] = &[];
+    const DEFAULT_CONDITIONS: &'static [&'static str] = &["[CONNECTED] == true"];
+
+    fn parse(fields: &Fields<'_>) -> Result<Self, FieldError> {
+        let host = Host::of(fields.url)
+            .ok_or_else(|| FieldError::new("url", "an icmp:// URL needs a host: icmp://host"))?;
+        Ok(IcmpTarget { host })
+    }
+}
+
+/// Whether this process may open an ICMP socket (datagram or raw).
 pub fn check_permission() -> Result<(), String> {
-    open(false).map(|_| ()).map_err(|e| {
+    let datagram = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::ICMPV4));
+    let raw = || Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4));
+    datagram.or_else(|_| raw()).map(drop).map_err(|e| {
         format!(
             "this process may not open an ICMP socket ({e}); run as root, grant CAP_NET_RAW \
              (setcap cap_net_raw+ep hale), or allow its group in net.ipv4.ping_group_range"
@@ -44,184 +46,123 @@ pub fn check_permission() -> Result<(), String> {
     })
 }
 
-fn checksum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = bytes
-        .chunks(2)
-        .map(|pair| u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xFFFF {
-        sum = (sum & 0xFFFF) + (sum >> 16);
-    }
-    !(sum as u16)
+/// One client per address family, made on the first ping of that family.
+pub struct IcmpProber {
+    v4: OnceLock<Result<Client, String>>,
+    v6: OnceLock<Result<Client, String>>,
 }
 
-/// An echo request. The checksum is ours for IPv4; the kernel fills it
-/// for ICMPv6.
-pub fn echo_request(ipv6: bool, id: u16, sequence: u16, payload: &[u8]) -> Vec<u8> {
-    let mut packet = vec![if ipv6 { 128 } else { 8 }, 0, 0, 0];
-    packet.extend_from_slice(&id.to_be_bytes());
-    packet.extend_from_slice(&sequence.to_be_bytes());
-    packet.extend_from_slice(payload);
-    if !ipv6 {
-        let sum = checksum(&packet);
-        packet[2..4].copy_from_slice(&sum.to_be_bytes());
-    }
-    packet
-}
+/// Sequence numbers, distinct across concurrent pings: on datagram sockets
+/// the kernel owns the identifier, so host and sequence tell replies apart.
+static SEQUENCE: AtomicU16 = AtomicU16::new(1);
 
-/// Whether `packet` is the echo reply to our request. Raw IPv4 sockets see
-/// the IP header and every ICMP packet on the host, so match the sequence
-/// number and payload (datagram sockets rewrite the id).
-pub fn is_reply(packet: &[u8], ipv6: bool, raw: bool, sequence: u16, payload: &[u8]) -> bool {
-    let icmp = if raw && !ipv6 {
-        let header = usize::from(packet.first().map_or(0, |b| b & 0x0F)) * 4;
-        packet.get(header..).unwrap_or_default()
-    } else {
-        packet
-    };
-    let reply_type = if ipv6 { 129 } else { 0 };
-    icmp.len() >= 8
-        && icmp[0] == reply_type
-        && u16::from_be_bytes([icmp[6], icmp[7]]) == sequence
-        && &icmp[8..] == payload
-}
-
-async fn ping(target: IpAddr) -> Result<(), String> {
-    let ipv6 = target.is_ipv6();
-    let (socket, raw) = open(ipv6).map_err(|e| format!("opening an ICMP socket failed: {e}"))?;
-    // SAFETY: the `Socket` owns its descriptor and moves into the
-    // `AsyncFd`, so the descriptor stays open and the same while registered.
-    let socket = unsafe { AsyncFd::register(socket) }.map_err(|e| e.to_string())?;
-    let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed);
-    let payload = now()
-        .timestamp_nanos_opt()
-        .unwrap_or_default()
-        .to_be_bytes();
-    let request = echo_request(ipv6, std::process::id() as u16, sequence, &payload);
-    let to = SocketAddr::new(target, 0).into();
-    loop {
-        let mut guard = socket.writable().await.map_err(|e| e.to_string())?;
-        match guard.try_io(|s| s.get_ref().send_to(&request, &to)) {
-            Ok(result) => {
-                result.map_err(|e| format!("sending the echo request failed: {e}"))?;
-                break;
-            }
-            Err(_would_block) => continue,
-        }
-    }
-    let mut buffer = [std::mem::MaybeUninit::<u8>::uninit(); 1500];
-    loop {
-        let mut guard = socket.readable().await.map_err(|e| e.to_string())?;
-        let received = match guard.try_io(|s| s.get_ref().recv(&mut buffer)) {
-            Ok(result) => result.map_err(|e| format!("receiving failed: {e}"))?,
-            Err(_would_block) => continue,
+impl IcmpProber {
+    fn client(&self, ip: IpAddr) -> Result<&Client, String> {
+        let (cell, kind) = match ip {
+            IpAddr::V4(_) => (&self.v4, ICMP::V4),
+            IpAddr::V6(_) => (&self.v6, ICMP::V6),
         };
-        // SAFETY: `recv` initialised the first `received` bytes.
-        let packet: Vec<u8> = buffer[..received]
-            .iter()
-            .map(|b| unsafe { b.assume_init() })
-            .collect();
-        if is_reply(&packet, ipv6, raw, sequence, &payload) {
-            return Ok(());
-        }
-    }
-}
-
-async fn resolve(host: &str) -> Result<IpAddr, String> {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if let Ok(ip) = host.parse() {
-        return Ok(ip);
-    }
-    tokio::net::lookup_host((host, 0))
-        .await
-        .map_err(|e| format!("resolving {host} failed: {e}"))?
-        .next()
-        .map(|a| a.ip())
-        .ok_or_else(|| format!("{host} has no address"))
-}
-
-#[async_trait]
-impl Prober for IcmpProber {
-    #[tracing::instrument(level = "debug", skip_all, fields(service = %service.name))]
-    async fn probe(&self, service: &ServiceConfig) -> ProbeResult {
-        let checked_at = now();
-        let started = Instant::now();
-        let timeout = service.timeout();
-        let host = service.url.host_str().unwrap_or_default();
-        let outcome = tokio::time::timeout(timeout, async {
-            let ip = resolve(host).await?;
-            ping(ip).await.map(|()| ip)
+        cell.get_or_init(|| {
+            Client::new(&Config::builder().kind(kind).build())
+                .map_err(|e| format!("opening an ICMP socket failed: {e}"))
         })
-        .await
-        .unwrap_or_else(|_| Err(format!("no echo reply within {timeout:?}")));
-        let latency = started.elapsed();
-        let (ip, error) = match outcome {
-            Ok(ip) => (Some(ip.to_string()), None),
-            Err(e) => (None, Some(e)),
+        .as_ref()
+        .map_err(Clone::clone)
+    }
+
+    async fn ping(&self, ip: IpAddr, timeout: Duration) -> Result<(), String> {
+        let client = self.client(ip)?;
+        let mut pinger = client.pinger(ip, PingIdentifier(rand::random())).await;
+        // The probe's frame bounds the whole probe; this only lifts
+        // surge-ping's own default of two seconds.
+        pinger.timeout(timeout);
+        let sequence = PingSequence(SEQUENCE.fetch_add(1, Ordering::Relaxed));
+        let payload = [0u8; 16];
+        match pinger.ping(sequence, &payload).await {
+            // A raw socket also hands over ICMP errors about our request.
+            Ok((IcmpPacket::V4(reply), _)) if reply.get_icmp_type().0 == 0 => Ok(()),
+            Ok((IcmpPacket::V6(reply), _)) if reply.get_icmpv6_type().0 == 129 => Ok(()),
+            Ok(_) => Err(format!("{ip} answered with an ICMP error")),
+            Err(SurgeError::Timeout { .. }) => Err(no_reply(timeout)),
+            Err(e) => Err(format!("ping failed: {e}")),
+        }
+    }
+}
+
+fn no_reply(timeout: Duration) -> String {
+    format!("no echo reply within {timeout:?}")
+}
+
+impl KindProber for IcmpProber {
+    type Target = IcmpTarget;
+
+    fn new() -> Result<Self, BuildError> {
+        Ok(IcmpProber {
+            v4: OnceLock::new(),
+            v6: OnceLock::new(),
+        })
+    }
+
+    async fn observe(&self, target: &IcmpTarget, spec: &ProbeSpec) -> Observed {
+        let ip = match target.host.resolve().await {
+            Ok(addresses) => addresses[0],
+            Err(e) => return Observed::failed(e),
         };
-        let observation = Observation {
-            response_time: latency,
-            connected: error.is_none(),
-            ip: ip.clone(),
-            ..Default::default()
-        };
-        conclude(
-            service,
-            checked_at,
-            latency,
-            None,
-            &observation,
-            error,
-            || format!("echo reply from {}", ip.unwrap_or_default()),
-        )
+        match self.ping(ip, spec.timeout).await {
+            Err(e) => Observed::failed(e),
+            Ok(()) => Observed {
+                observation: Observation {
+                    connected: true,
+                    ip: Some(ip.to_string()),
+                    ..Observation::default()
+                },
+                error: None,
+                summary: format!("echo reply from {ip}"),
+            },
+        }
+    }
+
+    fn timed_out(timeout: Duration) -> String {
+        no_reply(timeout)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn builds_echo_requests_with_a_valid_checksum() {
-        let packet = echo_request(false, 0x1234, 7, b"abcd");
-        assert_eq!(&packet[..2], &[8, 0]);
-        assert_eq!(
-            checksum(&packet),
-            0,
-            "a packet with its checksum sums to zero"
-        );
-        let v6 = echo_request(true, 1, 2, b"");
-        assert_eq!(v6, [128, 0, 0, 0, 0, 1, 0, 2]);
-    }
-
-    #[test]
-    fn matches_only_its_own_reply() {
-        let mut reply = echo_request(false, 9, 42, b"payload!");
-        reply[0] = 0;
-        assert!(is_reply(&reply, false, false, 42, b"payload!"));
-        assert!(!is_reply(&reply, false, false, 43, b"payload!"));
-        assert!(!is_reply(&reply, false, false, 42, b"other!!!"));
-        let request = echo_request(false, 9, 42, b"payload!");
-        assert!(
-            !is_reply(&request, false, false, 42, b"payload!"),
-            "our own request is not a reply"
-        );
-        // Raw IPv4 sockets see a 20-byte IP header first.
-        let mut with_header = vec![0x45; 1];
-        with_header.extend_from_slice(&[0; 19]);
-        with_header.extend_from_slice(&reply);
-        assert!(is_reply(&with_header, false, true, 42, b"payload!"));
-    }
+    use crate::probe::{AnyProber, Prober};
 
     #[tokio::test]
     async fn pings_the_loopback() {
         // Our machines and CI run as root, where a raw socket is allowed.
         check_permission().expect("the tests run where ICMP sockets are allowed");
-        let service = crate::probe::test_service(
+        let service = crate::config::test_service(
             "    url: 'icmp://127.0.0.1'\n    timeout: 2s\n    conditions: ['[CONNECTED] == true', '[IP] == 127.0.0.1']\n",
-        );
-        let result = IcmpProber.probe(&service).await;
+        ).probe;
+        let prober = AnyProber::new().unwrap();
+        let result = prober.probe(&service).await;
         assert!(result.success, "{}", result.message);
         assert_eq!(result.message, "echo reply from 127.0.0.1");
+    }
+
+    #[tokio::test]
+    async fn many_pings_at_once_share_a_socket_and_each_gets_its_reply() {
+        let service = crate::config::test_service(
+            "    url: 'icmp://127.0.0.1'\n    timeout: 2s\n    conditions: ['[CONNECTED] == true']\n",
+        ).probe;
+        let prober = AnyProber::new().unwrap();
+        let results = futures_util::future::join_all((0..50).map(|_| prober.probe(&service))).await;
+        for result in results {
+            assert!(result.success, "{}", result.message);
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_ping_that_runs_out_of_time_says_no_reply_came() {
+        let spec =
+            crate::config::test_service("    url: 'icmp://127.0.0.1'\n    timeout: 1s\n").probe;
+        let result = crate::probe::run::<IcmpProber>(&spec, std::future::pending()).await;
+        assert!(!result.success);
+        assert_eq!(result.message, "no echo reply within 1s");
     }
 }

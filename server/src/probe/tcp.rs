@@ -1,63 +1,73 @@
 //! TCP probes: `tcp://host:port` succeeds when a connection opens.
 
-use super::{conclude, now, ProbeResult, Prober};
+use super::{Endpoint, FieldError, Fields, Kind, KindProber, Observed, ProbeSpec};
 use crate::condition::Observation;
-use crate::config::ServiceConfig;
-use async_trait::async_trait;
-use std::time::Instant;
-use tokio::net::TcpStream;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TcpTarget {
+    pub endpoint: Endpoint,
+}
+
+impl Kind for TcpTarget {
+    const SCHEMES: &'static [&'static str] = &["tcp"];
+    const FIELDS: &'static [&'static str] = &[];
+    const DEFAULT_CONDITIONS: &'static [&'static str] = &["[CONNECTED] == true"];
+
+    fn parse(fields: &Fields<'_>) -> Result<Self, FieldError> {
+        let endpoint = fields
+            .url
+            .port()
+            .and_then(|_| Endpoint::of(fields.url, None))
+            .ok_or_else(|| {
+                FieldError::new(
+                    "url",
+                    "a tcp:// URL needs a host and a port: tcp://host:port",
+                )
+            })?;
+        Ok(TcpTarget { endpoint })
+    }
+}
 
 pub struct TcpProber;
 
-#[async_trait]
-impl Prober for TcpProber {
-    #[tracing::instrument(level = "debug", skip_all, fields(service = %service.name))]
-    async fn probe(&self, service: &ServiceConfig) -> ProbeResult {
-        let checked_at = now();
-        let started = Instant::now();
-        let host = service.url.host_str().unwrap_or_default();
-        // `Url` keeps IPv6 hosts in brackets; the resolver wants them bare.
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let port = service.url.port().unwrap_or_default();
-        let timeout = service.timeout();
-        let outcome = tokio::time::timeout(timeout, TcpStream::connect((host, port))).await;
-        let latency = started.elapsed();
-        let (ip, error) = match outcome {
-            Ok(Ok(stream)) => (stream.peer_addr().ok().map(|a| a.ip().to_string()), None),
-            Ok(Err(e)) => (None, Some(format!("connection failed: {e}"))),
-            Err(_) => (None, Some(format!("timed out after {timeout:?}"))),
-        };
-        let observation = Observation {
-            response_time: latency,
-            connected: error.is_none(),
-            ip,
-            ..Default::default()
-        };
-        conclude(
-            service,
-            checked_at,
-            latency,
-            None,
-            &observation,
-            error,
-            || "connected".into(),
-        )
+impl KindProber for TcpProber {
+    type Target = TcpTarget;
+
+    fn new() -> Result<Self, super::BuildError> {
+        Ok(TcpProber)
+    }
+
+    async fn observe(&self, target: &TcpTarget, _: &ProbeSpec) -> Observed {
+        match target.endpoint.connect().await {
+            Ok(stream) => Observed {
+                observation: Observation {
+                    connected: true,
+                    ip: stream.peer_addr().ok().map(|a| a.ip().to_string()),
+                    ..Observation::default()
+                },
+                error: None,
+                summary: "connected".into(),
+            },
+            Err(e) => Observed::failed(format!("connection failed: {e}")),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::{AnyProber, Prober};
 
-    fn service(url: &str, extra: &str) -> ServiceConfig {
-        crate::probe::test_service(&format!("    url: '{url}'\n    timeout: 1s\n{extra}"))
+    fn service(url: &str, extra: &str) -> ProbeSpec {
+        crate::config::test_service(&format!("    url: '{url}'\n    timeout: 1s\n{extra}")).probe
     }
 
     #[tokio::test]
     async fn an_open_port_is_up_and_a_closed_one_down() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let open = listener.local_addr().unwrap();
-        let result = TcpProber
+        let result = AnyProber::new()
+            .unwrap()
             .probe(&service(&format!("tcp://{open}"), ""))
             .await;
         assert!(result.success, "{}", result.message);
@@ -69,7 +79,8 @@ mod tests {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap()
         };
-        let result = TcpProber
+        let result = AnyProber::new()
+            .unwrap()
             .probe(&service(&format!("tcp://{closed}"), ""))
             .await;
         assert!(!result.success);
@@ -88,9 +99,9 @@ mod tests {
             &url,
             "    conditions: ['[IP] == 127.0.0.1', '[RESPONSE_TIME] < 1000']\n",
         );
-        assert!(TcpProber.probe(&ok).await.success);
+        assert!(AnyProber::new().unwrap().probe(&ok).await.success);
         let wrong = service(&url, "    conditions: ['[IP] == 10.0.0.1']\n");
-        let result = TcpProber.probe(&wrong).await;
+        let result = AnyProber::new().unwrap().probe(&wrong).await;
         assert!(!result.success);
         assert_eq!(result.message, "[IP] == 10.0.0.1 (got \"127.0.0.1\")");
     }

@@ -2,29 +2,81 @@
 //! leaf certificate's expiry into `[CERTIFICATE_EXPIRATION]`. HTTPS probes
 //! fill the same placeholder through [`not_after`].
 
-use super::{conclude, now, ProbeResult, Prober};
+use super::{
+    BuildError, Endpoint, FieldError, Fields, Host, Kind, KindProber, Observed, ProbeSpec,
+};
 use crate::condition::Observation;
-use crate::config::ServiceConfig;
-use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
+use std::time::Duration;
 use tokio_rustls::TlsConnector;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TlsTarget {
+    pub endpoint: Endpoint,
+    /// Check the chain and name (`verify_tls`, default true).
+    pub verify: bool,
+}
+
+impl Kind for TlsTarget {
+    const SCHEMES: &'static [&'static str] = &["tls"];
+    const FIELDS: &'static [&'static str] = &["verify_tls"];
+    const DEFAULT_CONDITIONS: &'static [&'static str] =
+        &["[CONNECTED] == true", "[CERTIFICATE_EXPIRATION] > 7d"];
+
+    fn parse(fields: &Fields<'_>) -> Result<Self, FieldError> {
+        let endpoint = Endpoint::of(fields.url, Some(443)).ok_or_else(|| {
+            FieldError::new("url", "a tls:// URL needs a host: tls://host[:port]")
+        })?;
+        Ok(TlsTarget {
+            endpoint,
+            verify: fields.verify_tls.unwrap_or(true),
+        })
+    }
+}
 
 pub struct TlsProber {
     verifying: TlsConnector,
     trusting: TlsConnector,
 }
 
-impl Default for TlsProber {
-    fn default() -> Self {
-        TlsProber {
+impl KindProber for TlsProber {
+    type Target = TlsTarget;
+
+    fn new() -> Result<Self, BuildError> {
+        Ok(TlsProber {
             verifying: TlsConnector::from(client_config(true)),
             trusting: TlsConnector::from(client_config(false)),
+        })
+    }
+
+    async fn observe(&self, target: &TlsTarget, _: &ProbeSpec) -> Observed {
+        let connector = if target.verify {
+            &self.verifying
+        } else {
+            &self.trusting
+        };
+        match handshake(connector, &target.endpoint).await {
+            Err(e) => Observed::failed(e),
+            Ok(expires) => Observed {
+                observation: Observation {
+                    connected: true,
+                    certificate_expiration: expires.map(time_left),
+                    ..Observation::default()
+                },
+                error: None,
+                summary: match expires {
+                    Some(at) => format!(
+                        "certificate valid until {} ({} days)",
+                        at.format("%Y-%m-%d %H:%M UTC"),
+                        time_left(at).as_secs() / 86_400
+                    ),
+                    None => "handshake completed".into(),
+                },
+            },
         }
     }
 }
@@ -101,55 +153,10 @@ impl ServerCertVerifier for AcceptAnyCertificate {
     }
 }
 
-/// One DER element: (tag, contents, rest).
-fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&first, rest) = rest.split_first()?;
-    let (length, rest) = if first < 0x80 {
-        (first as usize, rest)
-    } else {
-        let octets = (first & 0x7F) as usize;
-        if octets == 0 || octets > 4 || rest.len() < octets {
-            return None;
-        }
-        let length = rest[..octets]
-            .iter()
-            .fold(0usize, |n, b| (n << 8) | *b as usize);
-        (length, &rest[octets..])
-    };
-    (rest.len() >= length).then(|| (tag, &rest[..length], &rest[length..]))
-}
-
-/// The `notAfter` of an X.509 certificate in DER: Certificate →
-/// tbsCertificate → [version], serial, signature, issuer, validity.
+/// The `notAfter` of an X.509 certificate in DER.
 pub fn not_after(der: &[u8]) -> Option<DateTime<Utc>> {
-    let (_, certificate, _) = der_element(der)?;
-    let (_, tbs, _) = der_element(certificate)?;
-    let mut rest = tbs;
-    let (tag, _, after) = der_element(rest)?;
-    if tag == 0xA0 {
-        rest = after; // explicit version
-    }
-    for _ in 0..3 {
-        rest = der_element(rest)?.2; // serial, signature algorithm, issuer
-    }
-    let (_, validity, _) = der_element(rest)?;
-    let (_, _, after_not_before) = der_element(validity)?;
-    let (tag, time, _) = der_element(after_not_before)?;
-    let text = std::str::from_utf8(time).ok()?.strip_suffix('Z')?;
-    let (year, rest) = match tag {
-        0x17 => {
-            // UTCTime: YY, 50–99 meaning 19YY (RFC 5280).
-            let yy: i32 = text.get(..2)?.parse().ok()?;
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, text.get(2..)?)
-        }
-        0x18 => (text.get(..4)?.parse().ok()?, text.get(4..)?),
-        _ => return None,
-    };
-    let field = |range: std::ops::Range<usize>| rest.get(range)?.parse::<u32>().ok();
-    let date = NaiveDate::from_ymd_opt(year, field(0..2)?, field(2..4)?)?;
-    let time = date.and_hms_opt(field(4..6)?, field(6..8)?, field(8..10)?)?;
-    Some(Utc.from_utc_datetime(&time))
+    let (_, certificate) = x509_parser::parse_x509_certificate(der).ok()?;
+    DateTime::from_timestamp(certificate.validity().not_after.timestamp(), 0)
 }
 
 /// Time left before `not_after`; zero once it has passed.
@@ -159,12 +166,15 @@ pub fn time_left(not_after: DateTime<Utc>) -> Duration {
 
 async fn handshake(
     connector: &TlsConnector,
-    host: &str,
-    port: u16,
+    endpoint: &Endpoint,
 ) -> Result<Option<DateTime<Utc>>, String> {
-    let name = ServerName::try_from(host.to_string())
-        .map_err(|_| format!("{host:?} is not a valid server name"))?;
-    let tcp = TcpStream::connect((host, port))
+    let name = match &endpoint.host {
+        Host::Ip(ip) => ServerName::IpAddress((*ip).into()),
+        Host::Name(name) => ServerName::try_from(name.clone())
+            .map_err(|_| format!("{name:?} is not a valid server name"))?,
+    };
+    let tcp = endpoint
+        .connect()
         .await
         .map_err(|e| format!("connection failed: {e}"))?;
     let tls = connector
@@ -178,68 +188,17 @@ async fn handshake(
         .and_then(|leaf| not_after(leaf)))
 }
 
-/// The leaf certificate's expiry at `host:port`, after a handshake that
+/// The leaf certificate's expiry at `endpoint`, after a handshake that
 /// checks the chain when `verify` (for diagnostics).
 pub async fn certificate(
-    host: &str,
-    port: u16,
+    endpoint: &Endpoint,
     verify: bool,
-    timeout: std::time::Duration,
+    timeout: Duration,
 ) -> Result<Option<DateTime<Utc>>, String> {
     let connector = TlsConnector::from(client_config(verify));
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    match tokio::time::timeout(timeout, handshake(&connector, host, port)).await {
+    match tokio::time::timeout(timeout, handshake(&connector, endpoint)).await {
         Ok(outcome) => outcome,
         Err(_) => Err(format!("timed out after {timeout:?}")),
-    }
-}
-
-#[async_trait]
-impl Prober for TlsProber {
-    #[tracing::instrument(level = "debug", skip_all, fields(service = %service.name))]
-    async fn probe(&self, service: &ServiceConfig) -> ProbeResult {
-        let checked_at = now();
-        let started = Instant::now();
-        let host = service.url.host_str().unwrap_or_default();
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let port = service.url.port().unwrap_or(443);
-        let connector = if service.verify_tls {
-            &self.verifying
-        } else {
-            &self.trusting
-        };
-        let timeout = service.timeout();
-        let outcome = match tokio::time::timeout(timeout, handshake(connector, host, port)).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(format!("timed out after {timeout:?}")),
-        };
-        let latency = started.elapsed();
-        let (expires, error) = match outcome {
-            Ok(expires) => (expires, None),
-            Err(e) => (None, Some(e)),
-        };
-        let observation = Observation {
-            response_time: latency,
-            connected: error.is_none(),
-            certificate_expiration: expires.map(time_left),
-            ..Default::default()
-        };
-        conclude(
-            service,
-            checked_at,
-            latency,
-            None,
-            &observation,
-            error,
-            || match expires {
-                Some(at) => format!(
-                    "certificate valid until {} ({} days)",
-                    at.format("%Y-%m-%d %H:%M UTC"),
-                    time_left(at).as_secs() / 86_400
-                ),
-                None => "handshake completed".into(),
-            },
-        )
     }
 }
 
@@ -298,16 +257,18 @@ pub mod testing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probe::{AnyProber, Prober};
+    use chrono::TimeZone;
 
-    fn service(url: &str, extra: &str) -> ServiceConfig {
-        crate::probe::test_service(&format!("    url: '{url}'\n    timeout: 2s\n{extra}"))
+    fn service(url: &str, extra: &str) -> ProbeSpec {
+        crate::config::test_service(&format!("    url: '{url}'\n    timeout: 2s\n{extra}")).probe
     }
 
     #[tokio::test]
     async fn reads_the_expiry_of_the_leaf_certificate() {
         let soon = testing::server(10).await;
         let url = format!("tls://localhost:{}", soon.port());
-        let prober = TlsProber::default();
+        let prober = AnyProber::new().unwrap();
         let ok = prober
             .probe(&service(&url, "    verify_tls: false\n    conditions: ['[CERTIFICATE_EXPIRATION] > 48h', '[CERTIFICATE_EXPIRATION] < 11d']\n"))
             .await;
@@ -338,7 +299,8 @@ mod tests {
     #[tokio::test]
     async fn an_untrusted_certificate_fails_when_verifying() {
         let addr = testing::server(30).await;
-        let result = TlsProber::default()
+        let result = AnyProber::new()
+            .unwrap()
             .probe(&service(&format!("tls://localhost:{}", addr.port()), ""))
             .await;
         assert!(!result.success);
@@ -363,6 +325,16 @@ mod tests {
             assert_eq!(not_after(cert.der()), Some(expected), "{y}-{m}-{d}");
         }
         assert_eq!(not_after(b"\x30\x03\x02\x01\x00"), None);
+        // Every prefix of a certificate is refused, none read wrongly.
+        let der = rcgen::CertificateParams::new(vec!["x".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap()
+            .der()
+            .to_vec();
+        for end in 0..der.len() {
+            assert_eq!(not_after(&der[..end]), None, "cut at {end}");
+        }
         assert_eq!(not_after(b""), None);
     }
 }

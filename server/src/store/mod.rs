@@ -5,13 +5,15 @@
 //! `migrations/<backend>` and run at connect. Both backends share their
 //! queries (see `sql.rs`) and one contract test suite.
 
+mod history;
 mod sql;
 
+pub use history::{History, Totals};
 pub use sql::{PostgresStore, SqliteStore};
 
+use crate::event::ProbeResult;
+use crate::event::StatusChange;
 use crate::history::{Bucket, Resolution, RollupPlan, RollupReport};
-use crate::probe::ProbeResult;
-use crate::tracker::StatusChange;
 use async_trait::async_trait;
 use std::sync::Arc;
 

@@ -4,14 +4,13 @@
 //! once in `sql_store!`, serves both.
 
 use super::{Store, StoreError};
+use crate::event::ProbeResult;
+use crate::event::StatusChange;
 use crate::history::sketch::Sketch;
 use crate::history::{
     floor_to, pack, Bucket, Resolution, RollupPlan, RollupReport, DAY_MS, HOUR_MS,
 };
-use crate::probe::ProbeResult;
 use crate::store::{Detail, HistoryData, HistoryRead};
-use crate::tracker::StatusChange;
-use app::model::{ConditionOutcome, ServiceStatus};
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -23,6 +22,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
+use wire::{ConditionOutcome, ServiceStatus};
 
 /// How long a caller waits for a pooled connection before the store is
 /// called unreachable (keeps `/api/health` quick when the database is gone).

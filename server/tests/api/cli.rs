@@ -130,7 +130,7 @@ fn validate_warns_about_unsupported_gatus_keys_but_accepts_the_file() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let warning = format!(
-        "warning: {}:4: endpoints[0].alerts: Gatus key `alerts` is not supported by Hale and is ignored",
+        "warning: {}:4:5: endpoints[0].alerts: Gatus key `alerts` is not supported by Hale and is ignored",
         path.display()
     );
     assert!(stdout.contains(&warning), "{stdout}");

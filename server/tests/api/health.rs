@@ -79,8 +79,14 @@ async fn unknown_api_paths_get_a_json_404() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prometheus_metrics_export_scheduler_lateness() {
     let app = spawn_app(Backend::Sqlite, ONE_SERVICE).await;
-    // Wait for a probe or two so the histogram has data.
-    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    // Until a probe's result is stored, so every histogram has data.
+    eventually("a stored result", || async {
+        let response = app.get("/metrics").await;
+        let text = response.text().await.unwrap();
+        text.contains("\nhale_store_written_results_total 1")
+            .then_some(())
+    })
+    .await;
     let response = app.get("/metrics").await;
     assert_eq!(response.status(), 200);
     assert!(response.headers()["content-type"]

@@ -147,7 +147,7 @@ pub struct TestApp {
 
 impl TestApp {
     pub fn store(&self) -> Arc<dyn Store> {
-        self.hale.state.store.clone()
+        self.hale.store().clone()
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
@@ -197,6 +197,27 @@ pub async fn spawn_app_on(db: TestDb, yaml: &str) -> TestApp {
         target,
         db,
         http: reqwest::Client::new(),
+    }
+}
+
+/// Polls `check` until it gives a value, for up to ten seconds: for what
+/// Hale does on its own tasks (storing, probing), so a test waits on the
+/// condition rather than on a sleep it hopes is long enough.
+pub async fn eventually<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
 

@@ -3,15 +3,16 @@
 
 use crate::helpers::*;
 use crate::on_both_backends;
-use app::model::{Bands, ConditionOutcome};
 use chrono::{TimeZone, Utc};
-use server::history::query::{History, HistorySettings};
+use server::event::ProbeResult;
+use server::history::HistorySettings;
 use server::history::{figures, Resolution, Retention, RollupPlan, DAY_MS, HOUR_MS};
-use server::probe::ProbeResult;
+use server::store::History;
 use server::store::{self, Store};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
+use wire::{Bands, ConditionOutcome};
 
 const STEP_MS: i64 = 30_000;
 /// Latencies with three significant digits, so percentiles are exact.
@@ -395,7 +396,7 @@ on_both_backends!(
             .unwrap();
         let history = History::new(store.clone(), settings());
         let names = ["api".to_string()];
-        let segment = |bars: &HashMap<String, app::model::UptimeBar>| {
+        let segment = |bars: &HashMap<String, wire::UptimeBar>| {
             let bar = &bars["api"];
             let date = Utc.timestamp_millis_opt(day).unwrap().date_naive();
             let i = (0..bar.days.len())

@@ -6,14 +6,14 @@
 use crate::helpers::*;
 use crate::history::{percentile, synthetic, synthetic_day, GAP};
 use crate::on_both_backends;
-use app::model::ConditionOutcome;
 use chrono::{SecondsFormat, TimeZone, Utc};
 use serde_json::{json, Value};
+use server::event::ProbeResult;
 use server::history::{DAY_MS, HOUR_MS};
-use server::probe::ProbeResult;
 use server::store;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use wire::ConditionOutcome;
 
 /// How long anything a test waits for may take.
 const DEADLINE: Duration = Duration::from_secs(30);

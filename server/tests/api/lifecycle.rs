@@ -3,16 +3,16 @@
 
 use crate::helpers::*;
 use crate::on_both_backends;
-use app::model::ServiceStatus;
 use chrono::Duration as Span;
-use server::probe::ProbeResult;
-use server::tracker::StatusChange;
+use server::event::ProbeResult;
+use server::event::StatusChange;
 use std::sync::Arc;
 use std::time::Duration;
+use wire::ServiceStatus;
 
 async fn wait_until_operational(app: &TestApp) {
     for _ in 0..100 {
-        if app.hale.state.board.views()[0].status == ServiceStatus::Operational {
+        if app.hale.board().views()[0].status == ServiceStatus::Operational {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -55,7 +55,7 @@ on_both_backends!(
     |backend| async move {
         let db = TestDb::new(backend).await;
         // What a crashed run leaves: api operational, last checked 10 min ago.
-        let last_checked = server::probe::now() - Span::minutes(10);
+        let last_checked = server::clock::now() - Span::minutes(10);
         {
             let store = server::store::connect(&db.url).await.unwrap();
             store
@@ -85,11 +85,12 @@ on_both_backends!(
         }
 
         let app = spawn_app_on(db, ONE_SERVICE).await;
-        let changes = app.store().recent_status_changes("api", 10).await.unwrap();
-        let gap = changes
-            .iter()
-            .find(|c| c.to == ServiceStatus::Unknown)
-            .unwrap_or_else(|| panic!("no gap recorded: {changes:?}"));
+        let store = app.store();
+        let gap = eventually("the gap to be recorded", || async {
+            let changes = store.recent_status_changes("api", 10).await.unwrap();
+            changes.into_iter().find(|c| c.to == ServiceStatus::Unknown)
+        })
+        .await;
         assert_eq!(gap.from, ServiceStatus::Operational);
         assert_eq!(
             gap.at, last_checked,
@@ -97,10 +98,7 @@ on_both_backends!(
         );
         assert!(gap.cause.contains("without recording it"), "{}", gap.cause);
         // The page starts unknown, not at the stale operational.
-        assert_eq!(
-            app.hale.state.board.views()[0].status,
-            ServiceStatus::Unknown
-        );
+        assert_eq!(app.hale.board().views()[0].status, ServiceStatus::Unknown);
         app.hale.shutdown().await;
     }
 );
@@ -118,9 +116,9 @@ on_both_backends!(
             server::config::Config::parse(&both, std::path::Path::new("t.yaml"), |_| None).unwrap();
         assert_eq!(config.services.len(), 2);
 
-        let outcome = app.hale.reload(config).await;
+        let outcome = app.hale.reload(config).await.unwrap();
         assert_eq!((outcome.kept, outcome.started), (1, 1));
-        let views = app.hale.state.board.views();
+        let views = app.hale.board().views();
         assert_eq!(
             views[0].status,
             ServiceStatus::Operational,
@@ -128,13 +126,13 @@ on_both_backends!(
         );
         assert_eq!(views[1].name, "web");
         for _ in 0..100 {
-            if app.hale.state.board.views()[1].status == ServiceStatus::Operational {
+            if app.hale.board().views()[1].status == ServiceStatus::Operational {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         assert_eq!(
-            app.hale.state.board.views()[1].status,
+            app.hale.board().views()[1].status,
             ServiceStatus::Operational
         );
 
@@ -146,11 +144,15 @@ on_both_backends!(
         let config =
             server::config::Config::parse(&only_web, std::path::Path::new("t.yaml"), |_| None)
                 .unwrap();
-        let outcome = app.hale.reload(config).await;
+        let outcome = app.hale.reload(config).await.unwrap();
         assert_eq!((outcome.kept, outcome.stopped), (1, 1));
-        let changes = app.store().recent_status_changes("api", 1).await.unwrap();
-        assert_eq!(changes[0].cause, "removed from the configuration");
-        assert_eq!(app.hale.state.board.views().len(), 1);
+        let store = app.store();
+        eventually("the removal to be recorded", || async {
+            let changes = store.recent_status_changes("api", 1).await.unwrap();
+            (changes[0].cause == "removed from the configuration").then_some(())
+        })
+        .await;
+        assert_eq!(app.hale.board().views().len(), 1);
         app.hale.shutdown().await;
     }
 );

@@ -8,6 +8,7 @@ mod health;
 mod helpers;
 mod history;
 mod history_api;
+mod layers;
 mod lifecycle;
 mod pages;
 mod push;

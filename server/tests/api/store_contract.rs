@@ -2,13 +2,13 @@
 
 use crate::helpers::*;
 use crate::on_both_backends;
-use app::model::{ConditionOutcome, ServiceStatus};
 use chrono::{Duration as Span, TimeZone, Utc};
-use server::probe::ProbeResult;
+use server::event::ProbeResult;
+use server::event::StatusChange;
 use server::store;
-use server::tracker::StatusChange;
 use std::sync::Arc;
 use std::time::Duration;
+use wire::{ConditionOutcome, ServiceStatus};
 
 fn result(service: &str, minute: i64, success: bool) -> ProbeResult {
     ProbeResult {

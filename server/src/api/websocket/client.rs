@@ -1,19 +1,29 @@
-//! One live page's connection, after the handshake and the snapshot.
+//! One live page's connection: the snapshot, then the hub's messages until
+//! the client leaves or stops keeping up.
 //!
-//! The hub's messages arrive framed; the connection copies them to its
-//! socket, and whatever is queued when it wakes goes out in one write (a
+//! Whatever is queued when the connection wakes goes out in one write (a
 //! heartbeat that lands while a client is still waiting for the previous
 //! probe reaches it with that probe, not a system call later). It reads
-//! the client's pongs, pings and close, pings on its own every
-//! [`ClientLimits::ping_every`], and gives up on a client that stops
-//! reading.
+//! the client's pongs, pings and close (tungstenite answers pings and
+//! closes), pings on its own every [`ClientLimits::ping_every`], and gives
+//! up on a client that stops reading. A status page only listens: a data
+//! frame from the browser is refused (1003), and so is anything RFC 6455
+//! forbids (1002), text that is not UTF-8 (1007) and a frame too large
+//! for what a page may send (1009).
 
-use super::frame::{self, close_code, Inbound, Reader};
+use crate::live::hub::Live;
 use axum::body::Bytes;
+use futures_util::{SinkExt, StreamExt};
+use std::future::Future;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
 
 /// Why a client's connection ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -24,16 +34,16 @@ pub enum ClientEnd {
     TooSlow,
     /// The client fell more than the hub's backlog behind.
     Lagged,
-    /// The hub shut down.
+    /// Hale is stopping.
     HubClosed,
     /// Nothing came back, not even a pong, for the silence limit: the
     /// client stopped reading (its buffers may still take our writes).
     Silent,
-    /// The client sent what RFC 6455 forbids.
-    Protocol(frame::ProtocolError),
+    /// The client sent what a live page may not: closed with this code.
+    Refused(u16, String),
 }
 
-/// When a client is given up on.
+/// When a client is given up on, and the socket's sizes.
 #[derive(Clone, Copy, Debug)]
 pub struct ClientLimits {
     /// How long one send may block (the client's buffers are full).
@@ -55,178 +65,223 @@ impl Default for ClientLimits {
     }
 }
 
-/// Queued messages gathered into one write, up to about this much.
-const BATCH_BYTES: usize = 64 * 1024;
-/// Read in pieces this big: clients send pongs and a close.
-const READ_CHUNK: usize = 256;
+/// The largest frame a page may send: control frames carry at most 125
+/// bytes, and a page sends nothing else.
+const MAX_INBOUND_FRAME: usize = 1024;
+/// Read in pieces this big (tungstenite keeps one such buffer).
+const READ_BUFFER: usize = 1024;
+/// Written out once this much is queued; a batch larger than this goes in
+/// several writes, so no connection's buffer grows past about this much.
+const WRITE_BUFFER: usize = 16 * 1024;
+/// The snapshot goes out in fragments this big, each a slice of the
+/// shared serialization.
+const SNAPSHOT_FRAGMENT: usize = 8 * 1024;
 
-/// Relays the hub's frames until the client leaves or stops keeping up.
+impl ClientLimits {
+    /// The socket's settings.
+    pub fn config(&self) -> WebSocketConfig {
+        WebSocketConfig::default()
+            .read_buffer_size(READ_BUFFER)
+            .write_buffer_size(WRITE_BUFFER)
+            .max_write_buffer_size(WRITE_BUFFER * 4 + SNAPSHOT_FRAGMENT)
+            .max_frame_size(Some(MAX_INBOUND_FRAME))
+            .max_message_size(Some(MAX_INBOUND_FRAME))
+    }
+}
+
+/// Sends the snapshot, then relays the hub's messages until the client
+/// leaves, stops keeping up, or `closed` resolves (Hale stopping).
 /// Written over any byte stream, so it can be tested without a socket.
 pub async fn serve_client<IO>(
-    io: IO,
-    mut events: broadcast::Receiver<Bytes>,
+    mut socket: WebSocketStream<IO>,
+    snapshot: Bytes,
+    mut events: broadcast::Receiver<Live>,
+    closed: impl Future<Output = ()>,
     limits: ClientLimits,
 ) -> ClientEnd
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut io = io;
-    let mut reader = Reader::default();
-    let mut chunk = [0u8; READ_CHUNK];
-    // Bytes to send that aren't one shared frame: batches, pongs, pings.
-    let mut out: Vec<u8> = Vec::new();
-    let mut ping = tokio::time::interval_at(Instant::now() + limits.ping_every, limits.ping_every);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut heard = Instant::now();
-    let end = loop {
-        // Only the read borrows the socket, and only while waiting: what
-        // woke the loop is handled, and written, once it is dropped.
-        // The hub's messages first: a wake for one polls nothing else.
-        let woke = tokio::select! {
-            biased;
-            event = events.recv() => Woke::Event(event),
-            read = io.read(&mut chunk) => Woke::Read(read),
-            _ = ping.tick() => Woke::Ping,
-        };
-        // A lone message is written from the hub's frame itself; anything
-        // else goes through `out`.
-        let mut lone: Option<Bytes> = None;
-        let mut ended = None;
-        match woke {
-            Woke::Event(Ok(first)) => match gather(&mut events, first, &mut out) {
-                Gathered::One(frame) => lone = Some(frame),
-                Gathered::Batch => {}
-                Gathered::End(end) => ended = Some(end),
-            },
-            Woke::Event(Err(RecvError::Lagged(_))) => break ClientEnd::Lagged,
-            Woke::Event(Err(RecvError::Closed)) => break ClientEnd::HubClosed,
-            Woke::Read(Ok(0) | Err(_)) => break ClientEnd::Left,
-            Woke::Read(Ok(n)) => {
-                heard = Instant::now();
-                let mut closed = None;
-                let fed = reader.feed(&chunk[..n], |inbound| match inbound {
-                    Inbound::Ping(payload) => frame::push_pong(&mut out, &payload),
-                    Inbound::Close(code) => closed = closed.or(Some(code)),
-                    Inbound::Pong | Inbound::Data => {}
-                });
-                if let Err(error) = fed {
-                    ended = Some(ClientEnd::Protocol(error));
-                } else if let Some(code) = closed {
-                    // Answer the close (§5.5.1) and hang up.
-                    frame::push_close(&mut out, code.unwrap_or(close_code::NORMAL), "");
-                    ended = Some(ClientEnd::Left);
-                }
-            }
-            Woke::Ping => {
-                if heard.elapsed() >= limits.silence_limit {
-                    break ClientEnd::Silent;
-                }
-                out.extend_from_slice(frame::PING);
-            }
-        }
-        if let Some(frame) = lone {
-            if let Some(end) = send(&mut io, &frame, limits.send_timeout).await {
-                break end;
-            }
-        } else if !out.is_empty() {
-            if let Some(end) = send(&mut io, &out, limits.send_timeout).await {
-                break ended.unwrap_or(end);
-            }
-            // Let the buffer go: kept, every connection that ever gathered
-            // would hold one (measured: ~1 KiB each over 10,000), and an
-            // allocation is nothing next to the write it goes with.
-            out = Vec::new();
-        }
-        if let Some(end) = ended {
-            break end;
+    let end = match with_timeout(limits.send_timeout, send_snapshot(&mut socket, &snapshot)).await {
+        Some(end) => end,
+        None => {
+            drop(snapshot);
+            relay(&mut socket, &mut events, closed, limits).await
         }
     };
-    if end != ClientEnd::Left {
-        let (code, reason) = match &end {
-            ClientEnd::HubClosed => (close_code::GOING_AWAY, "server shutting down".into()),
-            ClientEnd::Protocol(error) => (close_code::PROTOCOL_ERROR, error.to_string()),
-            ClientEnd::TooSlow => (close_code::POLICY, "too slow to read".into()),
-            ClientEnd::Lagged => (close_code::POLICY, "fell behind the live messages".into()),
-            ClientEnd::Silent => (close_code::POLICY, "no pong".into()),
-            ClientEnd::Left => unreachable!("a client that left is not answered"),
-        };
-        let mut closing = Vec::new();
-        frame::push_close(&mut closing, code, &reason);
-        let _ = send(&mut io, &closing, Duration::from_millis(100)).await;
-    }
+    let (code, reason) = match &end {
+        // A client that left, or whose close tungstenite already answered.
+        ClientEnd::Left => return end,
+        ClientEnd::HubClosed => (CloseCode::Away, "server shutting down".to_string()),
+        ClientEnd::TooSlow => (CloseCode::Policy, "too slow to read".into()),
+        ClientEnd::Lagged => (CloseCode::Policy, "fell behind the live messages".into()),
+        ClientEnd::Silent => (CloseCode::Policy, "no pong".into()),
+        ClientEnd::Refused(code, reason) => (CloseCode::from(*code), reason.clone()),
+    };
+    let close = Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }));
+    let _ = tokio::time::timeout(Duration::from_millis(100), socket.send(close)).await;
     end
 }
 
-/// What woke a connection's loop.
-enum Woke {
-    Event(Result<Bytes, RecvError>),
-    Read(std::io::Result<usize>),
-    Ping,
-}
-
-enum Gathered {
-    /// Only `first` was waiting.
-    One(Bytes),
-    /// Several were, and are now in the batch buffer.
-    Batch,
-    /// Those gathered are in the buffer; then the receiver ended.
-    End(ClientEnd),
-}
-
-/// Gathers the frames already queued behind `first`, so they go out in one
-/// write.
-fn gather(events: &mut broadcast::Receiver<Bytes>, first: Bytes, out: &mut Vec<u8>) -> Gathered {
-    let mut next = match events.try_recv() {
-        Ok(next) => next,
-        Err(TryRecvError::Empty) => return Gathered::One(first),
-        Err(TryRecvError::Lagged(_)) => return Gathered::End(ClientEnd::Lagged),
-        Err(TryRecvError::Closed) => {
-            out.extend_from_slice(&first);
-            return Gathered::End(ClientEnd::HubClosed);
-        }
-    };
-    out.extend_from_slice(&first);
-    loop {
-        out.extend_from_slice(&next);
-        if out.len() >= BATCH_BYTES {
-            return Gathered::Batch;
-        }
-        next = match events.try_recv() {
-            Ok(next) => next,
-            Err(TryRecvError::Empty) => return Gathered::Batch,
-            Err(TryRecvError::Lagged(_)) => return Gathered::End(ClientEnd::Lagged),
-            Err(TryRecvError::Closed) => return Gathered::End(ClientEnd::HubClosed),
-        };
-    }
-}
-
-/// Writes `bytes` whole, or says why not.
-pub(super) async fn send<W: AsyncWrite + Unpin>(
-    tx: &mut W,
-    bytes: &[u8],
+/// Runs `send`, or says the client was too slow for it.
+async fn with_timeout(
     timeout: Duration,
+    send: impl Future<Output = Result<(), WsError>>,
 ) -> Option<ClientEnd> {
-    match tokio::time::timeout(timeout, tx.write_all(bytes)).await {
+    match tokio::time::timeout(timeout, send).await {
         Ok(Ok(())) => None,
         Ok(Err(_)) => Some(ClientEnd::Left),
         Err(_) => Some(ClientEnd::TooSlow),
     }
 }
 
+/// One text message, in fragments that slice the shared JSON.
+async fn send_snapshot<IO>(socket: &mut WebSocketStream<IO>, json: &Bytes) -> Result<(), WsError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    let mut start = 0;
+    loop {
+        let end = (start + SNAPSHOT_FRAGMENT).min(json.len());
+        let opcode = if start == 0 {
+            Data::Text
+        } else {
+            Data::Continue
+        };
+        let last = end == json.len();
+        let frame = Frame::message(json.slice(start..end), OpCode::Data(opcode), last);
+        socket.feed(Message::Frame(frame)).await?;
+        if last {
+            return socket.flush().await;
+        }
+        start = end;
+    }
+}
+
+/// What woke a connection's loop.
+enum Woke {
+    Closing,
+    Event(Result<Live, RecvError>),
+    Read(Option<Result<Message, WsError>>),
+    Ping,
+}
+
+async fn relay<IO>(
+    socket: &mut WebSocketStream<IO>,
+    events: &mut broadcast::Receiver<Live>,
+    closed: impl Future<Output = ()>,
+    limits: ClientLimits,
+) -> ClientEnd
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    tokio::pin!(closed);
+    let mut ping = tokio::time::interval_at(Instant::now() + limits.ping_every, limits.ping_every);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heard = Instant::now();
+    loop {
+        // The hub's messages first: a wake for one polls nothing else.
+        let woke = tokio::select! {
+            biased;
+            _ = &mut closed => Woke::Closing,
+            event = events.recv() => Woke::Event(event),
+            read = socket.next() => Woke::Read(read),
+            _ = ping.tick() => Woke::Ping,
+        };
+        let sent = match woke {
+            Woke::Closing => return ClientEnd::HubClosed,
+            Woke::Event(Ok(first)) => {
+                let mut ended = None;
+                let batch = async {
+                    let mut item = first;
+                    loop {
+                        for message in item.messages() {
+                            socket.feed(Message::Text(message.clone())).await?;
+                        }
+                        item = match events.try_recv() {
+                            Ok(next) => next,
+                            Err(TryRecvError::Empty) => break,
+                            Err(TryRecvError::Lagged(_)) => {
+                                ended = Some(ClientEnd::Lagged);
+                                break;
+                            }
+                            Err(TryRecvError::Closed) => {
+                                ended = Some(ClientEnd::HubClosed);
+                                break;
+                            }
+                        };
+                    }
+                    socket.flush().await
+                };
+                let sent = with_timeout(limits.send_timeout, batch).await;
+                if let Some(end) = sent.or(ended) {
+                    return end;
+                }
+                continue;
+            }
+            Woke::Event(Err(RecvError::Lagged(_))) => return ClientEnd::Lagged,
+            Woke::Event(Err(RecvError::Closed)) => return ClientEnd::HubClosed,
+            Woke::Read(None) => return ClientEnd::Left,
+            Woke::Read(Some(Err(error))) => return refused(error),
+            Woke::Read(Some(Ok(message))) => {
+                heard = Instant::now();
+                match message {
+                    // tungstenite queued the pong; it goes out now.
+                    Message::Ping(_) => socket.flush().await,
+                    Message::Pong(_) | Message::Frame(_) => Ok(()),
+                    Message::Close(_) => {
+                        // tungstenite answers the close (§5.5.1); flush it.
+                        let _ = with_timeout(limits.send_timeout, socket.flush()).await;
+                        return ClientEnd::Left;
+                    }
+                    Message::Text(_) | Message::Binary(_) => {
+                        return ClientEnd::Refused(
+                            1003,
+                            "a status page sends no data frames".into(),
+                        )
+                    }
+                }
+            }
+            Woke::Ping => {
+                if heard.elapsed() >= limits.silence_limit {
+                    return ClientEnd::Silent;
+                }
+                socket.send(Message::Ping(Bytes::new())).await
+            }
+        };
+        if sent.is_err() {
+            return ClientEnd::Left;
+        }
+    }
+}
+
+/// The close code for what the client did wrong (RFC 6455 §7.4.1).
+fn refused(error: WsError) -> ClientEnd {
+    use tokio_tungstenite::tungstenite::error::ProtocolError;
+    match error {
+        // The client went away without a close: nothing to answer.
+        WsError::Protocol(ProtocolError::ResetWithoutClosingHandshake) => ClientEnd::Left,
+        WsError::Protocol(e) => ClientEnd::Refused(1002, e.to_string()),
+        WsError::Utf8(_) => ClientEnd::Refused(1007, "text that is not UTF-8".into()),
+        WsError::Capacity(e) => ClientEnd::Refused(1009, e.to_string()),
+        _ => ClientEnd::Left,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hub::Hub;
-    use app::model::LiveMessage;
-    use futures_util::{SinkExt, StreamExt};
+    use crate::live::hub::Hub;
     use std::pin::Pin;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
     use std::task::{Context, Poll};
-    use tokio::io::DuplexStream;
-    use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role};
-    use tokio_tungstenite::tungstenite::Message;
-    use tokio_tungstenite::WebSocketStream;
+    use tokio::io::{AsyncWriteExt, DuplexStream};
+    use tokio_tungstenite::tungstenite::protocol::Role;
+    use wire::LiveMessage;
 
     fn limits(send_timeout_secs: u64) -> ClientLimits {
         ClientLimits {
@@ -235,8 +290,31 @@ mod tests {
         }
     }
 
-    /// A connection to `serve_client` through an in-memory pipe of
-    /// `buffer` bytes, and a tungstenite client on the other end.
+    const SNAPSHOT: &[u8] =
+        br#"{"type":"snapshot","timestamp":"2026-01-01T00:00:00Z","services":[]}"#;
+
+    /// A server side over an in-memory pipe of `buffer` bytes.
+    async fn server(
+        hub: &Hub,
+        buffer: usize,
+        limits: ClientLimits,
+        snapshot: Bytes,
+    ) -> (tokio::task::JoinHandle<ClientEnd>, DuplexStream) {
+        let (server, client) = tokio::io::duplex(buffer);
+        let socket =
+            WebSocketStream::from_raw_socket(server, Role::Server, Some(limits.config())).await;
+        let task = tokio::spawn(serve_client(
+            socket,
+            snapshot,
+            hub.subscribe(),
+            hub.closed(),
+            limits,
+        ));
+        (task, client)
+    }
+
+    /// A connection to `serve_client` with a tungstenite client on the
+    /// other end, past the snapshot.
     async fn connect(
         hub: &Hub,
         buffer: usize,
@@ -245,9 +323,9 @@ mod tests {
         tokio::task::JoinHandle<ClientEnd>,
         WebSocketStream<DuplexStream>,
     ) {
-        let (server, client) = tokio::io::duplex(buffer);
-        let task = tokio::spawn(serve_client(server, hub.subscribe(), limits));
-        let socket = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        let (task, client) = server(hub, buffer, limits, Bytes::from_static(SNAPSHOT)).await;
+        let mut socket = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        assert!(next_text(&mut socket).await.contains("snapshot"));
         (task, socket)
     }
 
@@ -262,16 +340,49 @@ mod tests {
         }
     }
 
+    /// The close frame the server ends with, past anything else.
+    async fn close_code(socket: &mut WebSocketStream<DuplexStream>) -> (u16, String) {
+        loop {
+            match socket.next().await {
+                Some(Ok(Message::Close(Some(frame)))) => {
+                    return (u16::from(frame.code), frame.reason.to_string())
+                }
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close, got {other:?}"),
+            }
+        }
+    }
+
     fn heartbeat() -> LiveMessage {
         LiveMessage::Heartbeat {
-            timestamp: crate::probe::now(),
+            timestamp: crate::clock::now(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_of_any_size_arrives_as_one_message() {
+        let hub = Hub::new(4);
+        // Lengths around the fragment size and the frame-length encodings.
+        for len in [0, 125, 126, 8_191, 8_192, 8_193, 65_536, 200_000] {
+            let text = "x".repeat(len);
+            let (_task, client) = server(&hub, 1 << 16, limits(5), Bytes::from(text.clone())).await;
+            let mut socket = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+            assert_eq!(next_text(&mut socket).await, text, "length {len}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_snapshot_nobody_reads_gives_up_at_the_send_timeout() {
+        let hub = Hub::new(4);
+        let (task, _client) =
+            server(&hub, 1024, limits(10), Bytes::from(vec![b'x'; 100_000])).await;
+        assert_eq!(task.await.unwrap(), ClientEnd::TooSlow);
     }
 
     #[tokio::test(start_paused = true)]
     async fn a_client_that_stops_reading_is_dropped_and_others_keep_receiving() {
         let hub = Hub::new(64);
-        // A pipe that holds little, read by nobody.
+        // A pipe that holds little, read by nobody past the snapshot.
         let (stuck, _unread) = connect(&hub, 64, limits(5)).await;
         let (healthy, mut socket) = connect(&hub, 64 * 1024, limits(5)).await;
         let _heartbeat = hub.spawn_heartbeat(Duration::from_secs(2));
@@ -281,8 +392,6 @@ mod tests {
             assert!(next_text(&mut socket).await.contains("heartbeat"));
             assert_eq!(start.elapsed(), Duration::from_secs(2) * i);
         }
-        // The stuck one was cut off at its send timeout (the 64-byte pipe
-        // filled with the first heartbeats, at 2 and 4 s).
         assert!(stuck.is_finished());
         assert_eq!(stuck.await.unwrap(), ClientEnd::TooSlow);
         assert!(!healthy.is_finished());
@@ -292,7 +401,8 @@ mod tests {
     async fn a_client_that_answers_no_ping_is_dropped_and_one_that_does_stays() {
         let hub = Hub::new(16);
         let start = Instant::now();
-        // Never polled: it neither reads the pings nor answers them.
+        // Never polled after the snapshot: it neither reads the pings nor
+        // answers them.
         let (quiet, _silent) = connect(&hub, 64 * 1024, limits(10)).await;
         // Read all along, as a browser: tungstenite answers each ping.
         let (answering, mut socket) = connect(&hub, 64 * 1024, limits(10)).await;
@@ -315,12 +425,20 @@ mod tests {
     #[tokio::test]
     async fn a_client_that_falls_behind_the_backlog_is_dropped() {
         let hub = Hub::new(4);
+        let (server, _client) = tokio::io::duplex(64 * 1024);
+        let socket = WebSocketStream::from_raw_socket(server, Role::Server, None).await;
         let events = hub.subscribe();
         for _ in 0..10 {
             hub.publish(&heartbeat());
         }
-        let (server, _client) = tokio::io::duplex(64 * 1024);
-        let end = serve_client(server, events, limits(1)).await;
+        let end = serve_client(
+            socket,
+            Bytes::from_static(SNAPSHOT),
+            events,
+            hub.closed(),
+            limits(1),
+        )
+        .await;
         assert_eq!(end, ClientEnd::Lagged);
     }
 
@@ -337,10 +455,7 @@ mod tests {
             .unwrap();
         assert_eq!(task.await.unwrap(), ClientEnd::Left);
         // tungstenite sees the answer: the close handshake completes.
-        match socket.next().await {
-            Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1000),
-            other => panic!("expected the close answered, got {other:?}"),
-        }
+        assert_eq!(close_code(&mut socket).await.0, 1000);
         assert!(socket.next().await.is_none(), "then the stream ends");
     }
 
@@ -358,25 +473,64 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_client_that_breaks_the_protocol_is_closed_with_1002() {
+    /// A client frame as RFC 6455 §5.2 lays it out, masked.
+    fn client_frame(first_byte: u8, payload: &[u8]) -> Vec<u8> {
+        assert!(payload.len() < 126);
+        let mask = [0x12, 0x34, 0x56, 0x78];
+        let mut frame = vec![first_byte, 0x80 | payload.len() as u8];
+        frame.extend_from_slice(&mask);
+        frame.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        frame
+    }
+
+    /// What the server closes with after the client sends `bytes`.
+    async fn closed_after(bytes: &[u8]) -> (ClientEnd, (u16, String)) {
         let hub = Hub::new(4);
-        let (server, mut client) = tokio::io::duplex(64 * 1024);
-        let task = tokio::spawn(serve_client(server, hub.subscribe(), limits(1)));
-        // An unmasked text frame: only servers may send those.
-        client.write_all(&[0x81, 0x02, b'h', b'i']).await.unwrap();
-        assert_eq!(
-            task.await.unwrap(),
-            ClientEnd::Protocol(frame::ProtocolError::Unmasked)
-        );
+        let (task, mut client) =
+            server(&hub, 64 * 1024, limits(1), Bytes::from_static(SNAPSHOT)).await;
+        client.write_all(bytes).await.unwrap();
         let mut socket = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
-        match socket.next().await {
-            Some(Ok(Message::Close(Some(frame)))) => {
-                assert_eq!(u16::from(frame.code), 1002);
-                assert!(frame.reason.contains("masked"), "{}", frame.reason);
-            }
-            other => panic!("expected a close, got {other:?}"),
-        }
+        let close = close_code(&mut socket).await;
+        (task.await.unwrap(), close)
+    }
+
+    #[tokio::test]
+    async fn what_rfc_6455_forbids_is_refused_with_its_close_code() {
+        // An unmasked frame: only servers may send those.
+        let (end, (code, reason)) = closed_after(&[0x81, 0x02, b'h', b'i']).await;
+        assert_eq!(code, 1002, "{end:?}");
+        assert!(reason.contains("mask"), "{reason}");
+        // A continuation with nothing to continue.
+        let (end, (code, _)) = closed_after(&client_frame(0x80, b"more")).await;
+        assert_eq!(code, 1002, "{end:?}");
+        // Text that is not UTF-8.
+        let (end, (code, _)) = closed_after(&client_frame(0x81, &[0xff, 0xfe])).await;
+        assert_eq!(code, 1007, "{end:?}");
+        assert_eq!(
+            end,
+            ClientEnd::Refused(1007, "text that is not UTF-8".into())
+        );
+        // A close code no endpoint may send (1005 is "no status").
+        let (_, (code, _)) = closed_after(&client_frame(0x88, &1005u16.to_be_bytes())).await;
+        assert_eq!(code, 1002);
+    }
+
+    #[tokio::test]
+    async fn a_data_frame_from_the_page_is_refused() {
+        let (end, (code, reason)) = closed_after(&client_frame(0x81, b"hello")).await;
+        assert_eq!(end, ClientEnd::Refused(1003, reason.clone()));
+        assert_eq!(code, 1003);
+    }
+
+    #[tokio::test]
+    async fn an_oversize_frame_is_refused_before_its_payload_arrives() {
+        // The header of a 1 GiB binary frame, and nothing after it: an
+        // endless frame must not hold the connection open.
+        let mut header = vec![0x82, 0x80 | 127];
+        header.extend_from_slice(&(1u64 << 30).to_be_bytes());
+        header.extend_from_slice(&[1, 2, 3, 4]);
+        let (end, (code, _)) = closed_after(&header).await;
+        assert_eq!(code, 1009, "{end:?}");
     }
 
     #[tokio::test]
@@ -388,17 +542,26 @@ mod tests {
         for i in 0..300u32 {
             hub.publish(&LiveMessage::StatusChange {
                 service: format!("service-{i}"),
-                from: app::model::ServiceStatus::Unknown,
-                to: app::model::ServiceStatus::Operational,
-                at: crate::probe::now(),
+                from: wire::ServiceStatus::Unknown,
+                to: wire::ServiceStatus::Operational,
+                at: crate::clock::now(),
                 cause: "x".repeat(300),
             });
         }
         let (server, client) = tokio::io::duplex(16 * 1024);
         let writes = Arc::new(AtomicUsize::new(0));
         let server = CountingWrites(server, writes.clone());
-        let task = tokio::spawn(serve_client(server, events, limits(5)));
+        let socket =
+            WebSocketStream::from_raw_socket(server, Role::Server, Some(limits(5).config())).await;
+        let task = tokio::spawn(serve_client(
+            socket,
+            Bytes::from_static(SNAPSHOT),
+            events,
+            hub.closed(),
+            limits(5),
+        ));
         let mut socket = WebSocketStream::from_raw_socket(client, Role::Client, None).await;
+        assert!(next_text(&mut socket).await.contains("snapshot"));
         for i in 0..300u32 {
             let text = next_text(&mut socket).await;
             let message: serde_json::Value = serde_json::from_str(&text).unwrap();
@@ -406,10 +569,10 @@ mod tests {
         }
         drop(socket);
         assert_eq!(task.await.unwrap(), ClientEnd::Left);
-        // ~110 KiB in batches of 64 KiB, through a 16 KiB pipe: a few
-        // dozen writes, not one per message.
+        // ~110 KiB in writes of about 16 KiB: a few dozen writes, not one
+        // per message.
         let writes = writes.load(Ordering::Relaxed);
-        assert!(writes < 30, "{writes} writes for 300 messages");
+        assert!(writes < 40, "{writes} writes for 300 messages");
     }
 
     /// Counts the writes made through it.
@@ -449,16 +612,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_shutting_down_hub_closes_its_clients_as_going_away() {
+    async fn hale_stopping_closes_its_clients_as_going_away() {
         let hub = Hub::new(4);
         let (task, mut socket) = connect(&hub, 64 * 1024, limits(1)).await;
         hub.publish(&heartbeat());
-        drop(hub);
         assert!(next_text(&mut socket).await.contains("heartbeat"));
+        hub.close();
         assert_eq!(task.await.unwrap(), ClientEnd::HubClosed);
-        match socket.next().await {
-            Some(Ok(Message::Close(Some(frame)))) => assert_eq!(u16::from(frame.code), 1001),
-            other => panic!("expected a close, got {other:?}"),
-        }
+        assert_eq!(close_code(&mut socket).await.0, 1001);
     }
 }

@@ -1,23 +1,26 @@
 //! `GET /api/websocket`: the snapshot, then every live message.
 //!
-//! The WebSocket is Hale's own, on hyper's upgrade: a live page only
-//! receives, so the server side is small ([`frame`]: framing; [`client`]:
-//! one connection's loop) and built for fan-out. Every message is
-//! serialized and framed once, by the hub, for all clients; a connection
-//! copies the shared frame to its socket, gathering whatever queued up
-//! into one write. The snapshot, by far the largest message (a page of 50
-//! services with their 90-day bars is ~150 KB), is framed once per board
-//! version and written before the loop starts, so no connection keeps a
-//! buffer of its size.
+//! The protocol is tokio-tungstenite's, over hyper's upgrade: it reads
+//! and validates every frame the browser sends (pongs, pings, a close),
+//! answers pings, and refuses what RFC 6455 forbids. Hale only decides
+//! what to send and when to give up ([`client`]).
+//!
+//! axum's `WebSocketUpgrade` would do the same handshake, but the socket it
+//! hands over only sends whole messages, and tungstenite copies each into
+//! a write buffer that never shrinks: one snapshot (a page of 50 services
+//! is ~150 KB of JSON) would stay allocated in every connection for as
+//! long as it lives (docs/benchmarks.md). Here the snapshot goes out as
+//! fragments of a message, each a slice of the one shared serialization,
+//! so a connection's buffers stay a few KiB whatever the page's size.
+//! Live messages are serialized once by the hub; each connection's frame
+//! points at the shared text.
 
 mod client;
-pub mod frame;
 
 pub use client::{serve_client, ClientEnd, ClientLimits};
 
-use super::page_cache::{Freshness, MAX_AGE};
-use super::{ApiError, AppState};
-use app::model::LiveMessage;
+use super::{ApiError, LiveState};
+use crate::engine::board::{Freshness, StatusBoard};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -25,36 +28,39 @@ use axum::response::{IntoResponse, Response};
 use hyper_util::rt::TokioIo;
 use std::sync::{Arc, Mutex};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::Role;
+use tokio_tungstenite::WebSocketStream;
+use wire::LiveMessage;
 
-pub async fn upgrade(State(state): State<AppState>, mut request: Request) -> Response {
+/// How long a kept snapshot serves new clients even when nothing changed.
+const SNAPSHOT_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(1);
+
+pub async fn upgrade(State(live): State<LiveState>, mut request: Request) -> Response {
     let accept = match accept_key(request.headers()) {
         Ok(accept) => accept,
         Err(refusal) => return refusal.into_response(),
     };
     let on_upgrade = hyper::upgrade::on(&mut request);
-    // A connection lives long: take what it needs, not the whole state.
-    let (hub, board, frames, limits) = (
-        state.hub.clone(),
-        state.board.clone(),
-        state.snapshots.clone(),
-        state.client_limits,
-    );
     tokio::spawn(async move {
         let upgraded = match on_upgrade.await {
             Ok(upgraded) => upgraded,
             Err(err) => return tracing::debug!(%err, "websocket upgrade failed"),
         };
-        let _guard = hub.client_guard();
+        let _guard = live.hub.client_guard();
         // Subscribe before taking the snapshot, so nothing falls between.
-        let events = hub.subscribe();
-        let snapshot = frames.frame(&board);
-        drop((hub, board, frames));
-        let mut io = TokioIo::new(upgraded);
-        if let Some(end) = client::send(&mut io, &snapshot, limits.send_timeout).await {
-            return tracing::debug!(?end, "websocket client left");
-        }
-        drop(snapshot);
-        let end = serve_client(io, events, limits).await;
+        let events = live.hub.subscribe();
+        let closed = live.hub.closed();
+        let snapshot = live.snapshots.json(&live.board);
+        let limits = live.client_limits;
+        // A connection lives long: it keeps what it needs, not the state.
+        drop(live);
+        let socket = WebSocketStream::from_raw_socket(
+            TokioIo::new(upgraded),
+            Role::Server,
+            Some(limits.config()),
+        )
+        .await;
+        let end = serve_client(socket, snapshot, events, closed, limits).await;
         tracing::debug!(?end, "websocket client left");
     });
     let mut response = Response::new(Body::empty());
@@ -99,7 +105,7 @@ impl IntoResponse for Refusal {
 }
 
 /// The `Sec-WebSocket-Accept` for a valid opening handshake (RFC 6455
-/// §4.2.1).
+/// §4.2.1), from tungstenite's derivation.
 fn accept_key(headers: &HeaderMap) -> Result<HeaderValue, Refusal> {
     let has = |name: header::HeaderName, token: &str| {
         headers
@@ -126,77 +132,41 @@ fn accept_key(headers: &HeaderMap) -> Result<HeaderValue, Refusal> {
     Ok(HeaderValue::from_str(&accept).expect("base64 is a valid header"))
 }
 
-/// The snapshot as a ready frame, made again only when the board changed,
-/// the day turned or it is a second old: 10,000 clients connecting at once
-/// cost one serialization, not 10,000.
+/// The snapshot's JSON, made again only when the board changed, the day
+/// turned or it is a second old: 10,000 clients connecting at once cost
+/// one serialization, not 10,000.
 #[derive(Default, Clone)]
 pub struct SnapshotFrames(Arc<Mutex<Option<(Freshness, Instant, Bytes)>>>);
 
 impl SnapshotFrames {
-    pub fn frame(&self, board: &crate::board::StatusBoard) -> Bytes {
-        let freshness = Freshness::of(board);
-        if let Some((made_for, made, frame)) = self.0.lock().expect("snapshot lock").as_ref() {
-            if made_for.serves(&freshness) && made.elapsed() < MAX_AGE {
-                return frame.clone();
+    pub fn json(&self, board: &StatusBoard) -> Bytes {
+        let freshness = board.freshness();
+        if let Some((made_for, made, json)) = self.0.lock().expect("snapshot lock").as_ref() {
+            if made_for.serves(&freshness) && made.elapsed() < SNAPSHOT_MAX_AGE {
+                return json.clone();
             }
         }
         // Made outside the lock: a connection storm must not queue every
         // worker thread behind one serialization.
         let snapshot = LiveMessage::Snapshot {
-            timestamp: crate::probe::now(),
+            timestamp: crate::clock::now(),
             services: board.views(),
         };
-        let json = serde_json::to_vec(&snapshot).expect("snapshot serializes");
-        let frame = frame::text(&json);
+        let json = Bytes::from(serde_json::to_vec(&snapshot).expect("snapshot serializes"));
         let mut kept = self.0.lock().expect("snapshot lock");
         if kept
             .as_ref()
             .is_none_or(|(made_for, _, _)| made_for.version <= freshness.version)
         {
-            *kept = Some((freshness, Instant::now(), frame.clone()));
+            *kept = Some((freshness, Instant::now(), json.clone()));
         }
-        frame
+        json
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use futures_util::StreamExt;
-    use std::time::Duration;
-    use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
-    use tokio_tungstenite::tungstenite::Message;
-    use tokio_tungstenite::WebSocketStream;
-
-    #[tokio::test]
-    async fn prepared_frames_read_back_as_the_same_text_at_every_length_encoding() {
-        // 7-bit, 16-bit and 64-bit payload lengths.
-        for len in [0, 125, 126, 65_535, 65_536, 200_000] {
-            let payload: String = "x".repeat(len);
-            let (mut server, client) = tokio::io::duplex(1 << 20);
-            let frame = frame::text(payload.as_bytes());
-            let writer = tokio::spawn(async move {
-                client::send(&mut server, &frame, Duration::from_secs(5)).await;
-                server
-            });
-            let config = WebSocketConfig::default()
-                .max_message_size(None)
-                .max_frame_size(None);
-            let mut socket =
-                WebSocketStream::from_raw_socket(client, Role::Client, Some(config)).await;
-            let message = socket.next().await.unwrap().unwrap();
-            assert_eq!(message, Message::Text(payload.into()), "length {len}");
-            drop(writer.await.unwrap());
-        }
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_snapshot_nobody_reads_gives_up_at_the_send_timeout() {
-        let (mut server, _client) = tokio::io::duplex(1024);
-        let frame = frame::text(&[b'x'; 10_000]);
-        let end = client::send(&mut server, &frame, Duration::from_secs(10)).await;
-        assert_eq!(end, Some(ClientEnd::TooSlow));
-    }
 
     #[test]
     fn answers_the_handshake_and_refuses_what_is_not_one() {

@@ -4,14 +4,13 @@
 //! WebSocket snapshot and the health endpoints read from it. Nothing here
 //! touches the database.
 
+use super::tracker::{Tracker, Verdict};
 use crate::config::{Config, ServiceConfig};
-use crate::probe::ProbeResult;
-use crate::tracker::{StatusChange, Tracker, Verdict};
-use app::model::{GroupView, PageSnapshot, ProbeEvent, ServiceStatus, ServiceView};
-use app::status_page::ssr::SnapshotSource;
+use crate::event::{ProbeResult, StatusChange};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
+use wire::{GroupView, PageSnapshot, ProbeEvent, ServiceStatus, ServiceView};
 
 struct Entry {
     service: ServiceConfig,
@@ -23,11 +22,27 @@ struct Entry {
 fn verdict(service: &ServiceConfig, result: &ProbeEvent) -> Verdict {
     let slow = service
         .degraded_latency
-        .is_some_and(|limit| result.latency_ms > limit.0.as_secs_f64() * 1_000.0);
+        .is_some_and(|limit| result.latency_ms > limit.as_secs_f64() * 1_000.0);
     match (result.success, slow) {
         (false, _) => Verdict::Failed,
         (true, true) => Verdict::Slow,
         (true, false) => Verdict::Ok,
+    }
+}
+
+/// What makes something made from the board current: the board's version
+/// and the day its bars end on. Kept renders and snapshots carry one.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Freshness {
+    pub version: u64,
+    pub day: chrono::NaiveDate,
+}
+
+impl Freshness {
+    /// Whether something made at `self` may answer a request that read
+    /// `wanted` (something newer than the request's reading will do).
+    pub fn serves(&self, wanted: &Freshness) -> bool {
+        self.day == wanted.day && self.version >= wanted.version
     }
 }
 
@@ -152,6 +167,15 @@ impl StatusBoard {
         self.version.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// What the board shows now. Read before reading the board itself: a
+    /// change in between then shows as a newer version, never as older.
+    pub fn freshness(&self) -> Freshness {
+        Freshness {
+            version: self.version(),
+            day: crate::clock::now().date_naive(),
+        }
+    }
+
     /// The config the board follows.
     pub fn config(&self) -> Arc<Config> {
         self.config.read().expect("board lock").clone()
@@ -159,7 +183,7 @@ impl StatusBoard {
 
     /// Takes each service's uptime bar as history has it; live results
     /// then extend it.
-    pub fn set_bars(&self, mut bars: std::collections::HashMap<String, app::model::UptimeBar>) {
+    pub fn set_bars(&self, mut bars: std::collections::HashMap<String, wire::UptimeBar>) {
         let mut entries = self.entries.write().expect("board lock");
         self.changed();
         for (name, entry) in entries.iter_mut() {
@@ -190,7 +214,7 @@ impl StatusBoard {
         let entries = self.entries.read().expect("board lock");
         let view = entries
             .get(service)?
-            .shown_on(crate::probe::now().date_naive());
+            .shown_on(crate::clock::now().date_naive());
         Some((slug.to_string(), title.to_string(), view))
     }
 
@@ -244,7 +268,7 @@ impl StatusBoard {
     pub fn views(&self) -> Vec<ServiceView> {
         let entries = self.entries.read().expect("board lock");
         let config = self.config.read().expect("board lock").clone();
-        let today = crate::probe::now().date_naive();
+        let today = crate::clock::now().date_naive();
         config
             .services
             .iter()
@@ -271,7 +295,7 @@ impl StatusBoard {
         names: &[&str],
     ) -> PageSnapshot {
         let entries = self.entries.read().expect("board lock");
-        let now = crate::probe::now();
+        let now = crate::clock::now();
         let mut groups: Vec<GroupView> = Vec::new();
         for name in names {
             let Some(entry) = entries.get(*name) else {
@@ -303,12 +327,10 @@ impl StatusBoard {
             generated_at: now,
         }
     }
-}
 
-impl SnapshotSource for StatusBoard {
     /// `None` is the default page (`/`): every service, under the config's
     /// title. A slug names one of `status_pages`.
-    fn page(&self, slug: Option<&str>) -> Option<PageSnapshot> {
+    pub fn page(&self, slug: Option<&str>) -> Option<PageSnapshot> {
         let config = self.config.read().expect("board lock").clone();
         match slug {
             None => {
@@ -343,7 +365,7 @@ mod tests {
     fn result(service: &str, success: bool) -> ProbeEvent {
         ProbeResult {
             service: Arc::from(service),
-            checked_at: crate::probe::now(),
+            checked_at: crate::clock::now(),
             success,
             latency: Duration::from_millis(12),
             status_code: Some(if success { 200 } else { 500 }),
@@ -434,7 +456,7 @@ mod tests {
             |_| None,
         )
         .unwrap();
-        let removed = board.reconfigure(Arc::new(config), crate::probe::now());
+        let removed = board.reconfigure(Arc::new(config), crate::clock::now());
         assert_eq!(removed.len(), 1);
         assert_eq!(
             (removed[0].service.as_str(), removed[0].to),

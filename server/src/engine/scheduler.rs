@@ -5,15 +5,25 @@
 //! interval, derived from its name, so many services with one interval do
 //! not fire together. A global semaphore caps probes in flight. A hanging
 //! target holds only its own task, and only until its timeout.
+//!
+//! Two delays are told apart. *Lateness* is the scheduler's own: how long
+//! after it was due a probe started, waiting for a permit or a busy
+//! runtime. An *overrun* is the target's: a probe that came due while the
+//! service's previous probe was still running (with the default timeout,
+//! as long as the interval, every hanging target overruns). An overrun is
+//! counted, and its lateness is measured from when the previous probe
+//! ended, so that 300 hanging targets do not read as a late scheduler.
 
+use super::pipeline::Events;
 use crate::config::ServiceConfig;
-use crate::histogram::Histogram;
-use crate::probe::{ProbeResult, Prober};
+use crate::event::ProbeResult;
+pub use crate::ops::telemetry::SchedulerStats;
+use crate::probe::Prober;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::Semaphore;
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::{Instant, MissedTickBehavior};
 
@@ -32,19 +42,9 @@ pub struct Scheduler {
     /// Each running service's config and task, by name.
     running: HashMap<String, (Arc<ServiceConfig>, AbortHandle)>,
     prober: Arc<dyn Prober>,
-    results: mpsc::Sender<ProbeResult>,
+    events: Events,
     limit: Arc<Semaphore>,
     stats: Arc<SchedulerStats>,
-}
-
-/// What the scheduler measures, shared with the API.
-#[derive(Default)]
-pub struct SchedulerStats {
-    /// Actual start minus planned start, per probe (waiting for a
-    /// concurrency permit included).
-    pub lateness: Histogram,
-    /// Services being scheduled.
-    pub services: AtomicUsize,
 }
 
 /// What a [`Scheduler::reconcile`] changed, by service count.
@@ -60,7 +60,7 @@ impl Scheduler {
     pub fn spawn(
         services: &[Arc<ServiceConfig>],
         prober: Arc<dyn Prober>,
-        results: mpsc::Sender<ProbeResult>,
+        events: Events,
         concurrency: usize,
         stats: Arc<SchedulerStats>,
     ) -> Scheduler {
@@ -68,7 +68,7 @@ impl Scheduler {
             tasks: JoinSet::new(),
             running: HashMap::new(),
             prober,
-            results,
+            events,
             limit: Arc::new(Semaphore::new(concurrency.max(1))),
             stats,
         };
@@ -103,7 +103,7 @@ impl Scheduler {
             let run = Run {
                 service: service.clone(),
                 prober: self.prober.clone(),
-                results: self.results.clone(),
+                events: self.events.clone(),
                 limit: self.limit.clone(),
                 stats: self.stats.clone(),
             };
@@ -140,20 +140,20 @@ pub fn phase(name: &str, span: Duration) -> Duration {
 struct Run {
     service: Arc<ServiceConfig>,
     prober: Arc<dyn Prober>,
-    results: mpsc::Sender<ProbeResult>,
+    events: Events,
     limit: Arc<Semaphore>,
     stats: Arc<SchedulerStats>,
 }
 
 impl Run {
     async fn forever(self) {
-        let interval = self.service.interval.0;
+        let interval = self.service.interval;
         let start = Instant::now();
         let first = start + phase(&self.service.name, interval.min(Duration::from_secs(1)));
         tokio::time::sleep_until(first).await;
-        if !self.probe_once(first).await {
+        let Some(mut ended) = self.probe_once(first, first).await else {
             return;
-        }
+        };
         let mut steady = start + phase(&self.service.name, interval);
         if steady <= first {
             steady += interval;
@@ -162,36 +162,47 @@ impl Run {
         ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
         loop {
             let planned = ticker.tick().await;
-            if !self.probe_once(planned).await {
-                return;
+            // The tick came due while the previous probe ran: the target's
+            // delay, not the scheduler's.
+            let due = if ended > planned {
+                self.stats.record_overrun();
+                ended
+            } else {
+                planned
+            };
+            match self.probe_once(planned, due).await {
+                Some(end) => ended = end,
+                None => return,
             }
         }
     }
 
-    /// Runs one probe planned for `planned`; false once nobody takes
-    /// results any more.
-    async fn probe_once(&self, planned: Instant) -> bool {
-        let Ok(permit) = self.limit.acquire().await else {
-            return false;
-        };
+    /// Runs one probe planned for `planned` and free to start at `due`;
+    /// returns when it ended, or `None` once nobody takes results any more.
+    async fn probe_once(&self, planned: Instant, due: Instant) -> Option<Instant> {
+        let permit = self.limit.acquire().await.ok()?;
         let started = Instant::now();
+        debug_assert!(due >= planned);
         self.stats
-            .lateness
-            .record(started.saturating_duration_since(planned));
+            .record_lateness(started.saturating_duration_since(due));
         let service = &*self.service;
-        let timeout = service.timeout();
+        let timeout = service.probe.timeout;
         let result =
-            match tokio::time::timeout(timeout + TIMEOUT_GRACE, self.prober.probe(service)).await {
+            match tokio::time::timeout(timeout + TIMEOUT_GRACE, self.prober.probe(&service.probe))
+                .await
+            {
                 Ok(result) => result,
                 Err(_) => ProbeResult::failed(
-                    service,
+                    service.probe.service.clone(),
                     started.elapsed(),
                     format!("timed out after {timeout:?}"),
                 ),
             };
         // The permit bounds probing, not the queue behind it.
         drop(permit);
-        self.results.send(result).await.is_ok()
+        let ended = Instant::now();
+        self.events.result(result).await.ok()?;
+        Some(ended)
     }
 }
 
@@ -199,20 +210,31 @@ impl Run {
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::engine::pipeline::Event;
+    use crate::probe::ProbeSpec;
     use async_trait::async_trait;
     use std::collections::HashMap;
     use std::path::Path;
+    use tokio::sync::mpsc;
 
     /// Answers at once, except for services named `hang*`, which never do.
     struct FakeProber;
 
     #[async_trait]
     impl Prober for FakeProber {
-        async fn probe(&self, service: &ServiceConfig) -> ProbeResult {
-            if service.name.starts_with("hang") {
+        async fn probe(&self, spec: &ProbeSpec) -> ProbeResult {
+            if spec.service.starts_with("hang") {
                 std::future::pending::<()>().await;
             }
-            ProbeResult::failed(service, Duration::ZERO, "fake".into())
+            ProbeResult::failed(spec.service.clone(), Duration::ZERO, "fake".into())
+        }
+    }
+
+    /// The next result the scheduler sent.
+    async fn next(rx: &mut mpsc::Receiver<Event>) -> Option<ProbeResult> {
+        match rx.recv().await? {
+            Event::Result(result) => Some(result),
+            Event::Changes(changes) => panic!("the scheduler sent changes: {changes:?}"),
         }
     }
 
@@ -226,14 +248,14 @@ mod tests {
         let services = services(
             "services:\n  - {name: fast, url: 'http://a/', interval: 10s}\n  - {name: hang, url: 'http://b/', interval: 10s, timeout: 5s}\n",
         );
-        let (tx, mut rx) = mpsc::channel(64);
+        let (tx, mut rx) = Events::channel(64);
         let stats = Arc::new(SchedulerStats::default());
         let scheduler = Scheduler::spawn(&services, Arc::new(FakeProber), tx, 8, stats.clone());
         let start = Instant::now();
         let mut fast = Vec::new();
         let mut hung = Vec::new();
         while fast.len() < 4 {
-            let result = rx.recv().await.unwrap();
+            let result = next(&mut rx).await.unwrap();
             let at = start.elapsed();
             match &*result.service {
                 "fast" => fast.push(at),
@@ -270,7 +292,7 @@ mod tests {
         let first = services(
             "services:\n  - {name: keep, url: 'http://a/', interval: 10s}\n  - {name: change, url: 'http://b/', interval: 10s}\n  - {name: drop, url: 'http://c/', interval: 10s}\n",
         );
-        let (tx, mut rx) = mpsc::channel(256);
+        let (tx, mut rx) = Events::channel(256);
         let stats = Arc::new(SchedulerStats::default());
         let mut scheduler = Scheduler::spawn(&first, Arc::new(FakeProber), tx, 8, stats.clone());
         tokio::time::sleep(Duration::from_secs(15)).await;
@@ -295,13 +317,38 @@ mod tests {
         // `change` now every 20 s, `new` from its first second, `drop` never.
         let mut seen: HashMap<String, usize> = HashMap::new();
         let until = Instant::now() + Duration::from_secs(40);
-        while let Ok(Some(result)) = tokio::time::timeout_at(until, rx.recv()).await {
+        while let Ok(Some(result)) = tokio::time::timeout_at(until, next(&mut rx)).await {
             *seen.entry(result.service.to_string()).or_default() += 1;
         }
         assert_eq!(seen.get("drop"), None, "{seen:?}");
         assert_eq!(seen["keep"], 4, "{seen:?}");
         assert!((2..=3).contains(&seen["change"]), "{seen:?}");
         assert!((4..=5).contains(&seen["new"]), "{seen:?}");
+        scheduler.stop().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_target_that_hangs_past_its_interval_overruns_without_making_the_scheduler_late() {
+        // The default timeout is the interval: each probe of `hang` is
+        // still running when the next one comes due.
+        let services = services(
+            "services:\n  - {name: hang, url: 'http://a/', interval: 10s}\n  - {name: fast, url: 'http://b/', interval: 10s}\n",
+        );
+        let (tx, mut rx) = Events::channel(64);
+        let stats = Arc::new(SchedulerStats::default());
+        let scheduler = Scheduler::spawn(&services, Arc::new(FakeProber), tx, 8, stats.clone());
+        let mut hung = 0;
+        while hung < 4 {
+            let result = next(&mut rx).await.unwrap();
+            hung += usize::from(&*result.service == "hang");
+        }
+        // Every probe of `hang` after the first came due while the one
+        // before it still ran.
+        let overruns = stats.overruns();
+        assert!((3..=4).contains(&overruns), "{overruns}");
+        // Yet nothing waited on the scheduler: both services' probes
+        // started as soon as they could.
+        assert_eq!(stats.lateness.snapshot().max(), Duration::ZERO);
         scheduler.stop().await;
     }
 
@@ -323,14 +370,14 @@ mod tests {
         let services = services(
             "services:\n  - {name: hang-1, url: 'http://a/', interval: 10s, timeout: 5s}\n  - {name: hang-2, url: 'http://b/', interval: 10s, timeout: 5s}\n  - {name: fast, url: 'http://c/', interval: 10s}\n",
         );
-        let (tx, mut rx) = mpsc::channel(64);
+        let (tx, mut rx) = Events::channel(64);
         // Room for one probe at a time: the fast service must wait its turn
         // but still gets through, after the hanging ones time out.
         let stats = Arc::new(SchedulerStats::default());
         let scheduler = Scheduler::spawn(&services, Arc::new(FakeProber), tx, 1, stats.clone());
         let mut seen_fast = false;
         for _ in 0..3 {
-            let result = rx.recv().await.unwrap();
+            let result = next(&mut rx).await.unwrap();
             seen_fast |= &*result.service == "fast";
         }
         assert!(seen_fast);

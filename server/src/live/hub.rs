@@ -1,9 +1,9 @@
-//! The live hub: one broadcast channel of ready WebSocket frames.
+//! The live hub: one broadcast channel of ready WebSocket payloads.
 //!
-//! Each message is serialized and framed once, whatever the number of
-//! clients, and publishing never waits for a client: a client that falls
-//! behind the channel's capacity is told it lagged and is dropped by its
-//! handler.
+//! Each message is serialized once, whatever the number of clients, into
+//! a shared buffer that every connection's text frame points at, and
+//! publishing never waits for a client: a client that falls behind the
+//! channel's capacity is told it lagged and is dropped by its handler.
 //!
 //! Probe results, the bulk of the traffic, are gathered for up to a short
 //! window and go out together, as one write per client; heartbeats and
@@ -14,37 +14,58 @@
 //! with 10,000 clients the number of fan-outs a second is what the
 //! machine can afford, and without the window it would grow with the
 //! number of services probed.
+//!
+//! When Hale stops, [`Hub::close`] tells every connection to close with
+//! 1001 ("going away"), so browsers reconnect at once to the next Hale.
 
-use crate::api::frame;
-use app::model::LiveMessage;
-use axum::body::Bytes;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
+use wire::LiveMessage;
 
-/// How often the hub says it is alive (DESIGN.md: every 2 seconds).
+/// How often the hub says it is alive (docs/api.md: every 2 seconds).
 pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(2);
-/// Messages a client may fall behind before it is dropped.
+/// Items a client may fall behind before it is dropped.
 pub const CLIENT_BACKLOG: usize = 1_024;
 /// How long probe results may wait to go out with others.
 pub const PROBE_WINDOW: Duration = Duration::from_millis(500);
 
+/// One item of the hub's channel: one message's JSON, or several gathered
+/// to go out in one write. Clones share the text.
+#[derive(Clone, Debug)]
+pub enum Live {
+    One(Utf8Bytes),
+    Many(Arc<[Utf8Bytes]>),
+}
+
+impl Live {
+    /// The messages, in order.
+    pub fn messages(&self) -> &[Utf8Bytes] {
+        match self {
+            Live::One(one) => std::slice::from_ref(one),
+            Live::Many(many) => many,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Hub {
-    sender: broadcast::Sender<Bytes>,
+    sender: broadcast::Sender<Live>,
     clients: Arc<AtomicUsize>,
-    /// Probe results gathered and not yet sent, as frames back to back.
-    /// Sending happens under this lock too, so no message overtakes them.
+    /// Probe results gathered and not yet sent. Sending happens under this
+    /// lock too, so no message overtakes them.
     gathered: Arc<Mutex<Gathered>>,
     probe_window: Duration,
+    closing: watch::Sender<bool>,
 }
 
 #[derive(Default)]
 struct Gathered {
-    frames: Vec<u8>,
-    /// A send of `frames` is on its way.
+    messages: Vec<Utf8Bytes>,
+    /// A send of `messages` is on its way.
     flush_due: bool,
 }
 
@@ -62,6 +83,7 @@ impl Hub {
             clients: Arc::new(AtomicUsize::new(0)),
             gathered: Arc::default(),
             probe_window: Duration::ZERO,
+            closing: watch::channel(false).0,
         }
     }
 
@@ -75,13 +97,14 @@ impl Hub {
         if self.sender.receiver_count() == 0 {
             return; // nobody to serialize for
         }
-        let json = serde_json::to_vec(message).expect("live messages serialize");
+        let json =
+            Utf8Bytes::from(serde_json::to_string(message).expect("live messages serialize"));
         let mut gathered = self.gathered.lock().expect("hub lock");
         let gather = matches!(message, LiveMessage::Probe(_)) && !self.probe_window.is_zero();
         if gather {
             // The flush needs a runtime to wait on; without one, send now.
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                frame::push_text(&mut gathered.frames, &json);
+                gathered.messages.push(json);
                 if !gathered.flush_due {
                     gathered.flush_due = true;
                     let (hub, window) = (self.clone(), self.probe_window);
@@ -93,30 +116,42 @@ impl Hub {
                 return;
             }
         }
-        let frames = if gathered.frames.is_empty() {
-            frame::text(&json)
+        let item = if gathered.messages.is_empty() {
+            Live::One(json)
         } else {
-            frame::push_text(&mut gathered.frames, &json);
-            std::mem::take(&mut gathered.frames).into()
+            gathered.messages.push(json);
+            Live::Many(std::mem::take(&mut gathered.messages).into())
         };
         // An error only means nobody is listening.
-        let _ = self.sender.send(frames);
+        let _ = self.sender.send(item);
     }
 
     /// Sends the probe results gathered so far.
     fn flush(&self) {
         let mut gathered = self.gathered.lock().expect("hub lock");
         gathered.flush_due = false;
-        if !gathered.frames.is_empty() {
-            let frames = std::mem::take(&mut gathered.frames);
-            let _ = self.sender.send(frames.into());
+        if !gathered.messages.is_empty() {
+            let messages = std::mem::take(&mut gathered.messages);
+            let _ = self.sender.send(Live::Many(messages.into()));
         }
     }
 
-    /// Every message published from now on: each item one or more text
-    /// frames, back to back.
-    pub fn subscribe(&self) -> broadcast::Receiver<Bytes> {
+    /// Every message published from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Live> {
         self.sender.subscribe()
+    }
+
+    /// Tells every connection that Hale is stopping.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once [`Hub::close`] was called (at once if it was).
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut closing = self.closing.subscribe();
+        async move {
+            let _ = closing.wait_for(|closed| *closed).await;
+        }
     }
 
     /// Counts a connected client for as long as the guard lives.
@@ -138,7 +173,7 @@ impl Hub {
             loop {
                 ticker.tick().await;
                 hub.publish(&LiveMessage::Heartbeat {
-                    timestamp: crate::probe::now(),
+                    timestamp: crate::clock::now(),
                 });
             }
         })
@@ -157,6 +192,14 @@ impl Drop for ClientGuard {
 mod tests {
     use super::*;
 
+    /// The messages of one item, parsed.
+    fn messages(item: &Live) -> Vec<serde_json::Value> {
+        item.messages()
+            .iter()
+            .map(|m| serde_json::from_str(m.as_str()).unwrap())
+            .collect()
+    }
+
     #[tokio::test(start_paused = true)]
     async fn heartbeats_every_two_seconds() {
         let hub = Hub::default();
@@ -165,12 +208,11 @@ mod tests {
         let _task = hub.spawn_heartbeat(HEARTBEAT_EVERY);
         let mut arrivals = Vec::new();
         for _ in 0..5 {
-            let frame = rx.recv().await.unwrap();
-            // FIN + text, and a 7-bit length: the JSON follows.
-            assert_eq!(frame[..2], [0x81, frame.len() as u8 - 2]);
-            let parsed: serde_json::Value = serde_json::from_slice(&frame[2..]).unwrap();
-            assert_eq!(parsed["type"], "heartbeat");
-            let stamp = parsed["timestamp"].as_str().unwrap();
+            let item = rx.recv().await.unwrap();
+            let parsed = messages(&item);
+            assert_eq!(parsed.len(), 1);
+            assert_eq!(parsed[0]["type"], "heartbeat");
+            let stamp = parsed[0]["timestamp"].as_str().unwrap();
             assert!(
                 chrono::DateTime::parse_from_rfc3339(stamp).is_ok(),
                 "{stamp}"
@@ -182,9 +224,9 @@ mod tests {
     }
 
     fn probe(service: &str) -> LiveMessage {
-        LiveMessage::Probe(app::model::ProbeEvent {
+        LiveMessage::Probe(wire::ProbeEvent {
             service: service.into(),
-            timestamp: crate::probe::now(),
+            timestamp: crate::clock::now(),
             success: true,
             latency_ms: 1.0,
             status_code: Some(200),
@@ -192,33 +234,6 @@ mod tests {
             conditions: vec![],
             region: None,
         })
-    }
-
-    /// The messages in one broadcast item: its frames, read in order.
-    fn messages(frames: &[u8]) -> Vec<serde_json::Value> {
-        let mut reader = FrameReader(frames);
-        std::iter::from_fn(|| reader.next()).collect()
-    }
-
-    /// Reads the server's unmasked text frames back.
-    struct FrameReader<'a>(&'a [u8]);
-
-    impl FrameReader<'_> {
-        fn next(&mut self) -> Option<serde_json::Value> {
-            let bytes = self.0;
-            let [first, second, ..] = *bytes else {
-                assert!(bytes.is_empty(), "a cut frame: {bytes:?}");
-                return None;
-            };
-            assert_eq!(first, 0x81, "FIN + text");
-            let (len, at) = match second {
-                126 => (u16::from_be_bytes([bytes[2], bytes[3]]) as usize, 4),
-                127 => panic!("no message here is that long"),
-                n => (n as usize, 2),
-            };
-            self.0 = &bytes[at + len..];
-            Some(serde_json::from_slice(&bytes[at..at + len]).unwrap())
-        }
     }
 
     fn kinds_and_services(messages: &[serde_json::Value]) -> Vec<(String, String)> {
@@ -265,9 +280,9 @@ mod tests {
         hub.publish(&probe("a"));
         hub.publish(&LiveMessage::StatusChange {
             service: "a".into(),
-            from: app::model::ServiceStatus::Operational,
-            to: app::model::ServiceStatus::Down,
-            at: crate::probe::now(),
+            from: wire::ServiceStatus::Operational,
+            to: wire::ServiceStatus::Down,
+            at: crate::clock::now(),
             cause: "3 failures".into(),
         });
         let item = rx.try_recv().expect("sent at once");
@@ -280,7 +295,7 @@ mod tests {
         );
         hub.publish(&probe("b"));
         hub.publish(&LiveMessage::Heartbeat {
-            timestamp: crate::probe::now(),
+            timestamp: crate::clock::now(),
         });
         let item = rx.try_recv().expect("sent at once");
         assert_eq!(
@@ -297,16 +312,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn without_a_window_every_message_goes_alone() {
+    async fn without_a_window_every_message_goes_alone_and_is_shared() {
         let hub = Hub::default();
-        let mut rx = hub.subscribe();
+        let mut first = hub.subscribe();
+        let mut second = hub.subscribe();
         hub.publish(&probe("a"));
         hub.publish(&probe("b"));
         for service in ["a", "b"] {
-            let item = rx.try_recv().expect("sent at once");
+            let (one, other) = (first.try_recv().unwrap(), second.try_recv().unwrap());
             assert_eq!(
-                kinds_and_services(&messages(&item)),
+                kinds_and_services(&messages(&one)),
                 [("probe".into(), service.into())]
+            );
+            // Serialized once: both clients' payloads are the same bytes.
+            assert_eq!(
+                one.messages()[0].as_str().as_ptr(),
+                other.messages()[0].as_str().as_ptr()
             );
         }
     }
@@ -321,5 +342,17 @@ mod tests {
         assert_eq!(hub.client_count(), 1);
         drop(b);
         assert_eq!(hub.client_count(), 0);
+    }
+
+    #[tokio::test]
+    async fn closing_reaches_every_waiter_even_late_ones() {
+        let hub = Hub::default();
+        let early = tokio::spawn(hub.closed());
+        hub.close();
+        early.await.unwrap();
+        // One that starts waiting after the close is told at once.
+        tokio::time::timeout(Duration::from_secs(1), hub.closed())
+            .await
+            .expect("closed already");
     }
 }

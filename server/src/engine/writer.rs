@@ -9,10 +9,10 @@
 //! dropped, loudly; status changes (few, and the record of every outage)
 //! are stored first and kept longest.
 
-use crate::probe::ProbeResult;
+use crate::event::ProbeResult;
+use crate::event::StatusChange;
+use crate::ops::telemetry::WriteStats;
 use crate::store::Store;
-use crate::telemetry::WriteStats;
-use crate::tracker::StatusChange;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -81,19 +81,11 @@ impl Pending {
         if !self.results.is_empty() {
             let started = std::time::Instant::now();
             let outcome = store.insert_results(&self.results).await;
-            stats.latency.record(started.elapsed());
+            let stored = outcome.is_ok().then_some(self.results.len() as u64);
+            stats.record_batch(started.elapsed(), stored);
             match outcome {
-                Ok(()) => {
-                    stats.rows.fetch_add(
-                        self.results.len() as u64,
-                        std::sync::atomic::Ordering::Relaxed,
-                    );
-                    self.results.clear();
-                }
+                Ok(()) => self.results.clear(),
                 Err(e) => {
-                    stats
-                        .failures
-                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     tracing::warn!(error = %e, pending = self.results.len(), "storing probe results failed; will retry");
                     return false;
                 }
@@ -160,9 +152,9 @@ pub async fn run(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Write>, stats:
 mod tests {
     use super::*;
     use crate::store::StoreError;
-    use app::model::ServiceStatus;
     use async_trait::async_trait;
     use std::sync::Mutex;
+    use wire::ServiceStatus;
 
     /// A store that fails its first `failures` calls, then records.
     #[derive(Default)]
@@ -248,7 +240,7 @@ mod tests {
     fn result(i: u32) -> ProbeResult {
         ProbeResult {
             service: Arc::from(format!("s{i}")),
-            checked_at: crate::probe::now(),
+            checked_at: crate::clock::now(),
             success: true,
             latency: Duration::from_millis(u64::from(i)),
             status_code: Some(200),
@@ -272,7 +264,7 @@ mod tests {
             service: "s0".into(),
             from: ServiceStatus::Unknown,
             to: ServiceStatus::Down,
-            at: crate::probe::now(),
+            at: crate::clock::now(),
             cause: "first check failed".into(),
         }))
         .await
@@ -302,7 +294,7 @@ mod tests {
             service: "s".into(),
             from: ServiceStatus::Operational,
             to: ServiceStatus::Down,
-            at: crate::probe::now(),
+            at: crate::clock::now(),
             cause: "x".into(),
         });
         pending.cap();

@@ -6,14 +6,15 @@
 //! grace, and again every interval the silence lasts, so the failure
 //! threshold counts missed pushes. Silence is counted from Hale's start.
 
-use crate::config::{ProbeKind, ServiceConfig};
-use crate::probe::{now, ProbeResult};
-use app::model::ConditionOutcome;
+use super::pipeline::Events;
+use crate::config::ServiceConfig;
+use crate::event::ProbeResult;
+use crate::probe::{push::PushTarget, Target};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
+use wire::ConditionOutcome;
 
 /// How often the watchdog looks for overdue pushes.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
@@ -54,15 +55,15 @@ pub enum PushError {
 }
 
 impl PushBoard {
-    pub fn new(services: &[Arc<ServiceConfig>]) -> PushBoard {
+    pub fn new(services: &[ServiceConfig]) -> PushBoard {
         let started = Instant::now();
         let expected = services
             .iter()
-            .filter(|s| s.kind() == ProbeKind::Push)
-            .map(|s| {
-                let token = s.push_token().to_string();
+            .filter_map(|s| push_target(s).map(|push| (s, push)))
+            .map(|(s, push)| {
+                let token = push.token.clone();
                 let expectation = Expectation {
-                    service: s.clone(),
+                    service: Arc::new(s.clone()),
                     last_heard: started,
                     reported_at: None,
                 };
@@ -75,7 +76,7 @@ impl PushBoard {
     }
 
     /// Takes a reloaded config: tokens that stay keep their clocks.
-    pub fn reconfigure(&self, services: &[Arc<ServiceConfig>]) {
+    pub fn reconfigure(&self, services: &[ServiceConfig]) {
         let fresh = PushBoard::new(services);
         let mut fresh = Arc::try_unwrap(fresh.expected)
             .map(|m| m.into_inner().expect("push lock"))
@@ -117,10 +118,7 @@ impl PushBoard {
             }
             .into()
         });
-        Ok(ProbeResult {
-            message,
-            ..ProbeResult::new(service, now(), up, latency, None, vec![outcome(up)])
-        })
+        Ok(result(service, up, latency, message))
     }
 
     /// Failures for every push that is overdue and not yet reported for
@@ -130,12 +128,20 @@ impl PushBoard {
         let mut failures = Vec::new();
         for expectation in expected.values_mut() {
             let service = &*expectation.service;
-            let interval = service.interval.0;
-            let deadline = expectation.last_heard + interval + service.push_grace();
-            let due = match expectation.reported_at {
-                None => at >= deadline,
-                Some(reported) => at >= reported + interval,
+            let Some(push) = push_target(service) else {
+                continue;
             };
+            let interval = service.interval;
+            // Durations are bounded at load; an instant past what the
+            // clock can hold is never due.
+            let due = match expectation.reported_at {
+                None => expectation
+                    .last_heard
+                    .checked_add(interval)
+                    .and_then(|t| t.checked_add(push.grace)),
+                Some(reported) => reported.checked_add(interval),
+            }
+            .is_some_and(|deadline| at >= deadline);
             if due {
                 expectation.reported_at = Some(at);
                 let silent = at.saturating_duration_since(expectation.last_heard);
@@ -143,17 +149,7 @@ impl PushBoard {
                     "no push for {}s (expected every {interval:?})",
                     silent.as_secs()
                 );
-                failures.push(ProbeResult {
-                    message,
-                    ..ProbeResult::new(
-                        service,
-                        now(),
-                        false,
-                        Duration::ZERO,
-                        None,
-                        vec![outcome(false)],
-                    )
-                });
+                failures.push(result(service, false, Duration::ZERO, message));
             }
         }
         failures
@@ -161,16 +157,39 @@ impl PushBoard {
 
     /// Reports overdue pushes until nobody takes results any more.
     /// Runs even with no push services: a reload may add some.
-    pub async fn watch(self, results: mpsc::Sender<ProbeResult>) {
+    pub async fn watch(self, events: Events) {
         let mut ticker = tokio::time::interval(WATCH_EVERY);
         loop {
             let at = ticker.tick().await;
             for failure in self.overdue(at) {
-                if results.send(failure).await.is_err() {
+                if events.result(failure).await.is_err() {
                     return;
                 }
             }
         }
+    }
+}
+
+fn push_target(service: &ServiceConfig) -> Option<&PushTarget> {
+    match &service.probe.target {
+        Target::Push(push) => Some(push),
+        _ => None,
+    }
+}
+
+/// A result of a push service, checked now.
+fn result(
+    service: &ServiceConfig,
+    success: bool,
+    latency: Duration,
+    message: String,
+) -> ProbeResult {
+    ProbeResult {
+        message,
+        success,
+        latency,
+        conditions: vec![outcome(success)],
+        ..ProbeResult::failed(service.probe.service.clone(), latency, String::new())
     }
 }
 
@@ -185,6 +204,7 @@ fn outcome(success: bool) -> ConditionOutcome {
 mod tests {
     use super::*;
     use crate::config::Config;
+    use crate::engine::pipeline::Event;
     use std::path::Path;
 
     fn board() -> PushBoard {
@@ -194,8 +214,7 @@ mod tests {
             |_| None,
         )
         .unwrap();
-        let services: Vec<_> = config.services.into_iter().map(Arc::new).collect();
-        PushBoard::new(&services)
+        PushBoard::new(&config.services)
     }
 
     #[tokio::test(start_paused = true)]
@@ -286,8 +305,7 @@ mod tests {
             |_| None,
         )
         .unwrap();
-        let services: Vec<_> = config.services.into_iter().map(Arc::new).collect();
-        board.reconfigure(&services);
+        board.reconfigure(&config.services);
         // `backup` is still timed from its push, `other` from the reload.
         let overdue = board.overdue(pushed + Duration::from_secs(70));
         let names: Vec<_> = overdue.iter().map(|r| &*r.service).collect();
@@ -297,7 +315,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_watchdog_watches_push_services_a_reload_adds() {
         let board = PushBoard::new(&[]);
-        let (tx, mut rx) = mpsc::channel(8);
+        let (tx, mut rx) = Events::channel(8);
         tokio::spawn(board.clone().watch(tx));
         tokio::time::sleep(Duration::from_secs(5)).await;
         let config = Config::parse(
@@ -306,17 +324,20 @@ mod tests {
             |_| None,
         )
         .unwrap();
-        let services: Vec<_> = config.services.into_iter().map(Arc::new).collect();
-        board.reconfigure(&services);
-        let failure = rx.recv().await.unwrap();
+        board.reconfigure(&config.services);
+        let Some(Event::Result(failure)) = rx.recv().await else {
+            panic!("a result")
+        };
         assert_eq!(&*failure.service, "late");
     }
 
     #[tokio::test(start_paused = true)]
     async fn the_watchdog_sends_failures_on_its_own() {
-        let (tx, mut rx) = mpsc::channel(8);
+        let (tx, mut rx) = Events::channel(8);
         tokio::spawn(board().watch(tx));
-        let failure = rx.recv().await.unwrap();
+        let Some(Event::Result(failure)) = rx.recv().await else {
+            panic!("a result")
+        };
         assert!(!failure.success);
         assert!(
             failure.message.starts_with("no push for 7"),

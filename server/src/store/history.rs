@@ -2,47 +2,13 @@
 //! plus the hot rows of the hour under way. Never a scan of raw rows
 //! beyond that hour.
 
-use super::{floor_to, Bucket, Retention, DAY_MS, HOUR_MS};
-use crate::config::Config;
-use crate::probe::ProbeResult;
-use crate::store::{Detail, HistoryData, HistoryRead, Store, StoreError};
-use app::model::{Bands, DaySegment, ServiceStatus, UptimeBar, BAR_DAYS};
+use super::{Detail, HistoryData, HistoryRead, Store, StoreError};
+use crate::event::ProbeResult;
+use crate::history::{floor_to, Bucket, HistorySettings, DAY_MS, HOUR_MS};
 use chrono::{TimeZone, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
-
-/// How far one result covers when the service's interval is unknown.
-pub const DEFAULT_CAP_MS: i64 = 120_000;
-
-/// What history needs from the config: retention, bands, and each
-/// service's coverage (twice its interval).
-#[derive(Clone, Debug, Default)]
-pub struct HistorySettings {
-    pub retention: Retention,
-    pub bands: Bands,
-    pub caps: HashMap<String, i64>,
-}
-
-impl HistorySettings {
-    pub fn from_config(config: &Config) -> HistorySettings {
-        HistorySettings {
-            retention: config.history.retention(),
-            bands: config.history.bands(),
-            caps: config
-                .services
-                .iter()
-                .map(|s| {
-                    let interval = i64::try_from(s.interval.0.as_millis()).unwrap_or(i64::MAX / 4);
-                    (s.name.clone(), interval.saturating_mul(2))
-                })
-                .collect(),
-        }
-    }
-
-    pub fn cap(&self, service: &str) -> i64 {
-        self.caps.get(service).copied().unwrap_or(DEFAULT_CAP_MS)
-    }
-}
+use wire::{DaySegment, ServiceStatus, UptimeBar, BAR_DAYS};
 
 /// The history of every service, over a store.
 #[derive(Clone)]

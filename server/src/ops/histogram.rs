@@ -10,6 +10,7 @@ const SUB_BUCKETS: usize = 4;
 const POWERS: usize = 33;
 const BUCKETS: usize = POWERS * SUB_BUCKETS;
 
+#[derive(Debug)]
 pub struct Histogram {
     counts: Box<[AtomicU64; BUCKETS]>,
     max_us: AtomicU64,

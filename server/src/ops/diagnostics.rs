@@ -4,14 +4,15 @@
 //! Bounded: at most [`MAX_SAMPLES`] probes a run, one run per service and
 //! [`MAX_RUNS`] at once, so the endpoint can't be used to flood a target.
 
-use crate::check::{summarize, Summary};
-use crate::config::{ProbeKind, ServiceConfig};
+use crate::config::ServiceConfig;
+use crate::ops::check::summarize;
+use crate::probe::Host;
 use crate::probe::Prober;
-use serde::Serialize;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
+use wire::diagnosis::{Certificate, Connection, Diagnosis, Dns, Finding};
 
 pub const MAX_SAMPLES: u32 = 20;
 pub const DEFAULT_SAMPLES: u32 = 5;
@@ -85,67 +86,6 @@ impl Limits {
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct Connection {
-    pub ok: bool,
-    pub address: String,
-    pub latency_ms: Option<f64>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Certificate {
-    pub ok: bool,
-    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
-    pub days_left: Option<i64>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Dns {
-    pub ok: bool,
-    pub host: String,
-    pub addresses: Vec<String>,
-    pub error: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Finding {
-    /// `high_latency`, `low_success_rate`, `connection_failed`,
-    /// `certificate_expiring`, `certificate_invalid`, `dns_failed`.
-    pub kind: &'static str,
-    pub issue: String,
-    pub recommendation: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Diagnosis {
-    pub service: String,
-    pub target: String,
-    pub started_at: chrono::DateTime<chrono::Utc>,
-    pub duration_ms: f64,
-    pub healthy: bool,
-    pub dns: Option<Dns>,
-    pub connection: Option<Connection>,
-    pub certificate: Option<Certificate>,
-    /// Latency samples and the reliability run: the same probes.
-    pub samples: Summary,
-    pub issues: Vec<Finding>,
-}
-
-/// The host and port a service's target connects to, if it has one.
-fn endpoint(service: &ServiceConfig) -> Option<(String, u16)> {
-    let host = service.url.host_str()?.to_string();
-    let port = service
-        .url
-        .port_or_known_default()
-        .or(match service.kind() {
-            ProbeKind::Tls => Some(443),
-            _ => None,
-        })?;
-    Some((host, port))
-}
-
 /// Runs every diagnostic of `service`: `samples` probes `interval` apart.
 pub async fn diagnose(
     service: &ServiceConfig,
@@ -153,32 +93,28 @@ pub async fn diagnose(
     samples: u32,
     interval: Duration,
 ) -> Diagnosis {
-    let started_at = crate::probe::now();
+    let started_at = crate::clock::now();
     let started = Instant::now();
-    let timeout = service.timeout();
+    let timeout = service.probe.timeout;
     let mut issues = Vec::new();
-    let target = endpoint(service);
+    let endpoint = service.probe.target.endpoint();
 
-    let dns = match &target {
-        Some((host, port))
-            if host.parse::<std::net::IpAddr>().is_err() && !host.starts_with('[') =>
-        {
-            let lookup =
-                tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), *port)))
-                    .await;
+    let dns = match endpoint.map(|e| &e.host) {
+        Some(Host::Name(host)) => {
+            let lookup = tokio::time::timeout(timeout, Host::Name(host.clone()).resolve()).await;
             let (addresses, error) = match lookup {
-                Ok(Ok(addrs)) => {
-                    let mut ips: Vec<String> = addrs.map(|a| a.ip().to_string()).collect();
+                Ok(Ok(addresses)) => {
+                    let mut ips: Vec<String> = addresses.iter().map(|a| a.to_string()).collect();
                     ips.sort();
                     ips.dedup();
                     (ips, None)
                 }
-                Ok(Err(e)) => (Vec::new(), Some(e.to_string())),
+                Ok(Err(e)) => (Vec::new(), Some(e)),
                 Err(_) => (Vec::new(), Some(format!("timed out after {timeout:?}"))),
             };
             if let Some(e) = &error {
                 issues.push(Finding {
-                    kind: "dns_failed",
+                    kind: "dns_failed".into(),
                     issue: format!("{host} does not resolve: {e}"),
                     recommendation: "Check the name's DNS records and this machine's resolver."
                         .into(),
@@ -194,19 +130,11 @@ pub async fn diagnose(
         _ => None,
     };
 
-    let connection = match (&target, service.kind()) {
-        (Some((host, port)), ProbeKind::Http | ProbeKind::Tcp | ProbeKind::Tls) => {
-            let address = format!("{host}:{port}");
-            let host_only = host
-                .trim_start_matches('[')
-                .trim_end_matches(']')
-                .to_string();
+    let connection = match endpoint {
+        Some(endpoint) => {
+            let address = endpoint.to_string();
             let t = Instant::now();
-            let outcome = tokio::time::timeout(
-                timeout,
-                tokio::net::TcpStream::connect((host_only.as_str(), *port)),
-            )
-            .await;
+            let outcome = tokio::time::timeout(timeout, endpoint.connect()).await;
             let (ok, error) = match outcome {
                 Ok(Ok(_)) => (true, None),
                 Ok(Err(e)) => (false, Some(e.to_string())),
@@ -214,7 +142,7 @@ pub async fn diagnose(
             };
             if let Some(e) = &error {
                 issues.push(Finding {
-                    kind: "connection_failed",
+                    kind: "connection_failed".into(),
                     issue: format!("cannot connect to {address}: {e}"),
                     recommendation: "Check that the service listens on this port and that firewalls let Hale through.".into(),
                 });
@@ -226,29 +154,27 @@ pub async fn diagnose(
                 error,
             })
         }
-        _ => None,
+        None => None,
     };
 
-    let tls = service.kind() == ProbeKind::Tls || service.url.scheme() == "https";
-    let certificate = match (&target, tls) {
-        (Some((host, port)), true) => {
-            let outcome =
-                crate::probe::tls::certificate(host, *port, service.verify_tls, timeout).await;
+    let certificate = match (endpoint, service.probe.target.tls()) {
+        (Some(endpoint), Some(verify)) => {
+            let outcome = crate::probe::tls::certificate(endpoint, verify, timeout).await;
             let (expires_at, error) = match outcome {
                 Ok(at) => (at, None),
                 Err(e) => (None, Some(e)),
             };
-            let days_left = expires_at.map(|at| (at - crate::probe::now()).num_days());
+            let days_left = expires_at.map(|at| (at - crate::clock::now()).num_days());
             if let Some(e) = &error {
                 issues.push(Finding {
-                    kind: "certificate_invalid",
+                    kind: "certificate_invalid".into(),
                     issue: format!("TLS handshake failed: {e}"),
                     recommendation: "Check the certificate chain and that it names this host."
                         .into(),
                 });
             } else if let Some(days) = days_left.filter(|d| *d < CERT_WARNING_DAYS) {
                 issues.push(Finding {
-                    kind: "certificate_expiring",
+                    kind: "certificate_expiring".into(),
                     issue: format!("the certificate expires in {days} days"),
                     recommendation: "Renew the certificate (and automate renewal).".into(),
                 });
@@ -269,7 +195,7 @@ pub async fn diagnose(
         if i > 0 {
             tokio::time::sleep(interval).await;
         }
-        results.push(prober.probe(service).await);
+        results.push(prober.probe(&service.probe).await);
     }
     let summary = summarize(service.url.as_str(), &results, run_started.elapsed());
     if let Some(p95) = summary
@@ -279,7 +205,7 @@ pub async fn diagnose(
         .filter(|p| *p > HIGH_LATENCY_MS)
     {
         issues.push(Finding {
-            kind: "high_latency",
+            kind: "high_latency".into(),
             issue: format!("p95 latency is {p95:.0} ms"),
             recommendation: "Look at the service's load and at the network between Hale and it; consider a timeout and a [RESPONSE_TIME] condition.".into(),
         });
@@ -291,7 +217,7 @@ pub async fn diagnose(
             .map(|e| e.message.clone())
             .unwrap_or_default();
         issues.push(Finding {
-            kind: "low_success_rate",
+            kind: "low_success_rate".into(),
             issue: format!("{:.0}% of {} checks succeeded (most common error: {worst})", summary.success_rate_pct, summary.checks),
             recommendation: "Fix the errors listed; if they are intermittent, check the service's logs around these times.".into(),
         });
@@ -317,7 +243,7 @@ mod tests {
     #[tokio::test]
     async fn a_certificate_close_to_expiry_is_an_issue_with_a_recommendation() {
         let server = crate::probe::tls::testing::server(5).await;
-        let service = crate::probe::test_service(&format!(
+        let service = crate::config::test_service(&format!(
             "    url: 'tls://localhost:{}'\n    timeout: 2s\n    verify_tls: false\n    conditions: ['[CONNECTED] == true']\n",
             server.port()
         ));
@@ -332,7 +258,7 @@ mod tests {
         assert_eq!(d.dns.as_ref().unwrap().host, "localhost");
         assert!(!d.dns.as_ref().unwrap().addresses.is_empty());
         assert_eq!(d.samples.checks, 2);
-        let kinds: Vec<_> = d.issues.iter().map(|i| i.kind).collect();
+        let kinds: Vec<_> = d.issues.iter().map(|i| i.kind.as_str()).collect();
         assert_eq!(kinds, ["certificate_expiring"], "{:?}", d.issues);
         assert!(d.issues[0].recommendation.contains("Renew"));
         assert!(!d.healthy);

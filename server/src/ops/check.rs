@@ -4,14 +4,15 @@
 //! cron job as it is.
 
 use crate::config::{Config, ServiceConfig};
-use crate::probe::{AnyProber, ProbeResult, Prober};
-use app::model::LatencySummary;
-use serde::Serialize;
+use crate::event::ProbeResult;
+use crate::probe::{AnyProber, Prober};
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::time::Instant;
+use wire::diagnosis::{ErrorCount, Summary};
+use wire::LatencySummary;
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
@@ -28,13 +29,13 @@ pub struct CheckArgs {
     pub count: Option<u64>,
     /// Time between the starts of checks.
     #[arg(long, default_value = "1s")]
-    pub interval: crate::config::HumanDuration,
+    pub interval: crate::duration::HumanDuration,
     /// Keep checking this long (with --count, whichever ends first).
     #[arg(long)]
-    pub duration: Option<crate::config::HumanDuration>,
+    pub duration: Option<crate::duration::HumanDuration>,
     /// Each check's timeout.
     #[arg(long, default_value = "10s")]
-    pub timeout: crate::config::HumanDuration,
+    pub timeout: crate::duration::HumanDuration,
     /// A condition, as in the config (`[STATUS] == 200`); repeatable.
     #[arg(long = "condition")]
     pub conditions: Vec<String>,
@@ -48,29 +49,6 @@ pub struct CheckArgs {
 
 /// Healthy below the default warning band of errors.
 const HEALTHY_ERROR_RATE: f64 = 0.05;
-
-#[derive(Debug, Serialize)]
-pub struct ErrorCount {
-    pub message: String,
-    pub count: u64,
-}
-
-/// The figures of a run of checks.
-#[derive(Debug, Serialize)]
-pub struct Summary {
-    pub target: String,
-    pub healthy: bool,
-    pub checks: u64,
-    pub successful: u64,
-    pub failed: u64,
-    pub success_rate_pct: f64,
-    /// The same figures, under the same names, as reports and the API.
-    pub latency: Option<LatencySummary>,
-    pub errors: Vec<ErrorCount>,
-    pub status_codes: BTreeMap<String, u64>,
-    pub duration_s: f64,
-    pub throughput_per_s: f64,
-}
 
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
@@ -134,75 +112,24 @@ pub fn summarize(target: &str, results: &[ProbeResult], elapsed: Duration) -> Su
     }
 }
 
-impl std::fmt::Display for Summary {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        writeln!(
-            f,
-            "{}: {}",
-            self.target,
-            if self.healthy { "HEALTHY" } else { "UNHEALTHY" }
-        )?;
-        writeln!(
-            f,
-            "  checks      {} ({} ok, {} failed, {:.2}% success) in {:.1} s, {:.2}/s",
-            self.checks,
-            self.successful,
-            self.failed,
-            self.success_rate_pct,
-            self.duration_s,
-            self.throughput_per_s
-        )?;
-        if let Some(l) = &self.latency {
-            writeln!(
-                f,
-                "  latency     min {:.1} · avg {:.1} · median {:.1} · p95 {:.1} · p99 {:.1} · max {:.1} ms",
-                l.min_ms, l.avg_ms, l.median_ms, l.p95_ms, l.p99_ms, l.max_ms
-            )?;
-        }
-        if !self.status_codes.is_empty() {
-            let codes: Vec<String> = self
-                .status_codes
-                .iter()
-                .map(|(c, n)| format!("{c} ×{n}"))
-                .collect();
-            writeln!(f, "  status      {}", codes.join(", "))?;
-        }
-        for e in &self.errors {
-            writeln!(f, "  error ×{:<4} {}", e.count, e.message)?;
-        }
-        Ok(())
-    }
-}
-
 /// The one-service config a URL and the flags make, validated as a config
 /// file would be (so errors read the same).
 fn service_for(args: &CheckArgs, url: &str) -> Result<ServiceConfig, String> {
-    let mut service = serde_yaml::Mapping::new();
-    let mut put = |k: &str, v: serde_yaml::Value| {
-        service.insert(k.into(), v);
-    };
-    put("name", "check".into());
-    put("url", url.into());
     // The config's interval is not used here (checks follow --interval,
     // one after another); one at least as long as the timeout keeps the
     // config's rules happy.
-    let interval = crate::config::HumanDuration(args.timeout.0.max(Duration::from_secs(1)));
-    put("interval", interval.to_string().into());
-    put("timeout", args.timeout.to_string().into());
+    let interval = crate::duration::HumanDuration(args.timeout.0.max(Duration::from_secs(1)));
+    let mut service = serde_json::json!({
+        "name": "check",
+        "url": url,
+        "interval": interval.to_string(),
+        "timeout": args.timeout.to_string(),
+    });
     if !args.conditions.is_empty() {
-        put(
-            "conditions",
-            serde_yaml::Value::Sequence(
-                args.conditions.iter().map(|c| c.as_str().into()).collect(),
-            ),
-        );
+        service["conditions"] = serde_json::json!(args.conditions);
     }
-    let mut root = serde_yaml::Mapping::new();
-    root.insert(
-        "services".into(),
-        vec![serde_yaml::Value::Mapping(service)].into(),
-    );
-    let yaml = serde_yaml::to_string(&root).map_err(|e| e.to_string())?;
+    // JSON is YAML (flow style): the text parses as a config file would.
+    let yaml = serde_json::json!({ "services": [service] }).to_string();
     let config = Config::parse(&yaml, Path::new("<command line>"), |_| None).map_err(|e| {
         e.issues
             .iter()
@@ -264,7 +191,7 @@ pub async fn run_target(
         if deadline.is_some_and(|d| started.elapsed() >= d) && !results.is_empty() {
             break;
         }
-        results.push(prober.probe(&service).await);
+        results.push(prober.probe(&service.probe).await);
         if progress {
             draw_progress(results.len() as u64, count, started, deadline);
         }
@@ -287,9 +214,10 @@ pub async fn run_config(
     let probed: Vec<&ServiceConfig> = config
         .services
         .iter()
-        .filter(|s| s.kind() != crate::config::ProbeKind::Push)
+        .filter(|s| s.kind() != crate::probe::ProbeKind::Push)
         .collect();
-    let results = futures_util::future::join_all(probed.iter().map(|s| prober.probe(s))).await;
+    let results =
+        futures_util::future::join_all(probed.iter().map(|s| prober.probe(&s.probe))).await;
     let width = probed
         .iter()
         .map(|s| s.name.len())
@@ -395,7 +323,7 @@ mod tests {
 
     #[async_trait::async_trait]
     impl Prober for Instantly {
-        async fn probe(&self, _: &ServiceConfig) -> ProbeResult {
+        async fn probe(&self, _: &crate::probe::ProbeSpec) -> ProbeResult {
             result(true, 1, "HTTP 200")
         }
     }

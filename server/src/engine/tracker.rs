@@ -2,30 +2,7 @@
 //! `failure_threshold` consecutive failures or `success_threshold`
 //! consecutive successes, so one lost packet is not an outage.
 
-use app::model::{LiveMessage, ServiceStatus};
-use chrono::{DateTime, Utc};
-
-/// A stored and published change of a service's state, with its cause.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StatusChange {
-    pub service: String,
-    pub from: ServiceStatus,
-    pub to: ServiceStatus,
-    pub at: DateTime<Utc>,
-    pub cause: String,
-}
-
-impl StatusChange {
-    pub fn to_message(&self) -> LiveMessage {
-        LiveMessage::StatusChange {
-            service: self.service.clone(),
-            from: self.from,
-            to: self.to,
-            at: self.at,
-            cause: self.cause.clone(),
-        }
-    }
-}
+use wire::ServiceStatus;
 
 /// `1 consecutive failure`, `3 consecutive failures`.
 fn consecutive(n: u32, one: &str, many: &str) -> String {

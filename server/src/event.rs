@@ -1,0 +1,78 @@
+//! What flows through Hale: a probe's result, and a service's change of
+//! status. Both are made once, go through the pipeline
+//! (`engine::pipeline`), and are stored, published and, later, alerted on.
+
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+use std::time::Duration;
+use wire::{ConditionOutcome, LiveMessage, ProbeEvent, ServiceStatus};
+
+/// One probe execution, as stored and published.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProbeResult {
+    pub service: Arc<str>,
+    pub checked_at: DateTime<Utc>,
+    pub success: bool,
+    pub latency: Duration,
+    pub status_code: Option<u16>,
+    /// `HTTP 200`, or why it failed.
+    pub message: String,
+    pub conditions: Vec<ConditionOutcome>,
+    pub region: Option<String>,
+}
+
+impl ProbeResult {
+    /// A failure without an answer (the probe itself over-ran its time, or
+    /// could not start), checked now.
+    pub fn failed(service: Arc<str>, latency: Duration, message: String) -> ProbeResult {
+        ProbeResult {
+            service,
+            checked_at: crate::clock::now(),
+            success: false,
+            latency,
+            status_code: None,
+            message,
+            conditions: Vec::new(),
+            region: None,
+        }
+    }
+
+    pub fn latency_ms(&self) -> f64 {
+        self.latency.as_secs_f64() * 1_000.0
+    }
+
+    pub fn to_event(&self) -> ProbeEvent {
+        ProbeEvent {
+            service: self.service.to_string(),
+            timestamp: self.checked_at,
+            success: self.success,
+            latency_ms: (self.latency_ms() * 1_000.0).round() / 1_000.0,
+            status_code: self.status_code,
+            message: self.message.clone(),
+            conditions: self.conditions.clone(),
+            region: self.region.clone(),
+        }
+    }
+}
+
+/// A stored and published change of a service's state, with its cause.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StatusChange {
+    pub service: String,
+    pub from: ServiceStatus,
+    pub to: ServiceStatus,
+    pub at: DateTime<Utc>,
+    pub cause: String,
+}
+
+impl StatusChange {
+    pub fn to_message(&self) -> LiveMessage {
+        LiveMessage::StatusChange {
+            service: self.service.clone(),
+            from: self.from,
+            to: self.to,
+            at: self.at,
+            cause: self.cause.clone(),
+        }
+    }
+}

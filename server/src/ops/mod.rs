@@ -1,0 +1,9 @@
+//! What operators run and read besides the page: `hale check`
+//! ([`check`]), on-demand [`diagnostics`] of a service, and the counters
+//! behind `/metrics` ([`telemetry`], with the [`histogram`] of lateness
+//! and latency).
+
+pub mod check;
+pub mod diagnostics;
+pub mod histogram;
+pub mod telemetry;
