@@ -340,7 +340,7 @@ const UPSERT_SERVICE: &str = "
     RETURNING id";
 
 macro_rules! sql_store {
-    ($store:ident, $db:ty, $pool:ty, $backend:literal, $migrator:expr, $size_sql:expr, $snapshot_sql:expr, $concat:literal) => {
+    ($store:ident, $db:ty, $pool:ty, $backend:literal, $migrator:expr, $size_sql:expr, $snapshot_sql:expr, $write_begin:expr, $concat:literal) => {
         /// The store on
         #[doc = $backend]
         pub struct $store {
@@ -576,6 +576,18 @@ macro_rules! sql_store {
             /// day's bucket. Returns the results and buckets it wrote.
             /// `provisional`: the hour under way, counted up to that time
             /// with its rows left hot; else a finished hour, its rows taken.
+            /// A transaction that will write. On SQLite it takes the
+            /// write lock at its start: one that read first and then
+            /// wrote would fail with "database is locked" (a busy
+            /// snapshot, which no busy timeout waits out) whenever the
+            /// history writer committed in between.
+            async fn begin_write(&self) -> Result<sqlx::Transaction<'static, $db>, StoreError> {
+                Ok(match $write_begin {
+                    Some(sql) => self.pool.begin_with(sql).await?,
+                    None => self.pool.begin().await?,
+                })
+            }
+
             async fn roll_up_hour(
                 &self,
                 hour: i64,
@@ -583,7 +595,7 @@ macro_rules! sql_store {
                 names: &mut HashMap<i64, Arc<str>>,
                 provisional: Option<i64>,
             ) -> Result<(u64, u64), StoreError> {
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 let rows: Vec<HotRow> = match provisional {
                     Some(through) => sqlx::query_as(READ_HOUR).bind(hour).bind(through),
                     None => sqlx::query_as(TAKE_HOUR).bind(hour).bind(hour + HOUR_MS),
@@ -729,7 +741,7 @@ macro_rules! sql_store {
                     return Ok(());
                 }
                 let ids = self.service_ids(results.iter().map(|r| &*r.service)).await?;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 for chunk in results.chunks(ROWS_PER_INSERT) {
                     let mut insert = QueryBuilder::<$db>::new(
                         "INSERT INTO probe_results (service_id, checked_at_ms, success, latency_us, status_code, message, conditions, region) ",
@@ -755,7 +767,7 @@ macro_rules! sql_store {
                     return Ok(());
                 }
                 let ids = self.service_ids(changes.iter().map(|c| c.service.as_str())).await?;
-                let mut tx = self.pool.begin().await?;
+                let mut tx = self.begin_write().await?;
                 for chunk in changes.chunks(ROWS_PER_INSERT) {
                     let mut insert = QueryBuilder::<$db>::new(
                         "INSERT INTO status_changes (service_id, at_ms, from_status, to_status, cause) ",
@@ -951,6 +963,7 @@ sql_store!(
      FROM pragma_page_count() p, pragma_freelist_count() f, pragma_page_size() s",
     // A deferred transaction reads one snapshot in WAL mode.
     None::<&str>,
+    Some("BEGIN IMMEDIATE"),
     "group_concat"
 );
 sql_store!(
@@ -964,6 +977,8 @@ sql_store!(
         + pg_total_relation_size('daily_buckets') + pg_total_relation_size('raw_hours') AS BIGINT)",
     // Every read of a history answer sees the same roll-up state.
     Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+    // Row locks: the roll-up and the writer touch different rows.
+    None::<&str>,
     "string_agg"
 );
 

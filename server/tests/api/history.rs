@@ -425,3 +425,54 @@ on_both_backends!(
         );
     }
 );
+
+on_both_backends!(
+    the_roll_up_and_the_writer_never_collide,
+    |backend| async move {
+        // A day of results to roll up, while the history writer stores a
+        // batch of new ones every few milliseconds: on SQLite a roll-up
+        // that read before taking the write lock failed with "database
+        // is locked" whenever a batch committed in between.
+        let db = TestDb::new(backend).await;
+        let store = store::connect(&db.url).await.unwrap();
+        let now = Utc::now().timestamp_millis();
+        let day = server::history::floor_to(now, DAY_MS) - 2 * DAY_MS;
+        let history = synthetic("api", day);
+        let template = history[0].clone();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writing = {
+            let (store, done) = (store.clone(), done.clone());
+            tokio::spawn(async move {
+                let mut batches = 0i64;
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    // Results of the hour under way, as probes send them.
+                    let results: Vec<ProbeResult> = (0..10)
+                        .map(|i| ProbeResult {
+                            checked_at: Utc.timestamp_millis_opt(now - 10_000 + i).unwrap(),
+                            ..template.clone()
+                        })
+                        .collect();
+                    store.insert_results(&results).await.unwrap();
+                    batches += 1;
+                }
+                batches
+            })
+        };
+        // Each run rolls up a slice of the day, so every run reads and
+        // writes while the writer goes on.
+        for (run, hours) in history.chunks(2 * 120).enumerate() {
+            store.insert_results(hours).await.unwrap();
+            store
+                .roll_up(&plan(now, Retention::default()))
+                .await
+                .unwrap_or_else(|e| panic!("roll-up {run} collided with the writer: {e}"));
+        }
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let batches = writing.await.unwrap();
+        assert!(
+            batches >= 10,
+            "the writer stored {batches} batches alongside"
+        );
+        store.close().await;
+    }
+);
