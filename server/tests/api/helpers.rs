@@ -176,6 +176,11 @@ pub async fn spawn_app(backend: Backend, yaml: &str) -> TestApp {
 
 /// Starts Hale on an existing test database (to test what it finds there).
 pub async fn spawn_app_on(db: TestDb, yaml: &str) -> TestApp {
+    spawn_app_with(db, yaml, |_| {}).await
+}
+
+/// Starts Hale with settings of the test's own (a notifier, say).
+pub async fn spawn_app_with(db: TestDb, yaml: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     let target = FakeTarget::start().await;
     let config = Config::parse(
         &yaml.replace("{target}", &target.base),
@@ -189,6 +194,7 @@ pub async fn spawn_app_on(db: TestDb, yaml: &str) -> TestApp {
     // with paused time in the hub's unit tests.
     settings.heartbeat_every = Duration::from_millis(200);
     settings.site_root = "../target/site".into();
+    adjust(&mut settings);
     let hale = Hale::start(settings, store).await.unwrap();
     TestApp {
         base: format!("http://{}", hale.addr),

@@ -11,6 +11,7 @@ mod history_api;
 mod layers;
 mod lifecycle;
 mod pages;
+mod pipeline;
 mod push;
 mod reports;
 mod store_contract;

@@ -159,3 +159,25 @@ async fn a_plain_request_is_told_to_upgrade_and_a_socket_gets_the_snapshot_frame
     );
     app.hale.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_hale_closes_its_live_pages_as_going_away() {
+    let app = spawn_app(Backend::Sqlite, ONE_SERVICE).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(&app.ws_url).await.unwrap();
+    assert_eq!(next_json(&mut socket).await["type"], "snapshot");
+    let stopping = tokio::spawn(app.hale.shutdown());
+    // 1001 tells a browser to reconnect at once, to the next Hale.
+    let close = loop {
+        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a close within 10 s")
+            .expect("a close before the stream ends")
+            .expect("readable");
+        if let Message::Close(frame) = message {
+            break frame.expect("a close code");
+        }
+    };
+    assert_eq!(u16::from(close.code), 1001);
+    assert_eq!(close.reason.as_str(), "server shutting down");
+    stopping.await.unwrap();
+}
