@@ -233,4 +233,72 @@ mod tests {
         }
         assert!(unpack(&service, &[9]).is_err());
     }
+
+    fn results() -> impl proptest::strategy::Strategy<Value = Vec<ProbeResult>> {
+        use proptest::prelude::*;
+        let one = (
+            -1_000_000i64..1_000_000,
+            any::<bool>(),
+            0u64..10_000_000,
+            proptest::option::of(100u16..600),
+            "[a-z0-9 ]{0,12}",
+            proptest::option::of("[a-z]{1,4}"),
+            proptest::collection::vec(("[A-Z \\[\\]=0-9]{1,12}", any::<bool>()), 0..3),
+        );
+        proptest::collection::vec(one, 0..40).prop_map(|rows| {
+            let mut at = 1_760_000_000_000i64;
+            rows.into_iter()
+                .map(
+                    |(step, success, latency, code, message, region, conditions)| {
+                        at += step.abs();
+                        ProbeResult {
+                            service: Arc::from("api"),
+                            checked_at: Utc.timestamp_millis_opt(at).unwrap(),
+                            success,
+                            latency: Duration::from_micros(latency),
+                            status_code: code,
+                            message,
+                            conditions: conditions
+                                .into_iter()
+                                .map(|(condition, success)| ConditionOutcome { condition, success })
+                                .collect(),
+                            region,
+                        }
+                    },
+                )
+                .collect()
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn anything_packed_unpacks_the_same(results in results()) {
+            let service: Arc<str> = Arc::from("api");
+            proptest::prop_assert_eq!(unpack(&service, &pack(&results)).unwrap(), results);
+        }
+
+        #[test]
+        fn damaged_packs_are_an_error_or_results_never_a_panic(
+            results in results(),
+            damage in proptest::collection::vec((proptest::prelude::any::<usize>(), proptest::prelude::any::<u8>()), 1..8),
+        ) {
+            let mut packed = pack(&results);
+            for (at, byte) in damage {
+                if !packed.is_empty() {
+                    let at = at % packed.len();
+                    packed[at] = byte;
+                }
+            }
+            let service: Arc<str> = Arc::from("api");
+            let _ = unpack(&service, &packed);
+        }
+
+        #[test]
+        fn any_bytes_unpack_to_results_or_an_error_never_a_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..512),
+        ) {
+            let service: Arc<str> = Arc::from("api");
+            let _ = unpack(&service, &bytes);
+        }
+    }
 }

@@ -51,8 +51,12 @@ impl Sketch {
         *self.buckets.entry(bucket(us)).or_default() += 1;
     }
 
+    /// Values recorded. Counts saturate rather than wrap: a sketch read
+    /// from damaged bytes must not panic anything that sums it.
     pub fn count(&self) -> u64 {
-        self.buckets.values().sum()
+        self.buckets
+            .values()
+            .fold(0u64, |sum, count| sum.saturating_add(*count))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -61,7 +65,8 @@ impl Sketch {
 
     pub fn merge(&mut self, other: &Sketch) {
         for (bucket, count) in &other.buckets {
-            *self.buckets.entry(*bucket).or_default() += count;
+            let mine = self.buckets.entry(*bucket).or_default();
+            *mine = mine.saturating_add(*count);
         }
     }
 
@@ -76,7 +81,7 @@ impl Sketch {
         let rank = ((q.clamp(0.0, 1.0) * total as f64).ceil() as u64).clamp(1, total);
         let mut seen = 0;
         for (bucket, count) in &self.buckets {
-            seen += count;
+            seen = u64::saturating_add(seen, *count);
             if seen >= rank {
                 return Some(lower_bound(*bucket));
             }
@@ -112,6 +117,7 @@ impl Sketch {
             } else {
                 (head >> 1, 1)
             };
+            // At most u32::MAX before, and a gap below 2^63: no overflow.
             previous += gap;
             let bucket = u32::try_from(previous).map_err(|_| "histogram bucket out of range")?;
             buckets.insert(bucket, count);
@@ -224,6 +230,49 @@ mod tests {
             let mut out = Vec::new();
             varint::put_signed(&mut out, v);
             assert_eq!(varint::get_signed(&mut out.as_slice()).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn extreme_counts_and_gaps_from_damaged_bytes_do_not_panic() {
+        // A bucket holding u64::MAX values: summing or merging it must not
+        // overflow.
+        let mut bytes = Vec::new();
+        varint::put(&mut bytes, (5 << 1) | 1);
+        varint::put(&mut bytes, u64::MAX);
+        let sketch = Sketch::decode(&bytes).unwrap();
+        let mut merged = sketch.clone();
+        merged.merge(&sketch);
+        assert_eq!(merged.count(), u64::MAX);
+        assert_eq!(merged.quantile(1.0), Some(lower_bound(5)));
+        // A gap past the last bucket there can be.
+        let mut bytes = Vec::new();
+        varint::put(&mut bytes, 10 << 1);
+        varint::put(&mut bytes, u64::MAX & !1);
+        assert!(Sketch::decode(&bytes).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_bytes_decode_to_a_sketch_or_an_error_never_a_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+        ) {
+            if let Ok(sketch) = Sketch::decode(&bytes) {
+                // Whatever came out can be used as any sketch is.
+                let mut merged = sketch.clone();
+                merged.merge(&sketch);
+                let _ = (merged.count(), merged.quantile(0.99), merged.encode());
+            }
+        }
+
+        #[test]
+        fn any_values_round_trip(values in proptest::collection::vec(0u64..u64::MAX / 2, 0..300)) {
+            let mut sketch = Sketch::default();
+            for value in &values {
+                sketch.record(*value);
+            }
+            proptest::prop_assert_eq!(Sketch::decode(&sketch.encode()).unwrap(), sketch.clone());
+            proptest::prop_assert_eq!(sketch.count(), values.len() as u64);
         }
     }
 }

@@ -31,10 +31,11 @@ struct Row {
 /// The number a `[RESPONSE_TIME]` condition compares with, in ms.
 fn bound_ms(condition: &str) -> Option<u64> {
     let right = condition.rsplit(' ').next()?;
-    right
-        .parse::<u64>()
-        .ok()
-        .or_else(|| humantime::parse_duration(right).ok().map(|d| d.as_millis() as u64))
+    right.parse::<u64>().ok().or_else(|| {
+        humantime::parse_duration(right)
+            .ok()
+            .map(|d| d.as_millis() as u64)
+    })
 }
 
 /// Whether a local HTTP target can stand for the row.
@@ -76,26 +77,37 @@ async fn hale_check_agrees_with_every_row_of_gatus_s_condition_tests() {
         .local_addr()
         .unwrap();
 
-    let checks = rows.iter().enumerate().filter(|(_, r)| reproducible(r)).map(|(i, row)| {
-        let url = match row.connected {
-            // A port nothing listens on: no connection.
-            Some(false) => format!("http://{closed}/"),
-            _ => format!("{base}/row/{i}"),
-        };
-        async move {
-            let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"))
-                .args(["check", &url, "--timeout", "5s", "--condition", &row.condition])
-                .output()
-                .await
-                .unwrap();
-            let verdict = match out.status.code() {
-                Some(0) => Ok(true),
-                Some(1) => Ok(false),
-                _ => Err(String::from_utf8_lossy(&out.stderr).to_string()),
+    let checks = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| reproducible(r))
+        .map(|(i, row)| {
+            let url = match row.connected {
+                // A port nothing listens on: no connection.
+                Some(false) => format!("http://{closed}/"),
+                _ => format!("{base}/row/{i}"),
             };
-            (row, verdict)
-        }
-    });
+            async move {
+                let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"))
+                    .args([
+                        "check",
+                        &url,
+                        "--timeout",
+                        "5s",
+                        "--condition",
+                        &row.condition,
+                    ])
+                    .output()
+                    .await
+                    .unwrap();
+                let verdict = match out.status.code() {
+                    Some(0) => Ok(true),
+                    Some(1) => Ok(false),
+                    _ => Err(String::from_utf8_lossy(&out.stderr).to_string()),
+                };
+                (row, verdict)
+            }
+        });
     let outcomes = futures_util::future::join_all(checks).await;
     assert!(outcomes.len() >= 85, "only {} rows ran", outcomes.len());
     let wrong: Vec<String> = outcomes
