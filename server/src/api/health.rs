@@ -99,6 +99,7 @@ pub async fn detailed(State(state): State<OpsState>) -> (StatusCode, Json<Value>
         "scheduler": {
             "services": state.scheduler.services.load(std::sync::atomic::Ordering::Relaxed),
             "lateness": state.scheduler.lateness.snapshot().summary(),
+            "overruns": state.scheduler.overruns(),
         },
     });
     (code(db.healthy), Json(body))

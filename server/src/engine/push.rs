@@ -238,6 +238,36 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn the_largest_interval_and_grace_are_watched_without_overflow() {
+        let config = Config::parse(
+            "services:\n  - {name: monthly, url: 'push://monthly-token', interval: 31d, grace: 31d}\n",
+            Path::new("t.yaml"),
+            |_| None,
+        )
+        .unwrap();
+        let board = PushBoard::new(&config.services);
+        let start = Instant::now();
+        assert!(board
+            .overdue(start + Duration::from_secs(61 * 86_400))
+            .is_empty());
+        assert_eq!(
+            board
+                .overdue(start + Duration::from_secs(62 * 86_400))
+                .len(),
+            1
+        );
+        // Decades on, still no overflow, and pushes still land.
+        let far = start + Duration::from_secs(100 * 365 * 86_400);
+        assert_eq!(board.overdue(far).len(), 1);
+        assert!(
+            board
+                .receive("monthly-token", Push::default())
+                .unwrap()
+                .success
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn a_push_succeeds_and_restarts_the_clock() {
         let board = board();
         tokio::time::advance(Duration::from_secs(50)).await;

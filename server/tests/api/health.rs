@@ -27,7 +27,8 @@ on_both_backends!(health_endpoints_answer, |backend| async move {
     assert_eq!(detailed["services"]["total"], 1);
     assert_eq!(detailed["scheduler"]["services"], 1);
     assert!(
-        detailed["scheduler"]["lateness"]["p99_ms"].is_number(),
+        detailed["scheduler"]["lateness"]["p99_ms"].is_number()
+            && detailed["scheduler"]["overruns"].is_u64(),
         "{detailed}"
     );
     app.hale.shutdown().await;

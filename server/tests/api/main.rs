@@ -4,6 +4,7 @@
 
 mod cli;
 mod diagnostics;
+mod extremes;
 mod gatus;
 mod health;
 mod helpers;
