@@ -6,8 +6,9 @@
 //!
 //! Reports, over a measured window after a warm-up: probes per second, CPU
 //! per probe (this process's CPU time over probes started), scheduler
-//! lateness p50/p99/max, and RSS. By default it runs twice: all services
-//! healthy, then the same plus 1,000 that hang until their timeout.
+//! lateness p50/p99/max, and RSS. By default: 10,000 services every 10 s,
+//! healthy and then with 1,000 more that hang until their timeout, and
+//! 1,000 every 20 s, a realistic rate where fixed costs weigh most.
 
 mod common;
 
@@ -18,33 +19,84 @@ use server::config::Config;
 use server::runtime::{Hale, Settings};
 use std::time::{Duration, Instant};
 
-struct Options {
+/// One run: services every `interval`, `hanging` more that never answer.
+#[derive(Clone, Copy)]
+struct Scenario {
     services: usize,
-    hanging: Option<usize>,
     interval: Duration,
+    hanging: usize,
     warmup: Duration,
     window: Duration,
+    /// Whether RSS is judged (the realistic rate's ≤ 40 MiB).
+    rss_limit_mib: Option<f64>,
+}
+
+struct Options {
+    scenarios: Vec<Scenario>,
     concurrency: usize,
 }
 
+/// By default: 10,000 services every 10 s, alone and with 1,000 hanging
+/// (the engine at scale), then 1,000 every 20 s (a realistic rate, where
+/// fixed costs — batches, timers, heartbeats, roll-ups — weigh most).
+/// `--services`, `--interval` or `--hanging` run one scenario of those.
 fn options() -> Options {
     let args = common::args::Args::parse();
     let secs =
         |flag: &str, long: u64, quick: u64| Duration::from_secs(args.number(flag, long, quick));
+    let concurrency = args.number(
+        "--concurrency",
+        server::engine::scheduler::DEFAULT_CONCURRENCY as u64,
+        server::engine::scheduler::DEFAULT_CONCURRENCY as u64,
+    ) as usize;
+    let custom = ["--services", "--interval", "--hanging"]
+        .iter()
+        .any(|f| args.value(f).is_some());
+    let scenarios = if args.short {
+        vec![Scenario {
+            services: args.number("--services", 200, 200) as usize,
+            interval: secs("--interval", 1, 1),
+            hanging: args.number("--hanging", 20, 20) as usize,
+            warmup: secs("--warmup", 1, 1),
+            window: secs("--seconds", 2, 2),
+            rss_limit_mib: None,
+        }]
+    } else if custom {
+        vec![Scenario {
+            services: args.number("--services", 10_000, 10_000) as usize,
+            interval: secs("--interval", 10, 10),
+            hanging: args.number("--hanging", 0, 0) as usize,
+            warmup: secs("--warmup", 15, 15),
+            window: secs("--seconds", 30, 30),
+            rss_limit_mib: None,
+        }]
+    } else {
+        let at_scale = |hanging| Scenario {
+            services: 10_000,
+            interval: Duration::from_secs(10),
+            hanging,
+            warmup: Duration::from_secs(15),
+            window: Duration::from_secs(30),
+            rss_limit_mib: None,
+        };
+        vec![
+            at_scale(0),
+            at_scale(1_000),
+            Scenario {
+                services: 1_000,
+                interval: Duration::from_secs(20),
+                hanging: 0,
+                // Past the first round and a roll-up, then three more
+                // rounds with a roll-up in them.
+                warmup: Duration::from_secs(65),
+                window: Duration::from_secs(60),
+                rss_limit_mib: Some(40.0),
+            },
+        ]
+    };
     Options {
-        services: args.number("--services", 10_000, 200) as usize,
-        hanging: args
-            .value("--hanging")
-            .and_then(|v| v.parse().ok())
-            .or(args.short.then_some(20)),
-        interval: secs("--interval", 10, 1),
-        warmup: secs("--warmup", 15, 1),
-        window: secs("--seconds", 30, 2),
-        concurrency: args.number(
-            "--concurrency",
-            server::engine::scheduler::DEFAULT_CONCURRENCY as u64,
-            server::engine::scheduler::DEFAULT_CONCURRENCY as u64,
-        ) as usize,
+        scenarios,
+        concurrency,
     }
 }
 
@@ -68,14 +120,15 @@ struct Outcome {
     rss_mib: f64,
 }
 
-async fn run(fleet: &Fleet, o: &Options, hanging: usize) -> Outcome {
+async fn run(fleet: &Fleet, o: &Scenario, concurrency: usize) -> Outcome {
+    let hanging = o.hanging;
     let mut services: Vec<serde_json::Value> = (0..o.services)
         .map(|i| {
             service(
                 format!("ok-{i}"),
                 format!("{}/ok/{i}", fleet.base),
                 o.interval,
-                Duration::from_secs(5),
+                o.interval.min(Duration::from_secs(5)),
             )
         })
         .collect();
@@ -84,7 +137,7 @@ async fn run(fleet: &Fleet, o: &Options, hanging: usize) -> Outcome {
             format!("hang-{i}"),
             format!("{}/hang/{i}", fleet.base),
             o.interval,
-            Duration::from_secs(5),
+            o.interval.min(Duration::from_secs(5)),
         )
     }));
     // JSON is YAML: the fleet loads as a config file would.
@@ -98,7 +151,7 @@ async fn run(fleet: &Fleet, o: &Options, hanging: usize) -> Outcome {
     .await
     .unwrap();
     let mut settings = Settings::new(config, "127.0.0.1:0".parse().unwrap());
-    settings.concurrency = o.concurrency;
+    settings.concurrency = concurrency;
     let hale = Hale::start(settings, store).await.unwrap();
     let stats = hale.state.ops.scheduler.clone();
 
@@ -141,27 +194,19 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let scenarios: Vec<usize> = match o.hanging {
-        Some(h) => vec![h],
-        None => vec![0, 1_000],
-    };
     println!(
-        "probe engine: {} services every {:?}, concurrency cap {}, measured over {:?} after {:?} warm-up; {}",
-        o.services,
-        o.interval,
+        "probe engine: concurrency cap {}; {}",
         o.concurrency,
-        o.window,
-        o.warmup,
         measure::machine()
     );
-    println!("| healthy | hanging | probes/s | CPU per probe | lateness p50 | p99 | max | RSS |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| services | every | hanging | probes/s | CPU per probe | lateness p50 | p99 | max | RSS |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut rows = Vec::new();
-    for hanging in scenarios {
-        let r = runtime.block_on(run(&fleet, &o, hanging));
+    for scenario in &o.scenarios {
+        let r = runtime.block_on(run(&fleet, scenario, o.concurrency));
         let case = format!(
-            "{} services every {:?}, {hanging} hanging",
-            o.services, o.interval
+            "{} services every {:?}, {} hanging",
+            scenario.services, scenario.interval, scenario.hanging
         );
         let cpu_ms = r.cpu_per_probe.as_secs_f64() * 1e3;
         let p99_ms = r.p99.as_secs_f64() * 1e3;
@@ -179,14 +224,28 @@ fn main() {
             format!("{p99_ms:.1} ms"),
             "≤ 50 ms",
         ));
+        match scenario.rss_limit_mib {
+            Some(limit) => rows.push(Row::at_most(
+                &format!("Probe engine: RSS ({case})"),
+                r.rss_mib,
+                limit,
+                format!("{:.1} MiB", r.rss_mib),
+                &format!("≤ {limit:.0} MiB"),
+            )),
+            None => rows.push(Row::reported(
+                &format!("Probe engine: RSS ({case})"),
+                format!("{:.1} MiB", r.rss_mib),
+            )),
+        }
         println!(
-            "| {} | {} | {:.0} | {:.3} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.0} MiB |",
-            o.services,
-            hanging,
+            "| {} | {:?} | {} | {:.0} | {:.3} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} MiB |",
+            scenario.services,
+            scenario.interval,
+            scenario.hanging,
             r.probes_per_second,
-            r.cpu_per_probe.as_secs_f64() * 1e3,
+            cpu_ms,
             r.p50.as_secs_f64() * 1e3,
-            r.p99.as_secs_f64() * 1e3,
+            p99_ms,
             r.max.as_secs_f64() * 1e3,
             r.rss_mib,
         );
