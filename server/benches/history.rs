@@ -322,6 +322,56 @@ async fn run(backend: &'static str, o: &Options) -> Vec<Row> {
     ]
 }
 
+/// The roll-up's steady cost at a realistic rate: 1,000 services every
+/// 20 s, half an hour into the hour, once a minute (what `hale serve`
+/// does). The first run builds the hour's provisional buckets from every
+/// hot row; the next, a minute and 3,000 results later, is the one that
+/// repeats all hour.
+async fn rollup_each_minute(backend: &'static str, services: usize) -> Row {
+    let db = temp_db(backend).await;
+    let store = store::connect(&db.url).await.unwrap();
+    let names: Vec<Arc<str>> = (0..services)
+        .map(|i| Arc::from(format!("svc-{i}")))
+        .collect();
+    let hour = floor_to(Utc::now().timestamp_millis(), HOUR_MS) - 2 * HOUR_MS;
+    let step = 20_000;
+    let insert = |from: i64, to: i64| {
+        let mut results = Vec::new();
+        let mut i = 0;
+        let mut at = from;
+        while at < to {
+            for name in &names {
+                results.push(result(name, at, i));
+                i += 1;
+            }
+            at += step;
+        }
+        results
+    };
+    for chunk in insert(hour, hour + 30 * 60_000).chunks(WRITE_BATCH) {
+        store.insert_results(chunk).await.unwrap();
+    }
+    let mut plan = plan(hour + 32 * 60_000, &names);
+    plan.caps = names.iter().map(|n| (n.to_string(), 2 * step)).collect();
+    store.roll_up(&plan).await.unwrap();
+    for chunk in insert(hour + 30 * 60_000, hour + 31 * 60_000).chunks(WRITE_BATCH) {
+        store.insert_results(chunk).await.unwrap();
+    }
+    plan.now_ms += 60_000;
+    let started = Instant::now();
+    let report = store.roll_up(&plan).await.unwrap();
+    let took = started.elapsed();
+    assert!(report.provisional > 0, "{report:?}");
+    store.close().await;
+    db.drop_now().await;
+    let ms = took.as_secs_f64() * 1e3;
+    println!("{backend}: a minute's roll-up, {services} services every 20 s, 30 min into the hour: {ms:.1} ms");
+    Row::reported(
+        &format!("History: a minute's roll-up, {services} services every 20 s, 30 min into the hour ({backend})"),
+        format!("{ms:.1} ms"),
+    )
+}
+
 fn main() {
     let o = options();
     println!("machine: {}", common::measure::machine());
@@ -333,6 +383,8 @@ fn main() {
     let mut rows = Vec::new();
     for backend in o.backends.clone() {
         rows.extend(runtime.block_on(run(backend, &o)));
+        let services = if common::report::short() { 50 } else { 1_000 };
+        rows.push(runtime.block_on(rollup_each_minute(backend, services)));
     }
     common::report::publish("history", "cargo bench -p server --bench history", &rows);
 }

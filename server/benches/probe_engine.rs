@@ -152,6 +152,12 @@ async fn run(fleet: &Fleet, o: &Scenario, concurrency: usize) -> Outcome {
     .unwrap();
     let mut settings = Settings::new(config, "127.0.0.1:0".parse().unwrap());
     settings.concurrency = concurrency;
+    if let Some(every) = std::env::var("HALE_BENCH_ROLLUP_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        settings.rollup_every = Duration::from_secs(every);
+    }
     let hale = Hale::start(settings, store).await.unwrap();
     let stats = hale.state.ops.scheduler.clone();
 
@@ -190,10 +196,14 @@ fn main() {
     measure::raise_fd_limit();
     let o = options();
     let fleet = Fleet::spawn();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = std::env::var("HALE_BENCH_WORKERS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        builder.worker_threads(n);
+    }
+    let runtime = builder.enable_all().build().unwrap();
     println!(
         "probe engine: concurrency cap {}; {}",
         o.concurrency,

@@ -132,7 +132,11 @@ on_both_backends!(
             hot[0].checked_at.timestamp_millis(),
             day + 22 * HOUR_MS + 3 * 60_000
         );
-        assert_eq!(again.provisional, 1);
+        assert_eq!(report.provisional, 1, "the hour under way, counted");
+        assert_eq!(
+            again.provisional, 0,
+            "nothing new since the first run's mark: nothing rewritten"
+        );
 
         let hours = store
             .buckets(Resolution::Hour, &[], day, day + DAY_MS)
@@ -473,6 +477,73 @@ on_both_backends!(
             batches >= 10,
             "the writer stored {batches} batches alongside"
         );
+        store.close().await;
+    }
+);
+
+on_both_backends!(
+    the_hour_under_way_counted_minute_by_minute_equals_counting_it_at_once,
+    |backend| async move {
+        let db = TestDb::new(backend).await;
+        let store = store::connect(&db.url).await.unwrap();
+        let day = synthetic_day();
+        let results = synthetic("api", day);
+        // The hours before 22:00 are rolled up; then hour 22 arrives a
+        // minute at a time, with a roll-up after each minute.
+        let hour = day + 22 * HOUR_MS;
+        let (before, during): (Vec<_>, Vec<_>) = results
+            .iter()
+            .cloned()
+            .partition(|r| r.checked_at.timestamp_millis() < hour);
+        store.insert_results(&before).await.unwrap();
+        store
+            .roll_up(&plan(hour + 5 * 60_000, Retention::default()))
+            .await
+            .unwrap();
+        for minute in 0..40 {
+            let (from, to) = (hour + minute * 60_000, hour + (minute + 1) * 60_000);
+            let arriving: Vec<_> = during
+                .iter()
+                .filter(|r| (from..to).contains(&r.checked_at.timestamp_millis()))
+                .cloned()
+                .collect();
+            store.insert_results(&arriving).await.unwrap();
+            store
+                .roll_up(&plan(to + 2 * 60_000, Retention::default()))
+                .await
+                .unwrap();
+        }
+        // Counted at 22:40 (the last run's now, 22:42, less the grace).
+        let through = hour + 40 * 60_000;
+        let counted: Vec<_> = during
+            .iter()
+            .filter(|r| r.checked_at.timestamp_millis() < through)
+            .cloned()
+            .collect();
+        let previous = before.last().map(|r| r.checked_at.timestamp_millis());
+        let expected =
+            server::history::Bucket::build(hour, through, &counted, previous, 2 * STEP_MS);
+        let hours = store
+            .buckets(Resolution::Hour, &[], hour, hour + HOUR_MS)
+            .await
+            .unwrap();
+        assert_eq!(hours.len(), 1);
+        assert_eq!(hours[0].1, expected, "the provisional hour, built once");
+        // The day is its finished hours plus the hour as counted so far.
+        let days = store
+            .buckets(Resolution::Day, &[], day, day + DAY_MS)
+            .await
+            .unwrap();
+        let finished = store
+            .buckets(Resolution::Hour, &[], day, hour)
+            .await
+            .unwrap();
+        let mut sum = server::history::Bucket::empty(day);
+        for (_, bucket) in &finished {
+            sum.merge(bucket);
+        }
+        sum.merge(&expected);
+        assert_eq!(days[0].1, sum, "the day follows the hour under way");
         store.close().await;
     }
 );
