@@ -2,7 +2,7 @@
 //! services against a local fake fleet, through the whole of Hale — the
 //! scheduler, probes, the pipeline, the live hub and SQLite history.
 //!
-//! `cargo bench -p server --bench probe_engine [-- --services N --hanging M --seconds S --short]`
+//! `cargo bench -p server --bench probe_engine [-- --services N --interval S --hanging M --warmup S --seconds S --workers N --rollup-seconds S --short]`
 //!
 //! Reports, over a measured window after a warm-up: probes per second, CPU
 //! per probe (this process's CPU time over probes started), scheduler
@@ -34,6 +34,10 @@ struct Scenario {
 struct Options {
     scenarios: Vec<Scenario>,
     concurrency: usize,
+    /// `--workers N`: the runtime's worker threads (default: one a core).
+    workers: Option<usize>,
+    /// `--rollup-seconds S`: how often history rolls up (default 60).
+    rollup_every: Option<Duration>,
 }
 
 /// By default: 10,000 services every 10 s, alone and with 1,000 hanging
@@ -97,6 +101,11 @@ fn options() -> Options {
     Options {
         scenarios,
         concurrency,
+        workers: args.value("--workers").and_then(|v| v.parse().ok()),
+        rollup_every: args
+            .value("--rollup-seconds")
+            .and_then(|v| v.parse().ok())
+            .map(Duration::from_secs),
     }
 }
 
@@ -120,7 +129,7 @@ struct Outcome {
     rss_mib: f64,
 }
 
-async fn run(fleet: &Fleet, o: &Scenario, concurrency: usize) -> Outcome {
+async fn run(fleet: &Fleet, o: &Scenario, options: &Options) -> Outcome {
     let hanging = o.hanging;
     let mut services: Vec<serde_json::Value> = (0..o.services)
         .map(|i| {
@@ -213,7 +222,7 @@ fn main() {
     println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut rows = Vec::new();
     for scenario in &o.scenarios {
-        let r = runtime.block_on(run(&fleet, scenario, o.concurrency));
+        let r = runtime.block_on(run(&fleet, scenario, &o));
         let case = format!(
             "{} services every {:?}, {} hanging",
             scenario.services, scenario.interval, scenario.hanging

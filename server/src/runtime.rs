@@ -8,10 +8,10 @@
 use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::engine::board::StatusBoard;
-use crate::engine::pipeline::{self, Events, Notifier, Pipeline, Silent};
+use crate::engine::pipeline::{Events, Notifier, Pipeline, Silent};
 use crate::engine::push::PushBoard;
 use crate::engine::scheduler::{Reconciled, Scheduler, DEFAULT_CONCURRENCY};
-use crate::engine::writer;
+use crate::engine::writer::{self, WriteQueue};
 use crate::event::{ProbeResult, StatusChange};
 use crate::history::{RollupPlan, DEFAULT_CAP_MS};
 use crate::live::hub::{Hub, HEARTBEAT_EVERY, PROBE_WINDOW};
@@ -23,7 +23,7 @@ use leptos::prelude::LeptosOptions;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use wire::ServiceStatus;
 
@@ -69,13 +69,12 @@ impl Settings {
 pub struct Hale {
     pub addr: SocketAddr,
     pub state: AppState,
-    /// Where results and changes go; dropped last, at shutdown, to end the
-    /// pipeline.
+    /// Where results and changes go.
+    pipeline: Arc<Pipeline>,
     events: Events,
     probes: Arc<ProbeStats>,
     scheduler: Scheduler,
     push_watch: JoinHandle<()>,
-    pipeline: JoinHandle<()>,
     writer: JoinHandle<()>,
     heartbeat: JoinHandle<()>,
     rollup: JoinHandle<()>,
@@ -143,25 +142,26 @@ impl Hale {
             board.clone(),
         ));
 
-        let (write_tx, write_rx) = mpsc::channel(8_192);
+        let write_queue = WriteQueue::default();
         let writes = Arc::new(WriteStats::default());
-        let writer = tokio::spawn(writer::run(store.clone(), write_rx, writes.clone()));
+        let writer = tokio::spawn(writer::run(
+            store.clone(),
+            write_queue.clone(),
+            writes.clone(),
+        ));
         let probes = Arc::new(ProbeStats::default());
-        let (events, queue) = Events::channel(pipeline::QUEUE);
-        let pipeline = tokio::spawn(
-            Pipeline {
-                board: board.clone(),
-                hub: hub.clone(),
-                writes: write_tx,
-                notifier: settings.notifier,
-                stats: probes.clone(),
-            }
-            .run(queue),
+        let pipeline = Pipeline::new(
+            board.clone(),
+            hub.clone(),
+            write_queue,
+            settings.notifier,
+            probes.clone(),
         );
+        let events = Events::new(pipeline.clone());
         // The record of an unclean stop goes first, through the pipeline
         // like every change.
         let gaps = unrecorded_stops(&*store, &latest).await;
-        events.changes(gaps).await.ok();
+        events.changes(gaps).ok();
 
         let push = PushBoard::new(&config.services);
         let push_watch = tokio::spawn(push.clone().watch(events.clone()));
@@ -210,7 +210,7 @@ impl Hale {
             },
             push: api::PushState {
                 board: push,
-                events: events.downgrade(),
+                events: events.clone(),
             },
             diagnostics: api::DiagnosticsState {
                 board,
@@ -237,11 +237,11 @@ impl Hale {
         Ok(Hale {
             addr,
             state,
+            pipeline,
             events,
             probes,
             scheduler,
             push_watch,
-            pipeline,
             writer,
             heartbeat,
             rollup,
@@ -268,7 +268,7 @@ impl Hale {
         let board = self.board().clone();
         let old = board.config();
         let removed = board.reconfigure(config.clone(), crate::clock::now());
-        self.events.changes(removed).await.ok();
+        self.events.changes(removed).ok();
         self.probes.forget(
             old.services
                 .iter()
@@ -292,12 +292,10 @@ impl Hale {
         self.push_watch.abort();
         let _ = self.push_watch.await;
         let stopped = self.state.live.board.mark_stopped(crate::clock::now());
-        self.events.changes(stopped).await.ok();
-        // The runtime held the last sender (the API holds a weak one): the
-        // pipeline ends once it has handed everything on, dropping the
-        // writer's queue, and the writer flushes and ends.
-        drop(self.events);
-        let _ = self.pipeline.await;
+        self.events.changes(stopped).ok();
+        // Pushes are refused from here on; the writer stores what it holds
+        // and ends.
+        self.pipeline.close();
         let _ = tokio::time::timeout(Duration::from_secs(10), self.writer).await;
         self.heartbeat.abort();
         self.rollup.abort();

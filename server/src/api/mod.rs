@@ -20,7 +20,7 @@ mod websocket;
 pub use websocket::{serve_client, ClientEnd, ClientLimits, SnapshotFrames};
 
 use crate::engine::board::StatusBoard;
-use crate::engine::pipeline::WeakEvents;
+use crate::engine::pipeline::Events;
 use crate::engine::push::PushBoard;
 use crate::live::hub::Hub;
 use crate::ops::telemetry::{SchedulerStats, Telemetry};
@@ -80,12 +80,12 @@ pub struct OpsState {
     pub started_at: DateTime<Utc>,
 }
 
-/// Push services: who expects which token, and where results go (weak,
-/// so that shutdown can close the pipeline).
+/// Push services: who expects which token, and where results go (the
+/// pipeline refuses them once Hale is stopping).
 #[derive(Clone)]
 pub struct PushState {
     pub board: PushBoard,
-    pub events: WeakEvents,
+    pub events: Events,
 }
 
 /// On-demand diagnostics: what they probe with, and who runs them.

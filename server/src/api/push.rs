@@ -19,7 +19,6 @@ pub async fn push(
     })?;
     let service = result.service.to_string();
     let unavailable = || ApiError::Unavailable("hale is shutting down".into());
-    let events = state.events.upgrade().ok_or_else(unavailable)?;
-    events.result(result).await.map_err(|_| unavailable())?;
+    state.events.result(result).map_err(|_| unavailable())?;
     Ok(Json(json!({ "ok": true, "service": service })))
 }

@@ -162,7 +162,7 @@ impl PushBoard {
         loop {
             let at = ticker.tick().await;
             for failure in self.overdue(at) {
-                if events.result(failure).await.is_err() {
+                if events.result(failure).is_err() {
                     return;
                 }
             }
@@ -345,7 +345,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_watchdog_watches_push_services_a_reload_adds() {
         let board = PushBoard::new(&[]);
-        let (tx, mut rx) = Events::channel(8);
+        let (tx, mut rx) = Events::channel();
         tokio::spawn(board.clone().watch(tx));
         tokio::time::sleep(Duration::from_secs(5)).await;
         let config = Config::parse(
@@ -363,7 +363,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn the_watchdog_sends_failures_on_its_own() {
-        let (tx, mut rx) = Events::channel(8);
+        let (tx, mut rx) = Events::channel();
         tokio::spawn(board().watch(tx));
         let Some(Event::Result(failure)) = rx.recv().await else {
             panic!("a result")

@@ -201,7 +201,7 @@ impl Run {
         // The permit bounds probing, not the queue behind it.
         drop(permit);
         let ended = Instant::now();
-        self.events.result(result).await.ok()?;
+        self.events.result(result).ok()?;
         Some(ended)
     }
 }
@@ -231,7 +231,7 @@ mod tests {
     }
 
     /// The next result the scheduler sent.
-    async fn next(rx: &mut mpsc::Receiver<Event>) -> Option<ProbeResult> {
+    async fn next(rx: &mut mpsc::UnboundedReceiver<Event>) -> Option<ProbeResult> {
         match rx.recv().await? {
             Event::Result(result) => Some(result),
             Event::Changes(changes) => panic!("the scheduler sent changes: {changes:?}"),
@@ -248,7 +248,7 @@ mod tests {
         let services = services(
             "services:\n  - {name: fast, url: 'http://a/', interval: 10s}\n  - {name: hang, url: 'http://b/', interval: 10s, timeout: 5s}\n",
         );
-        let (tx, mut rx) = Events::channel(64);
+        let (tx, mut rx) = Events::channel();
         let stats = Arc::new(SchedulerStats::default());
         let scheduler = Scheduler::spawn(&services, Arc::new(FakeProber), tx, 8, stats.clone());
         let start = Instant::now();
@@ -292,7 +292,7 @@ mod tests {
         let first = services(
             "services:\n  - {name: keep, url: 'http://a/', interval: 10s}\n  - {name: change, url: 'http://b/', interval: 10s}\n  - {name: drop, url: 'http://c/', interval: 10s}\n",
         );
-        let (tx, mut rx) = Events::channel(256);
+        let (tx, mut rx) = Events::channel();
         let stats = Arc::new(SchedulerStats::default());
         let mut scheduler = Scheduler::spawn(&first, Arc::new(FakeProber), tx, 8, stats.clone());
         tokio::time::sleep(Duration::from_secs(15)).await;
@@ -334,7 +334,7 @@ mod tests {
         let services = services(
             "services:\n  - {name: hang, url: 'http://a/', interval: 10s}\n  - {name: fast, url: 'http://b/', interval: 10s}\n",
         );
-        let (tx, mut rx) = Events::channel(64);
+        let (tx, mut rx) = Events::channel();
         let stats = Arc::new(SchedulerStats::default());
         let scheduler = Scheduler::spawn(&services, Arc::new(FakeProber), tx, 8, stats.clone());
         let mut hung = 0;
@@ -370,7 +370,7 @@ mod tests {
         let services = services(
             "services:\n  - {name: hang-1, url: 'http://a/', interval: 10s, timeout: 5s}\n  - {name: hang-2, url: 'http://b/', interval: 10s, timeout: 5s}\n  - {name: fast, url: 'http://c/', interval: 10s}\n",
         );
-        let (tx, mut rx) = Events::channel(64);
+        let (tx, mut rx) = Events::channel();
         // Room for one probe at a time: the fast service must wait its turn
         // but still gets through, after the hanging ones time out.
         let stats = Arc::new(SchedulerStats::default());

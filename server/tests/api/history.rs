@@ -444,10 +444,10 @@ on_both_backends!(
         let history = synthetic("api", day);
         let template = history[0].clone();
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let batches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let writing = {
-            let (store, done) = (store.clone(), done.clone());
+            let (store, done, batches) = (store.clone(), done.clone(), batches.clone());
             tokio::spawn(async move {
-                let mut batches = 0i64;
                 while !done.load(std::sync::atomic::Ordering::Relaxed) {
                     // Results of the hour under way, as probes send them.
                     let results: Vec<ProbeResult> = (0..10)
@@ -457,26 +457,28 @@ on_both_backends!(
                         })
                         .collect();
                     store.insert_results(&results).await.unwrap();
-                    batches += 1;
+                    batches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 }
-                batches
             })
         };
         // Each run rolls up a slice of the day, so every run reads and
-        // writes while the writer goes on.
-        for (run, hours) in history.chunks(2 * 120).enumerate() {
-            store.insert_results(hours).await.unwrap();
+        // writes while the writer goes on; runs go on until the writer has
+        // stored batches between them.
+        let mut slices = history.chunks(2 * 120);
+        let mut run = 0;
+        while run < 10 || batches.load(std::sync::atomic::Ordering::Relaxed) < 20 {
+            if let Some(hours) = slices.next() {
+                store.insert_results(hours).await.unwrap();
+            }
             store
                 .roll_up(&plan(now, Retention::default()))
                 .await
                 .unwrap_or_else(|e| panic!("roll-up {run} collided with the writer: {e}"));
+            run += 1;
+            assert!(run < 10_000, "the writer stored too few batches");
         }
         done.store(true, std::sync::atomic::Ordering::Relaxed);
-        let batches = writing.await.unwrap();
-        assert!(
-            batches >= 10,
-            "the writer stored {batches} batches alongside"
-        );
+        writing.await.unwrap();
         store.close().await;
     }
 );
