@@ -160,7 +160,7 @@ async fn run(fleet: &Fleet, o: &Scenario, options: &Options) -> Outcome {
     .await
     .unwrap();
     let mut settings = Settings::new(config, "127.0.0.1:0".parse().unwrap());
-    settings.concurrency = concurrency;
+    settings.concurrency = options.concurrency;
     if let Some(every) = std::env::var("HALE_BENCH_ROLLUP_SECONDS")
         .ok()
         .and_then(|s| s.parse().ok())
