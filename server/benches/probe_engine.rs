@@ -161,11 +161,8 @@ async fn run(fleet: &Fleet, o: &Scenario, options: &Options) -> Outcome {
     .unwrap();
     let mut settings = Settings::new(config, "127.0.0.1:0".parse().unwrap());
     settings.concurrency = options.concurrency;
-    if let Some(every) = std::env::var("HALE_BENCH_ROLLUP_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
-        settings.rollup_every = Duration::from_secs(every);
+    if let Some(every) = options.rollup_every {
+        settings.rollup_every = every;
     }
     let hale = Hale::start(settings, store).await.unwrap();
     let stats = hale.state.ops.scheduler.clone();
@@ -206,10 +203,7 @@ fn main() {
     let o = options();
     let fleet = Fleet::spawn();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = std::env::var("HALE_BENCH_WORKERS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-    {
+    if let Some(n) = o.workers {
         builder.worker_threads(n);
     }
     let runtime = builder.enable_all().build().unwrap();
