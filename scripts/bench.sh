@@ -4,6 +4,8 @@
 #   scripts/bench.sh            the figures: release builds, full sizes
 #                               (about 40 min on 2 cores, most of it the
 #                               first release build of the wasm)
+#   scripts/bench.sh --soak     the same, then the roll-up's soak (70 min
+#                               more: 10,000 services for over an hour)
 #   scripts/bench.sh --short    a quick pass that proves every benchmark
 #                               still runs (CI): debug builds, small sizes,
 #                               no judgement; the table goes to
@@ -15,11 +17,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
-short=""
+short="" soak=""
 for arg in "$@"; do
   case "$arg" in
     --short) short="--short" ;;
-    *) echo "bench.sh: unknown option $arg (only --short)" >&2; exit 2 ;;
+    --soak) soak=yes ;;
+    *) echo "bench.sh: unknown option $arg (--short or --soak)" >&2; exit 2 ;;
   esac
 done
 started=$SECONDS
@@ -38,6 +41,9 @@ rm -rf "$HALE_BENCH_RESULTS"
 mkdir -p "$HALE_BENCH_RESULTS"
 
 benches=(probe_engine history fanout render startup page)
+# The soak runs for over an hour at full size: with --soak only, and in
+# every short pass (a minute) to prove it runs.
+if [ -n "$soak" ] || [ -n "$short" ]; then benches+=(soak); fi
 if [ -n "$short" ]; then
   # The test build's profile and artifacts: nothing is compiled twice.
   step "building the site (debug, as the tests do)"

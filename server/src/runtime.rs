@@ -15,7 +15,7 @@ use crate::engine::writer::{self, WriteQueue};
 use crate::event::{ProbeResult, StatusChange};
 use crate::history::{RollupPlan, DEFAULT_CAP_MS};
 use crate::live::hub::{Hub, HEARTBEAT_EVERY, PROBE_WINDOW};
-use crate::ops::telemetry::{ProbeStats, SchedulerStats, Telemetry, WriteStats};
+use crate::ops::telemetry::{ProbeStats, RollupStats, SchedulerStats, Telemetry, WriteStats};
 use crate::probe::{AnyProber, ProbeKind, Prober};
 use crate::store::{History, Store};
 use anyhow::Context;
@@ -136,10 +136,12 @@ impl Hale {
         load_bars(&history, &board, &config).await;
         let hub = Hub::default().with_probe_window(settings.probe_window);
         let heartbeat = hub.spawn_heartbeat(settings.heartbeat_every);
+        let rollups = Arc::new(RollupStats::default());
         let rollup = tokio::spawn(roll_up_every(
             settings.rollup_every,
             history.clone(),
             board.clone(),
+            rollups.clone(),
         ));
 
         let write_queue = WriteQueue::default();
@@ -173,7 +175,7 @@ impl Hale {
             settings.concurrency,
             scheduler_stats.clone(),
         );
-        let telemetry = Arc::new(Telemetry::new(&probes, &scheduler_stats, &writes));
+        let telemetry = Arc::new(Telemetry::new(&probes, &scheduler_stats, &writes, &rollups));
 
         let listener = tokio::net::TcpListener::bind(settings.listen)
             .await
@@ -205,6 +207,7 @@ impl Hale {
                 board: board.clone(),
                 hub,
                 scheduler: scheduler_stats,
+                rollups,
                 telemetry,
                 started_at: crate::clock::now(),
             },
@@ -328,7 +331,12 @@ async fn load_bars(history: &History, board: &StatusBoard, config: &Config) {
 /// Rolls history up now and then: hours that are over move into buckets,
 /// retention applies. After a run that moved anything, the bars are
 /// reloaded, so they follow what is stored.
-async fn roll_up_every(every: Duration, history: History, board: Arc<StatusBoard>) {
+async fn roll_up_every(
+    every: Duration,
+    history: History,
+    board: Arc<StatusBoard>,
+    stats: Arc<RollupStats>,
+) {
     let mut ticks = tokio::time::interval(every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -342,7 +350,9 @@ async fn roll_up_every(every: Duration, history: History, board: Arc<StatusBoard
             default_cap_ms: DEFAULT_CAP_MS,
         };
         let started = std::time::Instant::now();
-        match history.store.roll_up(&plan).await {
+        let outcome = history.store.roll_up(&plan).await;
+        stats.record(started.elapsed(), outcome.is_ok());
+        match outcome {
             Ok(report)
                 if report.hours > 0 || report.raw_dropped > 0 || report.hours_dropped > 0 =>
             {

@@ -23,7 +23,7 @@ use crate::engine::board::StatusBoard;
 use crate::engine::pipeline::Events;
 use crate::engine::push::PushBoard;
 use crate::live::hub::Hub;
-use crate::ops::telemetry::{SchedulerStats, Telemetry};
+use crate::ops::telemetry::{RollupStats, SchedulerStats, Telemetry};
 use crate::probe::Prober;
 use crate::store::{History, Store, StoreError};
 use app::status_page::ssr::Snapshots;
@@ -75,6 +75,7 @@ pub struct OpsState {
     pub board: Arc<StatusBoard>,
     pub hub: Hub,
     pub scheduler: Arc<SchedulerStats>,
+    pub rollups: Arc<RollupStats>,
     /// The counters and histograms `/metrics` shows.
     pub telemetry: Arc<Telemetry>,
     pub started_at: DateTime<Utc>,

@@ -200,14 +200,56 @@ impl WriteStats {
     }
 }
 
+/// How the history roll-up fares.
+#[derive(Debug, Default)]
+pub struct RollupStats {
+    /// Time per run, for quantiles.
+    pub took: Quantiles,
+    runs: Counter,
+    failures: Counter,
+}
+
+impl RollupStats {
+    pub fn record(&self, took: Duration, ok: bool) {
+        self.took.record(took);
+        self.runs.inc();
+        if !ok {
+            self.failures.inc();
+        }
+    }
+
+    pub fn runs(&self) -> u64 {
+        self.runs.get()
+    }
+
+    pub fn failures(&self) -> u64 {
+        self.failures.get()
+    }
+}
+
 /// Every counter and histogram, registered once.
 pub struct Telemetry {
     pub registry: Registry,
 }
 
 impl Telemetry {
-    pub fn new(probes: &ProbeStats, scheduler: &SchedulerStats, writes: &WriteStats) -> Telemetry {
+    pub fn new(
+        probes: &ProbeStats,
+        scheduler: &SchedulerStats,
+        writes: &WriteStats,
+        rollups: &RollupStats,
+    ) -> Telemetry {
         let mut registry = Registry::default();
+        registry.register(
+            "hale_history_rollups",
+            "Runs of the history roll-up",
+            rollups.runs.clone(),
+        );
+        registry.register(
+            "hale_history_rollup_failures",
+            "Runs of the history roll-up that failed (and were retried)",
+            rollups.failures.clone(),
+        );
         registry.register(
             "hale_scheduler_lateness_seconds",
             "Start of each probe minus when it could start",
@@ -258,7 +300,12 @@ mod tests {
     use super::*;
 
     fn text(probes: &ProbeStats) -> String {
-        let telemetry = Telemetry::new(probes, &SchedulerStats::default(), &WriteStats::default());
+        let telemetry = Telemetry::new(
+            probes,
+            &SchedulerStats::default(),
+            &WriteStats::default(),
+            &RollupStats::default(),
+        );
         let mut out = String::new();
         telemetry.encode(&mut out);
         out

@@ -1,0 +1,165 @@
+//! The roll-up holds at scale: 10,000 services every 10 s on SQLite for
+//! more than an hour, through the whole of Hale, with the history writer
+//! and the roll-up sharing the database all along.
+//!
+//! `cargo bench -p server --bench soak [-- --services N --interval S --minutes M --short]`
+//!
+//! Reports: roll-up runs and failures (a failure was "database is locked"
+//! before the roll-up took the write lock at its start), the roll-up's
+//! time per run (p50, p99, max), and RSS each ten minutes, judged flat
+//! after the first hour: the hour's hot rows are rolled up as it goes, so
+//! memory must not follow them.
+
+mod common;
+
+use common::fleet::{self, Fleet};
+use common::measure;
+use common::report::Row;
+use server::config::Config;
+use server::runtime::{Hale, Settings};
+use std::time::{Duration, Instant};
+
+struct Options {
+    services: usize,
+    interval: Duration,
+    minutes: u64,
+    /// When RSS is taken as settled, and compared with at the end.
+    settled_after: Duration,
+    rollup_every: Duration,
+    sample_every: Duration,
+}
+
+fn options() -> Options {
+    let args = common::args::Args::parse();
+    let minutes = args.number("--minutes", 70, 1);
+    Options {
+        services: args.number("--services", 10_000, 100) as usize,
+        interval: Duration::from_secs(args.number("--interval", 10, 1)),
+        minutes,
+        settled_after: Duration::from_secs(if args.short { 30 } else { 60 * 60 }),
+        rollup_every: Duration::from_secs(if args.short { 5 } else { 60 }),
+        sample_every: Duration::from_secs(if args.short { 10 } else { 10 * 60 }),
+    }
+}
+
+fn main() {
+    if std::env::args().any(|a| a == fleet::FLAG) {
+        return fleet::serve_forever();
+    }
+    measure::raise_fd_limit();
+    let o = options();
+    let fleet = Fleet::spawn();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rows = runtime.block_on(run(&fleet, &o));
+    common::report::publish("soak", "cargo bench -p server --bench soak", &rows);
+}
+
+async fn run(fleet: &Fleet, o: &Options) -> Vec<Row> {
+    let services: Vec<serde_json::Value> = (0..o.services)
+        .map(|i| {
+            serde_json::json!({
+                "name": format!("ok-{i}"),
+                "url": format!("{}/ok/{i}", fleet.base),
+                "interval": format!("{}ms", o.interval.as_millis()),
+                "timeout": format!("{}ms", o.interval.min(Duration::from_secs(5)).as_millis()),
+                "conditions": ["[STATUS] == 200"],
+            })
+        })
+        .collect();
+    let text = serde_json::json!({ "services": services }).to_string();
+    let config = Config::parse(&text, std::path::Path::new("soak.json"), |_| None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = server::store::connect(&format!(
+        "sqlite://{}",
+        dir.path().join("soak.db").display()
+    ))
+    .await
+    .unwrap();
+    let mut settings = Settings::new(config, "127.0.0.1:0".parse().unwrap());
+    settings.rollup_every = o.rollup_every;
+    let hale = Hale::start(settings, store).await.unwrap();
+    let rollups = hale.state.ops.rollups.clone();
+    println!(
+        "soak: {} services every {:?} on SQLite for {} min; {}",
+        o.services,
+        o.interval,
+        o.minutes,
+        measure::machine()
+    );
+    println!("| minute | RSS | roll-ups | failures | roll-up p99 |");
+    println!("| ---: | ---: | ---: | ---: | ---: |");
+    let started = Instant::now();
+    let total = Duration::from_secs(o.minutes * 60);
+    let mut settled_rss = None;
+    let mut next_sample = o.sample_every;
+    let mut peak_after = 0u64;
+    while started.elapsed() < total {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let elapsed = started.elapsed();
+        let rss = measure::rss_bytes();
+        if elapsed >= o.settled_after {
+            settled_rss.get_or_insert(rss);
+            peak_after = peak_after.max(rss);
+        }
+        if elapsed >= next_sample || elapsed >= total {
+            next_sample += o.sample_every;
+            println!(
+                "| {:.1} | {:.1} MiB | {} | {} | {:.0} ms |",
+                elapsed.as_secs_f64() / 60.0,
+                rss as f64 / 1_048_576.0,
+                rollups.runs(),
+                rollups.failures(),
+                rollups.took.snapshot().quantile(0.99).as_secs_f64() * 1e3,
+            );
+        }
+    }
+    let end_rss = measure::rss_bytes();
+    let took = rollups.took.snapshot();
+    let (runs, failures) = (rollups.runs(), rollups.failures());
+    hale.shutdown().await;
+    let case = format!(
+        "{} services every {:?}, SQLite, {} min",
+        o.services, o.interval, o.minutes
+    );
+    let mib = |b: u64| b as f64 / 1_048_576.0;
+    let settled = settled_rss.unwrap_or(end_rss);
+    // Flat: the highest RSS after the first hour within 5 % of where it
+    // settled.
+    let growth = peak_after.saturating_sub(settled) as f64 / settled.max(1) as f64;
+    vec![
+        Row::judged(
+            &format!("Roll-up failures alongside the writer ({case})"),
+            format!("{failures} of {runs} runs"),
+            "0",
+            failures == 0 && runs > 0,
+        ),
+        Row::reported(
+            &format!("Roll-up time a run, p50 / p99 / max ({case})"),
+            format!(
+                "{:.0} / {:.0} / {:.0} ms",
+                took.quantile(0.5).as_secs_f64() * 1e3,
+                took.quantile(0.99).as_secs_f64() * 1e3,
+                took.max().as_secs_f64() * 1e3
+            ),
+        ),
+        Row::at_most(
+            &format!(
+                "RSS after the first {:.1} min: highest against settled ({case})",
+                o.settled_after.as_secs_f64() / 60.0
+            ),
+            growth * 100.0,
+            5.0,
+            format!(
+                "{:.1} MiB against {:.1} MiB (+{:.1} %), {:.1} MiB at the end",
+                mib(peak_after),
+                mib(settled),
+                growth * 100.0,
+                mib(end_rss)
+            ),
+            "≤ +5 %",
+        ),
+    ]
+}
