@@ -12,11 +12,10 @@
 
 mod common;
 
+use common::engine;
 use common::fleet::{self, Fleet};
 use common::measure;
 use common::report::Row;
-use server::config::Config;
-use server::runtime::{Hale, Settings};
 use std::time::{Duration, Instant};
 
 /// One run: services every `interval`, `hanging` more that never answer.
@@ -109,17 +108,6 @@ fn options() -> Options {
     }
 }
 
-/// One service of the fleet, as a config writes it.
-fn service(name: String, url: String, interval: Duration, timeout: Duration) -> serde_json::Value {
-    serde_json::json!({
-        "name": name,
-        "url": url,
-        "interval": format!("{}ms", interval.as_millis()),
-        "timeout": format!("{}ms", timeout.as_millis()),
-        "conditions": ["[STATUS] == 200"],
-    })
-}
-
 struct Outcome {
     probes_per_second: f64,
     cpu_per_probe: Duration,
@@ -133,38 +121,27 @@ async fn run(fleet: &Fleet, o: &Scenario, options: &Options) -> Outcome {
     let hanging = o.hanging;
     let mut services: Vec<serde_json::Value> = (0..o.services)
         .map(|i| {
-            service(
+            engine::service(
                 format!("ok-{i}"),
                 format!("{}/ok/{i}", fleet.base),
                 o.interval,
-                o.interval.min(Duration::from_secs(5)),
             )
         })
         .collect();
     services.extend((0..hanging).map(|i| {
-        service(
+        engine::service(
             format!("hang-{i}"),
             format!("{}/hang/{i}", fleet.base),
             o.interval,
-            o.interval.min(Duration::from_secs(5)),
         )
     }));
-    // JSON is YAML: the fleet loads as a config file would.
-    let text = serde_json::json!({ "services": services }).to_string();
-    let config = Config::parse(&text, std::path::Path::new("fleet.json"), |_| None).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = server::store::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("bench.db").display()
-    ))
-    .await
-    .unwrap();
-    let mut settings = Settings::new(config, "127.0.0.1:0".parse().unwrap());
-    settings.concurrency = options.concurrency;
-    if let Some(every) = options.rollup_every {
-        settings.rollup_every = every;
-    }
-    let hale = Hale::start(settings, store).await.unwrap();
+    let (hale, _dir) = engine::start(services, |settings| {
+        settings.concurrency = options.concurrency;
+        if let Some(every) = options.rollup_every {
+            settings.rollup_every = every;
+        }
+    })
+    .await;
     let stats = hale.state.ops.scheduler.clone();
 
     tokio::time::sleep(o.warmup).await;

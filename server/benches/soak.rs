@@ -12,11 +12,10 @@
 
 mod common;
 
+use common::engine;
 use common::fleet::{self, Fleet};
 use common::measure;
 use common::report::Row;
-use server::config::Config;
-use server::runtime::{Hale, Settings};
 use std::time::{Duration, Instant};
 
 struct Options {
@@ -58,29 +57,17 @@ fn main() {
 }
 
 async fn run(fleet: &Fleet, o: &Options) -> Vec<Row> {
-    let services: Vec<serde_json::Value> = (0..o.services)
+    let services = (0..o.services)
         .map(|i| {
-            serde_json::json!({
-                "name": format!("ok-{i}"),
-                "url": format!("{}/ok/{i}", fleet.base),
-                "interval": format!("{}ms", o.interval.as_millis()),
-                "timeout": format!("{}ms", o.interval.min(Duration::from_secs(5)).as_millis()),
-                "conditions": ["[STATUS] == 200"],
-            })
+            engine::service(
+                format!("ok-{i}"),
+                format!("{}/ok/{i}", fleet.base),
+                o.interval,
+            )
         })
         .collect();
-    let text = serde_json::json!({ "services": services }).to_string();
-    let config = Config::parse(&text, std::path::Path::new("soak.json"), |_| None).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = server::store::connect(&format!(
-        "sqlite://{}",
-        dir.path().join("soak.db").display()
-    ))
-    .await
-    .unwrap();
-    let mut settings = Settings::new(config, "127.0.0.1:0".parse().unwrap());
-    settings.rollup_every = o.rollup_every;
-    let hale = Hale::start(settings, store).await.unwrap();
+    let (hale, _dir) =
+        engine::start(services, |settings| settings.rollup_every = o.rollup_every).await;
     let rollups = hale.state.ops.rollups.clone();
     println!(
         "soak: {} services every {:?} on SQLite for {} min; {}",

@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod db;
+pub mod engine;
 pub mod fleet;
 pub mod floor;
 pub mod hale;
