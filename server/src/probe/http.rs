@@ -197,9 +197,7 @@ impl KindProber for HttpProber {
         let read_body = spec.conditions.iter().any(|c| c.needs_body());
         let answer = match self.fetch(target, spec.timeout, read_body).await {
             Ok(answer) => answer,
-            Err(e) if e.is_timeout() => {
-                return Observed::failed(format!("timed out after {:?}", spec.timeout))
-            }
+            Err(e) if e.is_timeout() => return Observed::failed(super::timed_out(spec.timeout)),
             Err(e) => return Observed::failed(describe(&e)),
         };
         // A cross-host redirect the client declined to follow (see
@@ -433,6 +431,12 @@ mod tests {
             seen.lock().unwrap().is_empty(),
             "the key never reached the other host"
         );
+        // A condition on the connection does not turn it into a success:
+        // the probe connected, and then refused to go on.
+        let connected = format!("{with_key}    conditions: ['[CONNECTED] == true']\n");
+        let result = prober.probe(&service(&a_base, &connected)).await;
+        assert!(!result.success, "{}", result.message);
+        assert!(result.message.starts_with("redirected to another host"));
 
         // Without custom headers the redirect is followed as before.
         let plain = prober

@@ -123,8 +123,13 @@ pub trait KindProber: Send + Sync + Sized + 'static {
 
     /// The message of a probe that ran out of time.
     fn timed_out(timeout: Duration) -> String {
-        format!("timed out after {timeout:?}")
+        timed_out(timeout)
     }
+}
+
+/// What a probe that ran out of time says, whatever its kind's words.
+pub fn timed_out(timeout: Duration) -> String {
+    format!("timed out after {timeout:?}")
 }
 
 /// A prober could not be built (a TLS client, say).
@@ -267,9 +272,11 @@ pub async fn run<P: KindProber>(
     // A probe that failed outright is a failure, whatever else its
     // conditions say (unobserved values read as zero, as in Gatus, so
     // `[STATUS] < 400` holds without an answer) — unless a condition is
-    // about the connection itself: `[CONNECTED] == false` on a closed
-    // port is what its author wants.
-    let judged_by_conditions = spec.conditions.iter().any(Condition::mentions_connected);
+    // about the connection itself and there was none: `[CONNECTED] ==
+    // false` on a closed port is what its author wants. A probe that
+    // connected and then failed (a refused redirect, a bad answer) fails.
+    let judged_by_conditions = !observed.observation.connected
+        && spec.conditions.iter().any(Condition::mentions_connected);
     ProbeResult {
         service: spec.service.clone(),
         checked_at,
