@@ -55,6 +55,23 @@ impl ProbeResult {
     }
 }
 
+/// The longest message a result keeps, in bytes.
+pub const MAX_MESSAGE: usize = 1024;
+
+/// Cuts `message` to at most [`MAX_MESSAGE`] bytes, at a character
+/// boundary, marking the cut with `…`.
+pub fn cap_message(message: &mut String) {
+    if message.len() <= MAX_MESSAGE {
+        return;
+    }
+    let mut end = MAX_MESSAGE - '…'.len_utf8();
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    message.truncate(end);
+    message.push('…');
+}
+
 /// A stored and published change of a service's state, with its cause.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StatusChange {
@@ -74,5 +91,28 @@ impl StatusChange {
             at: self.at,
             cause: self.cause.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_message_is_cut_at_a_character_boundary() {
+        let mut short = "HTTP 200".to_string();
+        cap_message(&mut short);
+        assert_eq!(short, "HTTP 200");
+
+        let mut exact = "a".repeat(MAX_MESSAGE);
+        cap_message(&mut exact);
+        assert_eq!(exact.len(), MAX_MESSAGE);
+
+        // Two-byte characters, so the cut falls inside one.
+        let mut long = format!("x{}", "é".repeat(MAX_MESSAGE));
+        cap_message(&mut long);
+        assert!(long.len() <= MAX_MESSAGE, "{}", long.len());
+        assert!(long.ends_with('…'));
+        assert!(long.starts_with("xéé"));
     }
 }

@@ -294,23 +294,32 @@ impl Hale {
         self.scheduler.stop().await;
         self.push_watch.abort();
         let _ = self.push_watch.await;
-        let stopped = self.state.live.board.mark_stopped(crate::clock::now());
-        self.events.changes(stopped).ok();
-        // Pushes are refused from here on; the writer stores what it holds
-        // and ends.
-        self.pipeline.close();
-        let _ = tokio::time::timeout(Duration::from_secs(10), self.writer).await;
+        // Pushes are refused from here on; every service becomes unknown,
+        // and the writer stores what it holds and ends.
+        self.pipeline.stop(crate::clock::now());
+        let mut writer = self.writer;
+        if tokio::time::timeout(Duration::from_secs(10), &mut writer)
+            .await
+            .is_err()
+        {
+            tracing::error!(
+                "the history writer could not store what it held within 10 s; stopping it"
+            );
+            writer.abort();
+        }
         self.heartbeat.abort();
         self.rollup.abort();
         self.state.live.hub.close();
         let _ = self.stop_server.send(());
         // Open WebSockets would hold a graceful shutdown forever; the hub's
         // close ends them.
-        if tokio::time::timeout(Duration::from_secs(2), self.server)
+        let mut server = self.server;
+        if tokio::time::timeout(Duration::from_secs(2), &mut server)
             .await
             .is_err()
         {
-            tracing::debug!("server did not stop within 2s");
+            tracing::debug!("server did not stop within 2s; stopping it");
+            server.abort();
         }
         self.state.ops.store.close().await;
     }
@@ -344,7 +353,7 @@ async fn roll_up_every(
         let settings = history.settings();
         let plan = RollupPlan {
             now_ms: crate::clock::now_ms(),
-            grace_ms: ROLLUP_GRACE_MS,
+            grace_ms: rollup_grace_ms(&board.config()),
             retention: settings.retention,
             caps: settings.caps.clone(),
             default_cap_ms: DEFAULT_CAP_MS,
@@ -366,9 +375,26 @@ async fn roll_up_every(
     }
 }
 
-/// Hours are rolled up this long after they end, so that probes under way
-/// at the hour's end (timeouts are at most a minute or so) are in.
+/// Hours are rolled up this long after they end, and the hour under way
+/// is counted up to this long ago, so that probes under way then are in
+/// (at least; see [`rollup_grace_ms`]).
 pub const ROLLUP_GRACE_MS: i64 = 2 * 60_000;
+
+/// How far behind now the roll-up counts: a result is stamped when its
+/// probe starts and stored up to its timeout plus the writer's second
+/// later, so the grace covers the longest configured timeout and a
+/// minute's slack. A result that comes later still is counted when its
+/// hour is rolled up for good, which merges it with the hour's results.
+pub fn rollup_grace_ms(config: &Config) -> i64 {
+    let longest = config
+        .services
+        .iter()
+        .map(|s| s.probe.timeout)
+        .max()
+        .unwrap_or_default();
+    let longest_ms = i64::try_from(longest.as_millis()).unwrap_or(i64::MAX);
+    longest_ms.saturating_add(60_000).max(ROLLUP_GRACE_MS)
+}
 
 /// A service whose last stored state is not `unknown` was being watched
 /// when Hale last ran, and nothing recorded the end: a crash or a kill.
@@ -406,4 +432,25 @@ async fn unrecorded_stops(store: &dyn Store, latest_results: &[ProbeResult]) -> 
         );
     }
     gaps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn config(yaml: &str) -> Config {
+        Config::parse(yaml, Path::new("t.yaml"), |_| None).unwrap()
+    }
+
+    #[test]
+    fn the_rollup_waits_out_the_longest_timeout() {
+        let quick = config("services:\n  - {name: a, url: 'http://x/', timeout: 5s}\n");
+        assert_eq!(rollup_grace_ms(&quick), ROLLUP_GRACE_MS);
+        let slow = config(
+            "services:\n  - {name: a, url: 'http://x/', timeout: 5s}\n  - {name: b, url: 'http://y/', interval: 1h, timeout: 10m}\n",
+        );
+        assert_eq!(rollup_grace_ms(&slow), 11 * 60_000);
+        assert_eq!(rollup_grace_ms(&config("services: []\n")), ROLLUP_GRACE_MS);
+    }
 }

@@ -260,6 +260,7 @@ impl StatusBoard {
                 cause: "Hale stopped".into(),
             });
             entry.view.status = ServiceStatus::Unknown;
+            entry.tracker.reset();
         }
         changes
     }

@@ -9,9 +9,9 @@
 //!
 //! 1. the [`StatusBoard`] (current state; it decides a result's status
 //!    change) and the live [`Hub`] (WebSocket clients);
-//! 2. the history writer's queue ([`super::writer`], batched storing);
-//! 3. the [`Notifier`]: alerting's slot. It is told, never awaited: a
-//!    notifier that has to send does so from its own task.
+//! 2. the [`Notifier`]: alerting's slot. It is told, never awaited: a
+//!    notifier that has to send does so from its own task;
+//! 3. the history writer's queue ([`super::writer`], batched storing).
 //!
 //! Nothing else publishes to the hub or stores a status change, so a new
 //! subscriber is added here once and sees everything.
@@ -132,10 +132,16 @@ impl Pipeline {
         })
     }
 
-    /// Takes nothing more, and lets the writer finish what it holds.
-    pub fn close(&self) {
+    /// Hale stops: takes nothing more, records every known service as
+    /// unknown from `at`, and lets the writer finish what it holds. One
+    /// step under the order lock, so no push slips in between the
+    /// "Hale stopped" changes and the writer's end.
+    pub fn stop(&self, at: chrono::DateTime<chrono::Utc>) {
         let _order = self.order.lock().expect("pipeline lock");
         self.open.store(false, Ordering::Release);
+        for change in self.board.mark_stopped(at) {
+            self.change(change);
+        }
         self.writes.close();
     }
 
@@ -148,12 +154,17 @@ impl Pipeline {
 }
 
 impl Sink for Pipeline {
-    fn result(&self, result: ProbeResult) -> Result<(), Closed> {
+    fn result(&self, mut result: ProbeResult) -> Result<(), Closed> {
+        // A message is the probe's or a pusher's text: bounded here, so
+        // one long answer cannot outgrow a live page's write buffer or a
+        // stored row.
+        crate::event::cap_message(&mut result.message);
+        // Made before the lock, which is held only to hand events on.
+        let event = result.to_event();
         let _order = self.order.lock().expect("pipeline lock");
         if !self.open.load(Ordering::Acquire) {
             return Err(Closed);
         }
-        let event = result.to_event();
         // A service a reload removed while its probe ran: its result goes
         // nowhere, so nothing is stored after its "removed" change.
         let Ok(change) = self.board.record(&event) else {

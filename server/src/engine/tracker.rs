@@ -76,6 +76,13 @@ impl Tracker {
         self.status
     }
 
+    /// Hale stopped: the service's state is unknown until it is checked
+    /// again, and counting starts over.
+    pub fn reset(&mut self) {
+        *self = Tracker::new(self.failure_threshold, self.success_threshold)
+            .with_degraded_error_rate(self.degraded_error_rate);
+    }
+
     /// The failure rate over the recent window, once it holds enough results.
     pub fn error_rate(&self) -> Option<f64> {
         (self.recent.len() >= RATE_MIN_SAMPLE)
