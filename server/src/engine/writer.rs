@@ -3,7 +3,8 @@
 //!
 //! The pipeline leaves its writes in a shared queue ([`WriteQueue`]); the
 //! writer takes everything there once a second (sooner when 2,048 are
-//! waiting), so storing costs one transaction per second, not per result,
+//! waiting), so storing costs one transaction per second (two when status
+//! changes are among them), not one per result,
 //! and a result costs no wake-up of the writer's task: at 50 probes a
 //! second the writer's wake-ups and its five transactions a second were a
 //! measurable share of a probe's CPU (docs/benchmarks.md). When the
@@ -51,6 +52,11 @@ impl WriteQueue {
         let full = {
             let mut waiting = self.0.waiting.lock().expect("write queue lock");
             waiting.add(write);
+            // While the writer waits on a slow or failing database, the
+            // queue is bounded too (trimmed in steps, not per write).
+            if waiting.len() >= MAX_PENDING + MAX_PENDING / 8 {
+                waiting.cap();
+            }
             waiting.len() >= BATCH
         };
         if full {
@@ -148,10 +154,19 @@ pub async fn run(store: Arc<dyn Store>, queue: WriteQueue, stats: Arc<WriteStats
     loop {
         let closed = queue.0.closed.load(Ordering::Acquire);
         if !closed {
-            let wait = if pending.is_empty() { GATHER } else { backoff };
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = queue.0.wake.notified() => {}
+            // A full batch wakes the writer early, but not while it backs
+            // off from a failing database; closing always does.
+            let failing = !pending.is_empty();
+            let deadline = tokio::time::Instant::now() + if failing { backoff } else { GATHER };
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(deadline) => break,
+                    _ = queue.0.wake.notified() => {
+                        if !failing || queue.0.closed.load(Ordering::Acquire) {
+                            break;
+                        }
+                    }
+                }
             }
         }
         pending.append(queue.take());
@@ -339,6 +354,55 @@ mod tests {
             full.elapsed() < Duration::from_millis(10),
             "{:?}",
             full.elapsed()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_batch_does_not_cut_the_back_off_short() {
+        let store = Arc::new(Flaky {
+            failures: Mutex::new(1_000),
+            ..Flaky::default()
+        });
+        let queue = WriteQueue::default();
+        let _writer = tokio::spawn(run(store.clone(), queue.clone(), Arc::default()));
+        queue.push(Write::Result(result(0)));
+        let attempts = || 1_000 - *store.failures.lock().unwrap();
+        while attempts() == 0 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        let failed_at = tokio::time::Instant::now();
+        for i in 0..2 * BATCH as u32 {
+            queue.push(Write::Result(result(i)));
+        }
+        while attempts() == 1 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert!(
+            // The back-off after a first failure is 200 ms; woken by the
+            // batch, the writer would retry at once.
+            failed_at.elapsed() >= Duration::from_millis(150),
+            "retried after {:?}",
+            failed_at.elapsed()
+        );
+    }
+
+    #[test]
+    fn the_queue_stays_bounded_while_the_writer_waits() {
+        let queue = WriteQueue::default();
+        for i in 0..(MAX_PENDING + MAX_PENDING / 4) as u32 {
+            queue.push(Write::Result(result(i)));
+        }
+        let waiting = queue.take();
+        assert!(
+            waiting.len() < MAX_PENDING + MAX_PENDING / 8,
+            "{}",
+            waiting.len()
+        );
+        // The newest are the ones kept.
+        let last = waiting.results.last().unwrap().latency;
+        assert_eq!(
+            last,
+            Duration::from_millis((MAX_PENDING + MAX_PENDING / 4 - 1) as u64)
         );
     }
 
