@@ -133,6 +133,9 @@ async fn with_timeout(
 ) -> Option<ClientEnd> {
     match tokio::time::timeout(timeout, send).await {
         Ok(Ok(())) => None,
+        // The socket would not take more: what is queued already fills
+        // the connection's buffer because the client is not reading.
+        Ok(Err(WsError::WriteBufferFull(_))) => Some(ClientEnd::TooSlow),
         Ok(Err(_)) => Some(ClientEnd::Left),
         Err(_) => Some(ClientEnd::TooSlow),
     }
@@ -191,10 +194,24 @@ where
             read = socket.next() => Woke::Read(read),
             _ = ping.tick() => Woke::Ping,
         };
-        let sent = match woke {
-            Woke::Closing => return ClientEnd::HubClosed,
+        let ended = match woke {
+            Woke::Closing => {
+                // What the hub published before it closed still goes out,
+                // then the 1001.
+                let rest = async {
+                    while let Ok(item) = events.try_recv() {
+                        for message in item.messages() {
+                            socket.feed(Message::Text(message.clone())).await?;
+                        }
+                    }
+                    socket.flush().await
+                };
+                return with_timeout(limits.send_timeout, rest)
+                    .await
+                    .unwrap_or(ClientEnd::HubClosed);
+            }
             Woke::Event(Ok(first)) => {
-                let mut ended = None;
+                let mut stop = None;
                 let batch = async {
                     let mut item = first;
                     loop {
@@ -205,22 +222,18 @@ where
                             Ok(next) => next,
                             Err(TryRecvError::Empty) => break,
                             Err(TryRecvError::Lagged(_)) => {
-                                ended = Some(ClientEnd::Lagged);
+                                stop = Some(ClientEnd::Lagged);
                                 break;
                             }
                             Err(TryRecvError::Closed) => {
-                                ended = Some(ClientEnd::HubClosed);
+                                stop = Some(ClientEnd::HubClosed);
                                 break;
                             }
                         };
                     }
                     socket.flush().await
                 };
-                let sent = with_timeout(limits.send_timeout, batch).await;
-                if let Some(end) = sent.or(ended) {
-                    return end;
-                }
-                continue;
+                with_timeout(limits.send_timeout, batch).await.or(stop)
             }
             Woke::Event(Err(RecvError::Lagged(_))) => return ClientEnd::Lagged,
             Woke::Event(Err(RecvError::Closed)) => return ClientEnd::HubClosed,
@@ -230,8 +243,8 @@ where
                 heard = Instant::now();
                 match message {
                     // tungstenite queued the pong; it goes out now.
-                    Message::Ping(_) => socket.flush().await,
-                    Message::Pong(_) | Message::Frame(_) => Ok(()),
+                    Message::Ping(_) => with_timeout(limits.send_timeout, socket.flush()).await,
+                    Message::Pong(_) | Message::Frame(_) => None,
                     Message::Close(_) => {
                         // tungstenite answers the close (§5.5.1); flush it.
                         let _ = with_timeout(limits.send_timeout, socket.flush()).await;
@@ -249,11 +262,12 @@ where
                 if heard.elapsed() >= limits.silence_limit {
                     return ClientEnd::Silent;
                 }
-                socket.send(Message::Ping(Bytes::new())).await
+                let ping = socket.send(Message::Ping(Bytes::new()));
+                with_timeout(limits.send_timeout, ping).await
             }
         };
-        if sent.is_err() {
-            return ClientEnd::Left;
+        if let Some(end) = ended {
+            return end;
         }
     }
 }
@@ -618,6 +632,19 @@ mod tests {
         hub.publish(&heartbeat());
         assert!(next_text(&mut socket).await.contains("heartbeat"));
         hub.close();
+        assert_eq!(task.await.unwrap(), ClientEnd::HubClosed);
+        assert_eq!(close_code(&mut socket).await.0, 1001);
+    }
+
+    #[tokio::test]
+    async fn what_was_published_before_the_stop_goes_out_before_the_close() {
+        let hub = Hub::new(4);
+        let (task, mut socket) = connect(&hub, 64 * 1024, limits(1)).await;
+        // Published and closed before the connection's task can run:
+        // its wake sees both at once.
+        hub.publish(&heartbeat());
+        hub.close();
+        assert!(next_text(&mut socket).await.contains("heartbeat"));
         assert_eq!(task.await.unwrap(), ClientEnd::HubClosed);
         assert_eq!(close_code(&mut socket).await.0, 1001);
     }

@@ -12,8 +12,9 @@
 //! long as it lives (docs/benchmarks.md). Here the snapshot goes out as
 //! fragments of a message, each a slice of the one shared serialization,
 //! so a connection's buffers stay a few KiB whatever the page's size.
-//! Live messages are serialized once by the hub; each connection's frame
-//! points at the shared text.
+//! Live messages are serialized once by the hub; a connection queues a
+//! clone of the shared text, copied only as tungstenite writes it into
+//! the connection's (bounded) write buffer.
 
 mod client;
 
