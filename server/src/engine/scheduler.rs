@@ -187,16 +187,22 @@ impl Run {
             .record_lateness(started.saturating_duration_since(due));
         let service = &*self.service;
         let timeout = service.probe.timeout;
+        let checked_at = crate::clock::now();
         let result =
             match tokio::time::timeout(timeout + TIMEOUT_GRACE, self.prober.probe(&service.probe))
                 .await
             {
                 Ok(result) => result,
-                Err(_) => ProbeResult::failed(
-                    service.probe.service.clone(),
-                    started.elapsed(),
-                    format!("timed out after {timeout:?}"),
-                ),
+                // The probe's own frame did not end it: stamped, as every
+                // result is, with when it started.
+                Err(_) => ProbeResult {
+                    checked_at,
+                    ..ProbeResult::failed(
+                        service.probe.service.clone(),
+                        started.elapsed(),
+                        crate::probe::timed_out(timeout),
+                    )
+                },
             };
         // The permit bounds probing, not the queue behind it.
         drop(permit);

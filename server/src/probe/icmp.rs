@@ -48,8 +48,8 @@ pub fn check_permission() -> Result<(), String> {
 
 /// One client per address family, made on the first ping of that family.
 pub struct IcmpProber {
-    v4: OnceLock<Result<Client, String>>,
-    v6: OnceLock<Result<Client, String>>,
+    v4: OnceLock<Client>,
+    v6: OnceLock<Client>,
 }
 
 /// Sequence numbers, distinct across concurrent pings: on datagram sockets
@@ -62,12 +62,16 @@ impl IcmpProber {
             IpAddr::V4(_) => (&self.v4, ICMP::V4),
             IpAddr::V6(_) => (&self.v6, ICMP::V6),
         };
-        cell.get_or_init(|| {
-            Client::new(&Config::builder().kind(kind).build())
-                .map_err(|e| format!("opening an ICMP socket failed: {e}"))
-        })
-        .as_ref()
-        .map_err(Clone::clone)
+        if let Some(client) = cell.get() {
+            return Ok(client);
+        }
+        // A failure is not kept: the next ping tries again (a socket
+        // limit reached for a moment, a capability granted later).
+        let client = Client::new(&Config::builder().kind(kind).build())
+            .map_err(|e| format!("opening an ICMP socket failed: {e}"))?;
+        // Two first pings at once: one client is kept, the other dropped.
+        let _ = cell.set(client);
+        Ok(cell.get().expect("set above"))
     }
 
     async fn ping(&self, ip: IpAddr, timeout: Duration) -> Result<(), String> {

@@ -198,7 +198,7 @@ pub async fn certificate(
     let connector = TlsConnector::from(client_config(verify));
     match tokio::time::timeout(timeout, handshake(&connector, endpoint)).await {
         Ok(outcome) => outcome,
-        Err(_) => Err(format!("timed out after {timeout:?}")),
+        Err(_) => Err(super::timed_out(timeout)),
     }
 }
 
