@@ -42,7 +42,11 @@ fn bound_ms(condition: &str) -> Option<u64> {
 fn reproducible(row: &Row) -> bool {
     let ip_is_ours = row.ip.as_deref().is_none_or(|ip| ip == "127.0.0.1");
     let timing_is_clear = match (row.response_time_ms, bound_ms(&row.condition)) {
-        (Some(took), Some(bound)) => took.abs_diff(bound) >= 20,
+        // A sleep is never shorter than asked, but may be much longer on a
+        // loaded machine: a row that answers over the bound is safe by
+        // any margin, one under it needs room for scheduling (the rows
+        // run together, with the rest of the tests).
+        (Some(took), Some(bound)) => took > bound + 20 || took + 200 <= bound,
         _ => true,
     };
     ip_is_ours && timing_is_clear && row.certificate_expiration_ms.is_none()

@@ -62,39 +62,71 @@ fn without_tests(source: &str) -> String {
     kept
 }
 
-/// The top-level modules `source` names through `crate::`.
-fn named(source: &str) -> BTreeSet<String> {
+/// The top-level modules `source` names through `crate::`, or through as
+/// many `super::` as climb out of its file's module (`depth`: 1 for
+/// `src/a.rs` and `src/a/mod.rs`, 2 for `src/a/b.rs`).
+fn named(source: &str, depth: usize) -> BTreeSet<String> {
     let mut found = BTreeSet::new();
     let code: String = source
         .lines()
         .filter(|l| !l.trim_start().starts_with("//"))
         .collect::<Vec<_>>()
         .join("\n");
-    let mut rest = code.as_str();
-    while let Some(at) = rest.find("crate::") {
-        rest = &rest[at + "crate::".len()..];
-        if rest.starts_with('{') {
-            // `use crate::{a::x, b};`
-            let end = rest.find('}').unwrap_or(rest.len());
-            for part in rest[1..end].split(',') {
-                let module: String = part
-                    .trim()
-                    .chars()
-                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                    .collect();
-                if !module.is_empty() {
-                    found.insert(module);
-                }
+    let climb_out = "super::".repeat(depth);
+    for prefix in ["crate::", climb_out.as_str()] {
+        let mut rest = code.as_str();
+        while let Some(at) = rest.find(prefix) {
+            // `super::super::x` in a deeper file is found by its own count.
+            let preceded = code.len() - rest.len() + at;
+            rest = &rest[at + prefix.len()..];
+            if prefix.starts_with("super") && code[..preceded].ends_with("super::") {
+                continue;
             }
-        } else {
-            let module: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            found.insert(module);
+            if rest.starts_with("super::") {
+                continue;
+            }
+            for module in heads(rest) {
+                found.insert(module);
+            }
         }
     }
     found
+}
+
+/// The first segment of a path, or of each path in a `{…}` group (nested
+/// groups inside are one part each).
+fn heads(path: &str) -> Vec<String> {
+    let ident = |s: &str| -> String {
+        s.trim()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let Some(group) = path.strip_prefix('{') else {
+        return vec![ident(path)];
+    };
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in group.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                parts.push(&group[start..i]);
+                break;
+            }
+            '}' => depth -= 1,
+            ',' if depth == 0 => {
+                parts.push(&group[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts
+        .into_iter()
+        .map(ident)
+        .filter(|m| !m.is_empty())
+        .collect()
 }
 
 #[test]
@@ -122,7 +154,12 @@ fn every_module_uses_only_the_layers_before_it() {
             "src/{top} is not in LAYERS: place it among the layers (and in lib.rs's tour)"
         );
         let source = std::fs::read_to_string(file).unwrap();
-        for module in named(&without_tests(&source)) {
+        // `src/a.rs` and `src/a/mod.rs` are one level down, `src/a/b.rs` two.
+        let mut depth = relative.components().count();
+        if relative.ends_with("mod.rs") {
+            depth -= 1;
+        }
+        for module in named(&without_tests(&source), depth) {
             if module != top {
                 uses.entry(top.clone()).or_default().insert(module);
             }
@@ -148,6 +185,16 @@ fn every_module_uses_only_the_layers_before_it() {
 #[test]
 fn the_reader_finds_imports_in_every_form() {
     let source = "use crate::{a::x, b};\nuse crate::c::D;\nfn f() { crate::e::g() }\n// crate::comment\n#[cfg(test)]\nmod tests {\n    use crate::t;\n}\n";
-    let found = named(&without_tests(source));
+    let found = named(&without_tests(source), 1);
     assert_eq!(found.into_iter().collect::<Vec<_>>(), ["a", "b", "c", "e"]);
+    // Nested groups, and `super::` that leaves the file's top module.
+    let nested =
+        "use crate::{a::{x, y}, b::{self, z}, c};\nuse super::super::d::E;\nuse super::sibling;\n";
+    let found = named(nested, 2);
+    assert_eq!(found.into_iter().collect::<Vec<_>>(), ["a", "b", "c", "d"]);
+    // In `src/a.rs`, one `super::` is the crate already.
+    assert_eq!(
+        named("use super::f::G;", 1).into_iter().collect::<Vec<_>>(),
+        ["f"]
+    );
 }

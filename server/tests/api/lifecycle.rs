@@ -11,13 +11,15 @@ use std::time::Duration;
 use wire::ServiceStatus;
 
 async fn wait_until_operational(app: &TestApp) {
-    for _ in 0..100 {
-        if app.hale.board().views()[0].status == ServiceStatus::Operational {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("api never became operational");
+    operational(app, 0, "api").await;
+}
+
+/// Waits until the `index`th service is operational.
+async fn operational(app: &TestApp, index: usize, name: &str) {
+    eventually(&format!("{name} operational"), || async {
+        (app.hale.board().views()[index].status == ServiceStatus::Operational).then_some(())
+    })
+    .await;
 }
 
 on_both_backends!(
@@ -133,16 +135,7 @@ on_both_backends!(
             "api keeps its state"
         );
         assert_eq!(views[1].name, "web");
-        for _ in 0..100 {
-            if app.hale.board().views()[1].status == ServiceStatus::Operational {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(
-            app.hale.board().views()[1].status,
-            ServiceStatus::Operational
-        );
+        operational(&app, 1, "web").await;
 
         // Dropping `api` records it as unknown from now.
         let only_web = format!(
