@@ -549,3 +549,55 @@ on_both_backends!(
         store.close().await;
     }
 );
+
+on_both_backends!(
+    a_finished_hour_of_many_services_is_rolled_up_whole,
+    |backend| async move {
+        // More services than one roll-up group (250), so the hour is
+        // taken in several transactions; none may be missed or doubled.
+        let db = TestDb::new(backend).await;
+        let store = store::connect(&db.url).await.unwrap();
+        let day = synthetic_day();
+        let services = 600;
+        let per_service = 4;
+        let results: Vec<ProbeResult> = (0..services)
+            .flat_map(|s| {
+                let name: Arc<str> = Arc::from(format!("svc-{s}"));
+                (0..per_service).map(move |k| ProbeResult {
+                    service: name.clone(),
+                    checked_at: Utc
+                        .timestamp_millis_opt(day + 10 * HOUR_MS + k * 10 * 60_000)
+                        .unwrap(),
+                    success: k != 3,
+                    latency: Duration::from_millis(20),
+                    status_code: Some(200),
+                    message: "HTTP 200".into(),
+                    conditions: vec![],
+                    region: None,
+                })
+            })
+            .collect();
+        store.insert_results(&results).await.unwrap();
+        let report = store
+            .roll_up(&plan(day + 11 * HOUR_MS + 5 * 60_000, Retention::default()))
+            .await
+            .unwrap();
+        assert_eq!(report.hours, services as u64);
+        assert_eq!(report.results, (services * per_service) as u64);
+        let hours = store
+            .buckets(Resolution::Hour, &[], day, day + DAY_MS)
+            .await
+            .unwrap();
+        assert_eq!(hours.len(), services as usize);
+        assert!(hours
+            .iter()
+            .all(|(_, b)| b.total == per_service as u64 && b.successful == 3));
+        for s in [0, 249, 250, 599] {
+            let kept = store
+                .results_between(&format!("svc-{s}"), day, day + DAY_MS, 100)
+                .await
+                .unwrap();
+            assert_eq!(kept.len(), per_service as usize, "svc-{s}");
+        }
+    }
+);
