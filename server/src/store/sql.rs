@@ -281,12 +281,12 @@ const BUCKET_COUNT_COLUMNS: &str = "s.name, b.start_ms, b.total, b.successful, b
 const HOT_COLUMNS: &str = "s.name, r.checked_at_ms, r.success, r.latency_us, r.status_code, \
     r.message, r.conditions, r.region";
 
-/// Takes one hour's hot rows out, returning them, in one statement, so a
-/// row written meanwhile is either taken and rolled up or left for later.
 /// How many services' finished hour one roll-up transaction takes.
 const ROLLUP_GROUP: usize = 250;
 
-/// One hour's results of the services with ids in `[$3, $4)`, taken.
+/// Takes one hour's hot rows of the services with ids in `[$3, $4)` out,
+/// returning them, in one statement, so a row written meanwhile is either
+/// taken and rolled up or left for later.
 const TAKE_HOUR: &str = "
     DELETE FROM probe_results
     WHERE checked_at_ms >= $1 AND checked_at_ms < $2 AND service_id >= $3 AND service_id < $4
@@ -592,7 +592,8 @@ macro_rules! sql_store {
             /// Rolls up a finished hour: its hot rows, taken out, into
             /// hourly buckets, then the day's bucket. Returns the results
             /// and buckets it wrote.
-            /// Rolls a finished hour up, a few hundred services at a time,
+            ///
+            /// A few hundred services at a time,
             /// each group in its own transaction: the whole hour at once
             /// held every result of 10,000 services in memory (3.6 million
             /// at one probe each 10 s: 1 GiB of RSS, never given back) and
