@@ -8,7 +8,11 @@ use crate::helpers::*;
 use proptest::prelude::*;
 
 /// Mostly a valid extreme of the key (its least and its most), sometimes
-/// a value past them: so most cases run, and some are refused.
+/// a value past them. Twelve keys and three cross-key rules (timeout within
+/// the interval, critical at or above warning) refuse many cases anyway:
+/// at 1 in 7 past values only about 9 % of cases ran, and one CI run in
+/// twenty drew 32 refusals and failed. At 1 in 40 about 40 % run, so a run
+/// that draws none is about one in twenty million.
 fn key(valid: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
     const PAST: &[&str] = &[
         "0",
@@ -24,7 +28,7 @@ fn key(valid: &'static [&'static str]) -> impl Strategy<Value = &'static str> {
         ".inf",
     ];
     prop_oneof![
-        6 => proptest::sample::select(valid),
+        39 => proptest::sample::select(valid),
         1 => proptest::sample::select(PAST),
     ]
 }
