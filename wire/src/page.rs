@@ -18,7 +18,8 @@ pub struct ServiceView {
     #[serde(default)]
     pub conditions: Vec<ConditionOutcome>,
     /// The last 90 days, a segment a day (empty until history is loaded).
-    #[serde(default)]
+    /// Not in a live snapshot (docs/api.md): a page has it from its render.
+    #[serde(default, skip_serializing_if = "UptimeBar::is_empty")]
     pub uptime: UptimeBar,
 }
 
@@ -53,6 +54,15 @@ impl ServiceView {
     pub fn is_news(&self, probe: &ProbeEvent) -> bool {
         self.last_checked
             .is_none_or(|latest| probe.timestamp > latest)
+    }
+
+    /// Takes the latest truth from a snapshot's view, keeping the bar
+    /// when the snapshot carries none.
+    pub fn refresh_from(&mut self, mut latest: ServiceView) {
+        if latest.uptime.is_empty() {
+            latest.uptime = std::mem::take(&mut self.uptime);
+        }
+        *self = latest;
     }
 
     /// Folds a status change into the view.
@@ -117,6 +127,11 @@ pub struct UptimeBar {
 }
 
 impl UptimeBar {
+    /// Whether the bar holds no day (history not loaded, or not sent).
+    pub fn is_empty(&self) -> bool {
+        self.days.is_empty()
+    }
+
     /// The date of segment `index`.
     pub fn date(&self, index: usize) -> Option<chrono::NaiveDate> {
         self.first_day

@@ -35,6 +35,11 @@ impl ServiceStatus {
         }
     }
 
+    /// The status `as_str` names.
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             ServiceStatus::Operational => "Operational",

@@ -64,7 +64,7 @@ pub async fn prometheus(State(state): State<OpsState>) -> impl IntoResponse {
         "hale_service_up",
         "1 when a service is operational or degraded, 0 when down; absent while unknown",
         "service",
-        state.board.views().into_iter().filter_map(|view| {
+        state.board.live_views().into_iter().filter_map(|view| {
             let up = match view.status {
                 ServiceStatus::Operational | ServiceStatus::Degraded => 1,
                 ServiceStatus::Down => 0,

@@ -1,25 +1,25 @@
-//! Rendered status pages, reused while nothing on them can have changed.
+//! Rendered status pages, reused while nothing that matters on them has
+//! changed.
 //!
 //! A public status page is read far more often than it changes: when an
-//! incident is on, thousands of people reload it. A render (a page of 50
-//! services carries 4,500 uptime-bar segments) costs milliseconds; serving
-//! the same bytes again costs microseconds. So a status page's render is
-//! kept with the board version it was made from, and served again — with
-//! its gzip form, compressed once — until the board changes (any probe,
-//! status change, bar load or reload bumps it), the UTC day turns (bars
-//! end today), or [`MAX_AGE`] passes (the footer's "Rendered at" stays
-//! within a second of the truth). What a visitor gets is always what a
-//! fresh render would show, bar that timestamp.
+//! incident is on, thousands of people reload it. A render costs
+//! milliseconds (about 5 µs a service, docs/benchmarks.md); serving the
+//! same bytes again costs microseconds. So a status page's render is kept
+//! with the board's [`Freshness`] it was made from, and served again —
+//! with its gzip form, compressed once off the async workers — for up to
+//! [`MAX_AGE`] (two heartbeats' worth of probe results: the page's
+//! WebSocket brings every visitor up to date within that time anyway), but
+//! never once a status has changed, the config was reloaded, the bars were
+//! loaded, or the UTC day turned (bars end today). What a visitor gets
+//! shows every status a fresh render would, and is at most [`MAX_AGE`]
+//! behind it on latencies and check times.
 //!
 //! Only the pages the config names are kept (`/` and `/status/<slug>`), one
 //! entry each whatever the query string (the page reads none; links shared
 //! with `?utm_source=…` still hit), so no request can grow the cache. One
 //! request renders while the others for the same page wait for it, instead
-//! of all rendering at once after a change.
-//!
-//! A page is only reused while its board is unchanged, and every probe
-//! result changes it: with thousands of services probed every few seconds
-//! most requests render (`hale serve --no-page-cache` shows that cost).
+//! of all rendering at once after a change. A render has no size limit: a
+//! page of 10,000 services is about 8 MB of HTML.
 
 use super::AppState;
 use crate::engine::board::Freshness;
@@ -35,10 +35,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// The longest a render is reused even when nothing changed.
-pub const MAX_AGE: Duration = Duration::from_secs(1);
-/// A render larger than this is an error (500), not a page.
-const MAX_BODY: usize = 16 << 20;
+/// The longest a render is reused: probe results newer than it are on
+/// every live page within a heartbeat (2 s).
+pub const MAX_AGE: Duration = Duration::from_secs(2);
 
 struct Render {
     freshness: Freshness,
@@ -97,9 +96,9 @@ impl PageCache {
             .or_default()
             .clone();
         let mut slot = slot.lock().await;
-        let current = slot
-            .as_ref()
-            .is_some_and(|r| r.freshness.serves(&freshness) && r.made.elapsed() < MAX_AGE);
+        let current = slot.as_ref().is_some_and(|r| {
+            r.freshness.shows_statuses_of(&freshness) && r.made.elapsed() < MAX_AGE
+        });
         if !current {
             let response = render.await;
             match keep(response, freshness).await {
@@ -119,19 +118,28 @@ async fn keep(response: Response, freshness: Freshness) -> Result<Render, Respon
         return Err(response);
     }
     let (parts, body) = response.into_parts();
-    let body = match axum::body::to_bytes(body, MAX_BODY).await {
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(body) => body,
         Err(err) => {
             tracing::error!(%err, "reading a rendered page");
             return Err(StatusCode::INTERNAL_SERVER_ERROR.into_response());
         }
     };
-    let mut encoder = flate2::write::GzEncoder::new(
-        Vec::with_capacity(body.len() / 8),
-        flate2::Compression::default(),
-    );
-    encoder.write_all(&body).expect("writing to memory");
-    let gzip = encoder.finish().expect("writing to memory").into();
+    // Megabytes of compression would hold an async worker for tens of ms.
+    let plain = body.clone();
+    let gzip = tokio::task::spawn_blocking(move || {
+        let mut encoder = flate2::write::GzEncoder::new(
+            Vec::with_capacity(plain.len() / 8),
+            flate2::Compression::fast(),
+        );
+        encoder.write_all(&plain).expect("writing to memory");
+        Bytes::from(encoder.finish().expect("writing to memory"))
+    })
+    .await
+    .map_err(|err| {
+        tracing::error!(%err, "compressing a rendered page");
+        StatusCode::INTERNAL_SERVER_ERROR.into_response()
+    })?;
     Ok(Render {
         freshness,
         made: Instant::now(),
@@ -144,7 +152,7 @@ async fn keep(response: Response, freshness: Freshness) -> Result<Render, Respon
 /// A weak validator: the same board on the same day is the same page, bar
 /// its "Rendered at" line; each encoding has its own.
 fn etag(render: &Render, epoch: u64, gzip: bool) -> String {
-    let Freshness { version, day } = render.freshness;
+    let Freshness { version, day, .. } = render.freshness;
     let coding = if gzip { "-gz" } else { "" };
     format!("W/\"{epoch:x}-{version}-{day}{coding}\"")
 }
@@ -236,10 +244,20 @@ mod tests {
     use std::io::Read;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
+    /// A board `version` changes in, every one a status change.
     fn fresh(version: u64) -> Freshness {
         Freshness {
             version,
+            changes: version,
             day: chrono::NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(),
+        }
+    }
+
+    /// `fresh(changes)` with `probes` more probe results on top.
+    fn probed(changes: u64, probes: u64) -> Freshness {
+        Freshness {
+            version: changes + probes,
+            ..fresh(changes)
         }
     }
 
@@ -272,7 +290,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_render_is_reused_until_the_board_changes_the_day_turns_or_a_second_passes() {
+    async fn a_render_is_reused_until_a_status_changes_the_day_turns_or_two_seconds_pass() {
         let cache = PageCache::default();
         let renders = Arc::new(AtomicUsize::new(0));
         let none = HeaderMap::new();
@@ -289,11 +307,16 @@ mod tests {
         };
         assert_eq!(get(fresh(1)).await, "<p>render 1</p>");
         assert_eq!(get(fresh(1)).await, "<p>render 1</p>");
-        assert_eq!(get(fresh(2)).await, "<p>render 2</p>", "the board changed");
+        assert_eq!(
+            get(probed(1, 50)).await,
+            "<p>render 1</p>",
+            "probe results alone: live pages bring them"
+        );
+        assert_eq!(get(fresh(2)).await, "<p>render 2</p>", "a status changed");
         assert_eq!(
             get(fresh(1)).await,
             "<p>render 2</p>",
-            "a request that read an older version takes the newer render"
+            "a request that read an older board takes the newer render"
         );
         let tomorrow = Freshness {
             day: fresh(2).day.succ_opt().unwrap(),
@@ -303,7 +326,7 @@ mod tests {
         tokio::time::advance(MAX_AGE - Duration::from_millis(1)).await;
         assert_eq!(get(tomorrow).await, "<p>render 3</p>");
         tokio::time::advance(Duration::from_millis(1)).await;
-        assert_eq!(get(tomorrow).await, "<p>render 4</p>", "a second passed");
+        assert_eq!(get(tomorrow).await, "<p>render 4</p>", "two seconds passed");
         // Another page is kept apart.
         let other = cache
             .serve("/status/public", fresh(2), &none, async {

@@ -31,10 +31,13 @@ fn verdict(service: &ServiceConfig, result: &ProbeEvent) -> Verdict {
 }
 
 /// What makes something made from the board current: the board's version
-/// and the day its bars end on. Kept renders and snapshots carry one.
+/// (every change), its count of changes that are more than a probe result
+/// (a status change, a reload, bars loaded, a stop), and the day its bars
+/// end on. Kept renders and snapshots carry one.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct Freshness {
     pub version: u64,
+    pub changes: u64,
     pub day: chrono::NaiveDate,
 }
 
@@ -43,6 +46,12 @@ impl Freshness {
     /// `wanted` (something newer than the request's reading will do).
     pub fn serves(&self, wanted: &Freshness) -> bool {
         self.day == wanted.day && self.version >= wanted.version
+    }
+
+    /// Whether it shows every status `wanted` does: at most some probe
+    /// results behind it, which live pages bring up to date themselves.
+    pub fn shows_statuses_of(&self, wanted: &Freshness) -> bool {
+        self.day == wanted.day && self.changes >= wanted.changes
     }
 }
 
@@ -56,6 +65,8 @@ pub struct StatusBoard {
     /// Bumped by every change to what a page or snapshot would show, so
     /// renders of an unchanged board can be reused.
     version: AtomicU64,
+    /// Bumped by the changes that are more than a probe result.
+    changes: AtomicU64,
 }
 
 impl Entry {
@@ -92,6 +103,7 @@ impl StatusBoard {
             config: RwLock::new(config),
             entries: RwLock::new(entries),
             version: AtomicU64::new(0),
+            changes: AtomicU64::new(0),
         }
     }
 
@@ -162,16 +174,25 @@ impl StatusBoard {
     }
 
     /// Called with the entries' write lock held, and after any change to
-    /// the config.
+    /// the config: a change that is more than a probe result.
     fn changed(&self) {
+        self.changes.fetch_add(1, Ordering::AcqRel);
+        self.probed();
+    }
+
+    /// A probe result changed what the board shows.
+    fn probed(&self) {
         self.version.fetch_add(1, Ordering::AcqRel);
     }
 
     /// What the board shows now. Read before reading the board itself: a
     /// change in between then shows as a newer version, never as older.
     pub fn freshness(&self) -> Freshness {
+        // Changes first: a version read after them is at least as new.
+        let changes = self.changes.load(Ordering::Acquire);
         Freshness {
             version: self.version(),
+            changes,
             day: crate::clock::now().date_naive(),
         }
     }
@@ -224,7 +245,7 @@ impl StatusBoard {
     pub fn record(&self, result: &ProbeEvent) -> Result<Option<StatusChange>, NotConfigured> {
         let mut entries = self.entries.write().expect("board lock");
         let entry = entries.get_mut(&result.service).ok_or(NotConfigured)?;
-        self.changed();
+        self.probed();
         // The same event live clients get, so the render and the live page
         // agree to the digit.
         entry.view.apply_probe(result);
@@ -232,6 +253,7 @@ impl StatusBoard {
         let Some((from, to, cause)) = entry.tracker.observe(verdict, &result.message) else {
             return Ok(None);
         };
+        self.changed();
         entry.view.apply_status(to, result.timestamp);
         Ok(Some(StatusChange {
             service: result.service.clone(),
@@ -265,15 +287,29 @@ impl StatusBoard {
         changes
     }
 
-    /// Every service, in config order.
-    pub fn views(&self) -> Vec<ServiceView> {
+    /// Every service, in config order, as a live page's snapshot carries it: the latest
+    /// truth without the 90-day bar (a page has it from its render, or
+    /// asks `/api/services/<name>/days`), so a snapshot is about 200 bytes
+    /// a service.
+    pub fn live_views(&self) -> Vec<ServiceView> {
         let entries = self.entries.read().expect("board lock");
         let config = self.config.read().expect("board lock").clone();
-        let today = crate::clock::now().date_naive();
         config
             .services
             .iter()
-            .filter_map(|s| entries.get(&s.name).map(|e| e.shown_on(today)))
+            .filter_map(|s| {
+                let view = &entries.get(&s.name)?.view;
+                Some(ServiceView {
+                    name: view.name.clone(),
+                    group: view.group.clone(),
+                    status: view.status,
+                    latency_ms: view.latency_ms,
+                    last_checked: view.last_checked,
+                    message: view.message.clone(),
+                    conditions: view.conditions.clone(),
+                    uptime: Default::default(),
+                })
+            })
             .collect()
     }
 
@@ -465,7 +501,7 @@ mod tests {
         );
         assert_eq!(removed[0].cause, "removed from the configuration");
 
-        let views = board.views();
+        let views = board.live_views();
         let names: Vec<_> = views
             .iter()
             .map(|v| (v.name.as_str(), v.status, v.group.as_deref()))

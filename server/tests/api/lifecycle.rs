@@ -17,7 +17,7 @@ async fn wait_until_operational(app: &TestApp) {
 /// Waits until the `index`th service is operational.
 async fn operational(app: &TestApp, index: usize, name: &str) {
     eventually(&format!("{name} operational"), || async {
-        (app.hale.board().views()[index].status == ServiceStatus::Operational).then_some(())
+        (app.hale.board().live_views()[index].status == ServiceStatus::Operational).then_some(())
     })
     .await;
 }
@@ -128,7 +128,7 @@ on_both_backends!(
 
         let outcome = app.hale.reload(config).await.unwrap();
         assert_eq!((outcome.kept, outcome.started), (1, 1));
-        let views = app.hale.board().views();
+        let views = app.hale.board().live_views();
         assert_eq!(
             views[0].status,
             ServiceStatus::Operational,
@@ -153,7 +153,7 @@ on_both_backends!(
             (changes[0].cause == "removed from the configuration").then_some(())
         })
         .await;
-        assert_eq!(app.hale.board().views().len(), 1);
+        assert_eq!(app.hale.board().live_views().len(), 1);
         app.hale.shutdown().await;
     }
 );

@@ -151,7 +151,7 @@ impl SnapshotFrames {
         // worker thread behind one serialization.
         let snapshot = LiveMessage::Snapshot {
             timestamp: crate::clock::now(),
-            services: board.views(),
+            services: board.live_views(),
         };
         let json = Bytes::from(serde_json::to_vec(&snapshot).expect("snapshot serializes"));
         let mut kept = self.0.lock().expect("snapshot lock");
