@@ -11,7 +11,10 @@
 //!   live in the `wire` crate, which the server's engine uses without
 //!   Leptos.
 //! - [`status_page`]: the status page (`/` and `/status/<slug>`) and its
-//!   server function, with the server-only snapshot source in `ssr`.
+//!   server function, with the server-only snapshot source in `ssr`. Its
+//!   island is the top of the page (overall state, what is wrong, filter,
+//!   view); its services are server-built HTML ([`board_html`], about
+//!   0.8 KiB a card), which [`board_live`] keeps current in the browser.
 //! - [`detail_page`]: a service's page (`/services/<service>` and
 //!   `/status/<slug>/<service>`): window figures, latency chart, recent
 //!   results; its server function reads the server-only `ssr::Details`.
@@ -26,6 +29,8 @@
 
 #![recursion_limit = "256"]
 
+pub mod board_html;
+pub mod board_live;
 pub mod detail_page;
 pub mod diagnostics_panel;
 pub mod latency_chart;

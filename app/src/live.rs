@@ -8,7 +8,7 @@
 
 use leptos::prelude::*;
 use std::rc::Rc;
-use wire::{ProbeEvent, ServiceView};
+use wire::{LiveMessage, ProbeEvent, ServiceView};
 
 /// What the live indicator shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +64,9 @@ pub fn backoff_ms(attempt: u32) -> f64 {
 /// signal has taken it in (a detail page lists them).
 pub type OnProbe = Rc<dyn Fn(&ProbeEvent)>;
 
+/// Where a page's live messages go, once read.
+pub type Sink = Rc<dyn Fn(LiveMessage)>;
+
 /// Keeps `services` in step with the live hub (browser only), and passes
 /// their probe results to `on_probe`.
 pub fn follow(
@@ -71,10 +74,54 @@ pub fn follow(
     connection: RwSignal<Connection>,
     on_probe: Option<OnProbe>,
 ) {
+    follow_with(signals(services, on_probe), connection);
+}
+
+/// Hands every live message to `sink` (browser only), keeping
+/// `connection` up to date.
+pub fn follow_with(sink: Sink, connection: RwSignal<Connection>) {
     #[cfg(feature = "hydrate")]
-    client::start(services, connection, on_probe);
+    client::start(sink, connection);
     #[cfg(not(feature = "hydrate"))]
-    let _ = (services, connection, on_probe);
+    let _ = (sink, connection);
+}
+
+/// A sink that folds messages into per-service signals.
+fn signals(services: Vec<RwSignal<ServiceView>>, on_probe: Option<OnProbe>) -> Sink {
+    let services: std::collections::HashMap<String, RwSignal<ServiceView>> = services
+        .into_iter()
+        .map(|s| (s.with_untracked(|v| v.name.clone()), s))
+        .collect();
+    Rc::new(move |message| match message {
+        LiveMessage::Snapshot {
+            services: views, ..
+        } => {
+            for view in views {
+                if let Some(signal) = services.get(&view.name) {
+                    signal.update(|held| held.refresh_from(view));
+                }
+            }
+        }
+        LiveMessage::Heartbeat { .. } => {}
+        LiveMessage::Probe(probe) => {
+            if let Some(signal) = services.get(&probe.service) {
+                if !signal.with_untracked(|view| view.is_news(&probe)) {
+                    return;
+                }
+                signal.update(|view| view.apply_probe(&probe));
+                if let Some(on_probe) = &on_probe {
+                    on_probe(&probe);
+                }
+            }
+        }
+        LiveMessage::StatusChange {
+            service, to, at, ..
+        } => {
+            if let Some(signal) = services.get(&service) {
+                signal.update(|view| view.apply_status(to, at));
+            }
+        }
+    })
 }
 
 #[cfg(feature = "hydrate")]
@@ -82,16 +129,13 @@ mod client {
     use super::*;
     use send_wrapper::SendWrapper;
     use std::cell::{Cell, RefCell};
-    use std::collections::HashMap;
     use std::time::Duration;
     use wasm_bindgen::{closure::Closure, JsCast};
     use web_sys::{MessageEvent, WebSocket};
-    use wire::LiveMessage;
 
     struct Client {
-        services: HashMap<String, RwSignal<ServiceView>>,
+        sink: Sink,
         connection: RwSignal<Connection>,
-        on_probe: Option<OnProbe>,
         socket: RefCell<Option<WebSocket>>,
         last_heard_ms: Cell<f64>,
         failed_attempts: Cell<u32>,
@@ -110,19 +154,10 @@ mod client {
         js_sys::Date::now()
     }
 
-    pub fn start(
-        services: Vec<RwSignal<ServiceView>>,
-        connection: RwSignal<Connection>,
-        on_probe: Option<OnProbe>,
-    ) {
-        let services = services
-            .into_iter()
-            .map(|s| (s.with_untracked(|v| v.name.clone()), s))
-            .collect();
+    pub fn start(sink: Sink, connection: RwSignal<Connection>) {
         let client = Rc::new(Client {
-            services,
+            sink,
             connection,
-            on_probe,
             socket: RefCell::new(None),
             last_heard_ms: Cell::new(now_ms()),
             failed_attempts: Cell::new(0),
@@ -251,36 +286,11 @@ mod client {
                 leptos::logging::warn!("hale: ignoring an unreadable live message");
                 return;
             };
-            match message {
-                LiveMessage::Snapshot { services, .. } => {
-                    // When the page first shows live state (benches/page.rs).
-                    crate::performance_mark("hale:live");
-                    for view in services {
-                        if let Some(signal) = self.services.get(&view.name) {
-                            signal.set(view);
-                        }
-                    }
-                }
-                LiveMessage::Heartbeat { .. } => {}
-                LiveMessage::Probe(probe) => {
-                    if let Some(signal) = self.services.get(&probe.service) {
-                        if !signal.with_untracked(|view| view.is_news(&probe)) {
-                            return;
-                        }
-                        signal.update(|view| view.apply_probe(&probe));
-                        if let Some(on_probe) = &self.on_probe {
-                            on_probe(&probe);
-                        }
-                    }
-                }
-                LiveMessage::StatusChange {
-                    service, to, at, ..
-                } => {
-                    if let Some(signal) = self.services.get(&service) {
-                        signal.update(|view| view.apply_status(to, at));
-                    }
-                }
+            if matches!(message, LiveMessage::Snapshot { .. }) {
+                // When the page first shows live state (benches/page.rs).
+                crate::performance_mark("hale:live");
             }
+            (self.sink)(message);
         }
 
         fn stop(&self) {

@@ -4,13 +4,13 @@
 //! on the page's signals follow the live hub (see [`crate::live`]). Each
 //! card links to its service's page ([`crate::detail_page`]).
 
-use crate::live::{self, Connection};
-use crate::uptime_bar::UptimeBarView;
+use crate::board_html;
+use crate::live::Connection;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use wire::{overall_headline, PageSnapshot, ServiceStatus, ServiceView};
+use wire::{overall_headline, PageSnapshot, ServiceStatus};
 
 /// Loads a page's snapshot: `None` for the default page, or a slug.
 /// `Ok(None)` means there is no such page.
@@ -49,7 +49,7 @@ pub fn StatusPage() -> impl IntoView {
                 match page.await {
                     Ok(Some(snapshot)) => view! {
                         <Title text=snapshot.title.clone() />
-                        <LivePage snapshot />
+                        <Board snapshot />
                     }
                     .into_any(),
                     Ok(None) => view! { <NotFound /> }.into_any(),
@@ -60,93 +60,240 @@ pub fn StatusPage() -> impl IntoView {
     }
 }
 
-/// A page whose cards follow the live hub: an island, the one part of the
-/// status page the browser hydrates, from the snapshot the server rendered
-/// it with (sent along as its props).
-#[island]
-fn LivePage(snapshot: PageSnapshot) -> impl IntoView {
-    let connection = RwSignal::new(Connection::Connecting);
-    let groups: Vec<(Option<String>, Vec<RwSignal<ServiceView>>)> = snapshot
-        .groups
+/// What the page's island starts from: the page's figures, not its
+/// services (those are the server-built cards, which the island's live
+/// client reads and updates in place).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PageSummary {
+    pub slug: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// Services in each state, in [`ServiceStatus::ALL`]'s order.
+    pub counts: [usize; 5],
+    /// The first [`PROBLEMS_LISTED`] services down or degraded, down first.
+    pub problems: Vec<(String, ServiceStatus)>,
+    /// `list` or `grid`, the page's default.
+    pub view: String,
+}
+
+/// Problem services the summary names; past this it says how many more.
+pub const PROBLEMS_LISTED: usize = 20;
+
+impl PageSummary {
+    pub fn of(snapshot: &PageSnapshot) -> PageSummary {
+        let statuses: Vec<(&str, ServiceStatus)> = snapshot
+            .services()
+            .map(|s| (s.name.as_str(), s.status))
+            .collect();
+        PageSummary {
+            slug: snapshot.slug.clone(),
+            title: snapshot.title.clone(),
+            description: snapshot.description.clone(),
+            counts: counts(statuses.iter().map(|(_, s)| *s)),
+            problems: problems(statuses.iter().copied()),
+            view: board_html::default_view(statuses.len()).to_string(),
+        }
+    }
+}
+
+/// Services in each state, in [`ServiceStatus::ALL`]'s order.
+pub fn counts(statuses: impl Iterator<Item = ServiceStatus>) -> [usize; 5] {
+    let mut counts = [0; 5];
+    for status in statuses {
+        counts[status_index(status)] += 1;
+    }
+    counts
+}
+
+pub fn status_index(status: ServiceStatus) -> usize {
+    ServiceStatus::ALL
+        .iter()
+        .position(|s| *s == status)
+        .expect("every status is in ALL")
+}
+
+/// The services to lead with: down ones, then degraded ones, each in page
+/// order, at most [`PROBLEMS_LISTED`].
+pub fn problems<'a>(
+    statuses: impl Iterator<Item = (&'a str, ServiceStatus)> + Clone,
+) -> Vec<(String, ServiceStatus)> {
+    [ServiceStatus::Down, ServiceStatus::Degraded]
         .into_iter()
-        .map(|g| (g.name, g.services.into_iter().map(RwSignal::new).collect()))
-        .collect();
-    let services: Vec<RwSignal<ServiceView>> =
-        groups.iter().flat_map(|(_, s)| s.iter().copied()).collect();
-
-    let statuses = {
-        let services = services.clone();
-        Memo::new(move |_| {
-            services
-                .iter()
-                .map(|s| s.with(|v| v.status))
-                .collect::<Vec<_>>()
+        .flat_map(|wanted| {
+            statuses
+                .clone()
+                .filter(move |(_, s)| *s == wanted)
+                .map(|(name, s)| (name.to_string(), s))
         })
+        .take(PROBLEMS_LISTED)
+        .collect()
+}
+
+/// The overall state and its sentence, from the counts.
+pub fn overall(counts: &[usize; 5]) -> (ServiceStatus, &'static str) {
+    let worst = ServiceStatus::worst(
+        ServiceStatus::ALL
+            .into_iter()
+            .filter(|s| counts[status_index(*s)] > 0),
+    );
+    let total: usize = counts.iter().sum();
+    let down = counts[status_index(ServiceStatus::Down)];
+    // All the headline reads of the statuses: none, all down, or not.
+    let shown: &[ServiceStatus] = if total == 0 {
+        &[]
+    } else if down == total {
+        &[ServiceStatus::Down]
+    } else {
+        &[ServiceStatus::Down, ServiceStatus::Operational]
     };
-    let overall = Memo::new(move |_| statuses.with(|s| ServiceStatus::worst(s.iter().copied())));
+    (worst, overall_headline(worst, shown))
+}
 
-    live::follow(services, connection, None);
-    // Effects run once the page is hydrated (its Suspense content too):
-    // when it answers clicks and keys (benches/page.rs reads this).
-    Effect::new(|_| crate::performance_mark("hale:hydrated"));
+/// `3 down, 2 degraded`.
+pub fn problem_counts(counts: &[usize; 5]) -> Option<String> {
+    let parts: Vec<String> = [ServiceStatus::Down, ServiceStatus::Degraded]
+        .into_iter()
+        .filter_map(|s| {
+            let n = counts[status_index(s)];
+            (n > 0).then(|| format!("{n} {}", s.as_str()))
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
 
+/// A status page: the island on top (live indicator, overall state, what
+/// is wrong, filter and view), then the services as server-built HTML
+/// ([`board_html`]), which the island's live client keeps current.
+#[component]
+fn Board(snapshot: PageSnapshot) -> impl IntoView {
+    let summary = PageSummary::of(&snapshot);
+    let view = summary.view.clone();
     let slug = snapshot.slug.clone();
-    let report_slug = slug.clone();
-    let title = snapshot.title.clone();
     let rendered_at = snapshot.generated_at;
+    let bands = board_html::bands_attr(&snapshot);
+    let cards = board_html::board(&snapshot);
+    drop(snapshot);
     view! {
-        <div class="mx-auto max-w-3xl px-4 py-10 sm:py-14">
-            <header class="mb-8 flex flex-wrap items-start justify-between gap-4">
-                <div>
-                    <h1 class="text-2xl font-semibold tracking-tight sm:text-3xl">{title}</h1>
-                    {snapshot
-                        .description
-                        .map(|d| view! { <p class="mt-1 text-slate-600 dark:text-slate-400">{d}</p> })}
-                </div>
-                <LiveIndicator connection />
-            </header>
-
-            <section
-                data-overall-status=move || overall.get().as_str()
-                class=move || format!("flex items-center gap-3 rounded-xl px-5 py-4 shadow-sm ring-1 {}", banner_class(overall.get()))
-                aria-live="polite"
-            >
-                <span class=move || format!("h-3 w-3 shrink-0 rounded-full {}", dot_class(overall.get()))></span>
-                <h2 class="text-lg font-medium">
-                    {move || statuses.with(|s| overall_headline(overall.get(), s))}
-                </h2>
-            </section>
-
-            {groups
-                .into_iter()
-                .map(|(name, services)| {
-                    view! {
-                        <section class="mt-8">
-                            {name.map(|n| view! {
-                                <h3 class="mb-2 text-sm font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">{n}</h3>
-                            })}
-                            <ul class="divide-y divide-slate-200 overflow-hidden rounded-xl bg-white shadow-sm ring-1 ring-slate-200 dark:divide-slate-800 dark:bg-slate-900 dark:ring-slate-800">
-                                {services
-                                    .into_iter()
-                                    .map(|svc| view! { <ServiceCard svc slug=slug.clone() /> })
-                                    .collect_view()}
-                            </ul>
-                        </section>
-                    }
-                })
-                .collect_view()}
-
-            <DownloadReport slug=report_slug />
-
+        <div class="mx-auto max-w-4xl px-4 py-10 sm:py-14">
+            <LiveSummary summary />
+            <div id="board" data-board="" data-view=view data-bands=bands inner_html=cards></div>
+            <DownloadReport slug />
             <PageFooter rendered_at />
         </div>
     }
-    .into_any()
+}
+
+/// The top of a status page, the one part the browser hydrates: it opens
+/// the live connection ([`crate::board_live`] applies its messages to the
+/// cards), and keeps the overall state, the problems summary, the filter
+/// and the view choice.
+#[island]
+fn LiveSummary(summary: PageSummary) -> impl IntoView {
+    let connection = RwSignal::new(Connection::Connecting);
+    let counts = RwSignal::new(summary.counts);
+    let problems = RwSignal::new(summary.problems);
+    let layout = RwSignal::new(summary.view);
+    let query = RwSignal::new(String::new());
+    let only_problems = RwSignal::new(false);
+    crate::board_live::start(connection, counts, problems, layout);
+    Effect::new(move |_| {
+        let (query, only) = (query.get(), only_problems.get());
+        crate::board_live::filter(&query, only);
+    });
+    // Effects run once the page is hydrated: when it answers clicks and
+    // keys (benches/page.rs reads this).
+    Effect::new(|_| crate::performance_mark("hale:hydrated"));
+
+    let overall = Memo::new(move |_| counts.with(overall));
+    view! {
+        <header class="mb-8 flex flex-wrap items-start justify-between gap-4">
+            <div>
+                <h1 class="text-2xl font-semibold tracking-tight sm:text-3xl">{summary.title}</h1>
+                {summary
+                    .description
+                    .map(|d| view! { <p class="mt-1 text-slate-600 dark:text-slate-400">{d}</p> })}
+            </div>
+            <LiveIndicator connection />
+        </header>
+
+        <section
+            data-overall-status=move || overall.get().0.as_str()
+            class=move || format!("rounded-xl px-5 py-4 shadow-sm ring-1 {}", banner_class(overall.get().0))
+            aria-live="polite"
+        >
+            <div class="flex items-center gap-3">
+                <span class=move || format!("h-3 w-3 shrink-0 rounded-full {}", dot_class(overall.get().0))></span>
+                <h2 class="text-lg font-medium">{move || overall.get().1}</h2>
+                <span data-problem-counts class="ml-auto text-sm font-medium">
+                    {move || counts.with(problem_counts)}
+                </span>
+            </div>
+            <Show when=move || problems.with(|p| !p.is_empty())>
+                <ul data-problems class="mt-3 flex flex-wrap gap-2 text-sm">
+                    <For
+                        each=move || problems.get()
+                        key=|p| p.clone()
+                        let:problem
+                    >
+                        <li>
+                            <a
+                                href=format!("#{}", board_html::card_id(&problem.0))
+                                data-problem=problem.1.as_str()
+                                class="inline-flex items-center gap-1.5 rounded-full bg-white/70 px-2.5 py-1 font-medium ring-1 ring-inset ring-slate-900/10 hover:underline dark:bg-slate-900/60"
+                                on:click={
+                                    let name = problem.0.clone();
+                                    move |_| crate::board_live::reveal(&name)
+                                }
+                            >
+                                <span aria-hidden="true" class=format!("h-1.5 w-1.5 rounded-full {}", dot_class(problem.1))></span>
+                                {problem.0.clone()}
+                                <span class="sr-only">{format!(" ({})", problem.1.as_str())}</span>
+                            </a>
+                        </li>
+                    </For>
+                    {move || {
+                        let listed = problems.with(Vec::len);
+                        let all = counts.with(|c| c[status_index(ServiceStatus::Down)] + c[status_index(ServiceStatus::Degraded)]);
+                        (all > listed).then(|| view! { <li class="px-1 py-1">{format!("and {} more", all - listed)}</li> })
+                    }}
+                </ul>
+            </Show>
+        </section>
+
+        <div class="mt-6 flex flex-wrap items-center gap-3 text-sm" role="search">
+            <input
+                type="search"
+                data-filter
+                aria-label="Filter services by name"
+                placeholder="Filter services…"
+                class="min-w-0 flex-1 rounded-md border border-slate-300 bg-white px-3 py-1.5 dark:border-slate-700 dark:bg-slate-900"
+                on:input=move |ev| query.set(event_target_value(&ev))
+            />
+            <label class="inline-flex items-center gap-1.5">
+                <input type="checkbox" data-only-problems on:change=move |ev| only_problems.set(event_target_checked(&ev)) />
+                "Only problems"
+            </label>
+            <button
+                type="button"
+                data-view-toggle
+                aria-pressed=move || (layout.get() == "grid").to_string()
+                class="rounded-md px-3 py-1.5 font-medium ring-1 ring-slate-300 hover:bg-slate-100 dark:ring-slate-700 dark:hover:bg-slate-800"
+                on:click=move |_| {
+                    let next = if layout.get_untracked() == "grid" { "list" } else { "grid" };
+                    layout.set(next.to_string());
+                    crate::board_live::set_view(next, true);
+                }
+            >
+                "Compact grid"
+            </button>
+        </div>
+    }
 }
 
 /// "Download report": a plain form (it works without JavaScript) asking
-/// `/api/reports` for the page's report over a window or custom dates.
-#[component]
+/// `/api/reports` for the page's report over a window or custom dates; an
+/// island of its own for the custom range's fields.
+#[island]
 fn DownloadReport(slug: String) -> impl IntoView {
     let custom = RwSignal::new(false);
     view! {
@@ -194,85 +341,6 @@ fn DownloadReport(slug: String) -> impl IntoView {
             </button>
         </form>
     }
-}
-
-/// One service on a status page; `slug` is the page's, for the link to the
-/// service's own page.
-#[component]
-fn ServiceCard(svc: RwSignal<ServiceView>, slug: String) -> impl IntoView {
-    let name = svc.with_untracked(|s| s.name.clone());
-    let href = service_href(&slug, &name);
-    let label = name.clone();
-    let status = Memo::new(move |_| svc.with(|s| s.status));
-    let detail = move || {
-        svc.with(|s| {
-            let latency = s
-                .latency_ms
-                .map(format_latency)
-                .unwrap_or_else(|| "—".into());
-            (latency, s.last_checked)
-        })
-    };
-    let problem = move || {
-        svc.with(|s| match s.status {
-            ServiceStatus::Down | ServiceStatus::Degraded => s.message.clone(),
-            _ => None,
-        })
-    };
-
-    view! {
-        <li
-            class="px-4 py-3 sm:px-5"
-            data-service=name
-            data-status=move || status.get().as_str()
-        >
-            <div class="flex items-center justify-between gap-4">
-                <div class="min-w-0">
-                    <a
-                        href=href
-                        class="block truncate font-medium hover:underline focus-visible:underline"
-                    >
-                        {label}
-                    </a>
-                    <p class="text-sm text-slate-500 dark:text-slate-400">
-                        <span data-latency>{move || detail().0}</span>
-                        " · checked "
-                        {move || match detail().1 {
-                            Some(at) => view! { <time datetime=at.to_rfc3339()>{format_utc(at)}</time> }.into_any(),
-                            None => view! { <span>"not yet"</span> }.into_any(),
-                        }}
-                    </p>
-                </div>
-                <StatusPill status />
-            </div>
-            <UptimeBarView svc />
-            <div class="min-w-0">
-                {move || problem().map(|m| view! { <p class="mt-1 truncate text-sm text-red-600 dark:text-red-400">{m}</p> })}
-                <details
-                    class="mt-1 text-xs text-slate-500 dark:text-slate-400"
-                    data-conditions
-                    hidden=move || svc.with(|s| s.conditions.is_empty())
-                >
-                    <summary class="cursor-pointer select-none">
-                        {move || svc.with(|s| {
-                            let passing = s.conditions.iter().filter(|c| c.success).count();
-                            format!("{passing}/{} checks passing", s.conditions.len())
-                        })}
-                    </summary>
-                    <ul class="mt-1 space-y-0.5">
-                        <For
-                            each=move || svc.with(|s| s.conditions.clone())
-                            key=|c| (c.condition.clone(), c.success)
-                            let:outcome
-                        >
-                            <ConditionItem outcome />
-                        </For>
-                    </ul>
-                </details>
-            </div>
-        </li>
-    }
-    .into_any()
 }
 
 /// A service's status as a coloured pill.

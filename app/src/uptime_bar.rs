@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use std::fmt::Write;
-use wire::{Band, Bands, DaySegment, ServiceStatus, ServiceView, BAR_DAYS};
+use wire::{Band, Bands, DaySegment, ServiceStatus, ServiceView, UptimeBar, BAR_DAYS};
 
 const DAY_MS: f64 = 86_400_000.0;
 
@@ -123,7 +123,7 @@ fn segment(
     }
 }
 
-fn band_class(band: Option<Band>) -> &'static str {
+pub(crate) fn band_class(band: Option<Band>) -> &'static str {
     match band {
         Some(Band::Healthy) => "bg-emerald-500",
         Some(Band::Warning) => "bg-amber-500",
@@ -164,9 +164,39 @@ pub(crate) fn format_pct(pct: f64) -> String {
     }
 }
 
+/// A bar's days as HTML, for a status page's card to show on demand: the
+/// same segments, labels and keys as [`UptimeBarView`], with each day's
+/// time without data in `data-unknown` (live probes relabel today).
+pub fn days_html(bar: &UptimeBar) -> String {
+    let mut html =
+        format!(r#"<ol aria-label="Uptime over the last {BAR_DAYS} days" class="{BAR_CLASS}">"#);
+    let last = bar.days.len().saturating_sub(1);
+    for (i, day) in bar.days.iter().enumerate() {
+        let date = bar.date(i);
+        let band = day.band(&bar.bands);
+        let label = segment_label(date, day);
+        let column = (i == 0)
+            .then(|| first_column(bar.days.len()))
+            .flatten()
+            .map(|c| format!(r#" style="grid-column-start:{c}""#))
+            .unwrap_or_default();
+        let _ = write!(
+            html,
+            r#"<li data-day="{}" data-band="{}" data-unknown="{}" title="{label}" aria-label="{label}" class="{}" tabindex="{}"{column}></li>"#,
+            date.map(|d| d.to_string()).unwrap_or_default(),
+            band.map_or("unknown", Band::as_str),
+            day.unknown_ms(),
+            band_class(band),
+            if i == last { "0" } else { "-1" },
+        );
+    }
+    html.push_str("</ol>");
+    html
+}
+
 /// Moves focus along the bar (a roving tab stop): the bar is one stop in
-/// the tab order, not ninety.
-fn move_focus(ev: leptos::ev::KeyboardEvent) {
+/// the tab order, not ninety. Only a day's segment moves.
+pub(crate) fn move_focus(ev: leptos::ev::KeyboardEvent) {
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
@@ -175,6 +205,9 @@ fn move_focus(ev: leptos::ev::KeyboardEvent) {
         let Some(current) = ev.target().and_then(|t| t.dyn_into::<HtmlElement>().ok()) else {
             return;
         };
+        if !current.has_attribute("data-day") {
+            return;
+        }
         let next = match ev.key().as_str() {
             "ArrowLeft" => current.previous_element_sibling(),
             "ArrowRight" => current.next_element_sibling(),

@@ -44,13 +44,24 @@ test.afterEach(async () => {
   await setTarget("/web", 200);
 });
 
-test("each card carries a 90-day uptime bar that ends today", async ({ page }) => {
+test("each card carries a 90-day uptime bar that ends today, each day on demand", async ({ page }) => {
   await page.goto("/");
   await expect(page.locator('[data-live="connected"]')).toBeVisible();
   await expect(page.locator("[data-uptime-bar]")).toHaveCount(3);
 
   const website = card(page, "website");
-  const days = website.locator("[data-uptime-bar] [data-day]");
+  const bar = website.locator("[data-uptime-bar]");
+  // The bar is one SVG; today's segment is its own, coloured live.
+  const todayRect = bar.locator("rect[data-today]");
+  await expect(todayRect).toHaveAttribute("data-day", utcToday());
+  await expect(todayRect).toHaveAttribute("data-band", "healthy");
+  await expect(bar.locator("summary")).toHaveAttribute("aria-label", /^Uptime over the last 90 days: /);
+  await expect(website.locator("[data-uptime-pct]")).toHaveText(/^\d{1,3}\.\d{2}% uptime$/);
+
+  // Each day's detail when asked for, by keyboard.
+  await bar.locator("summary").focus();
+  await page.keyboard.press("Enter");
+  const days = bar.locator("li[data-day]");
   await expect(days).toHaveCount(DAYS);
   const dates = await days.evaluateAll((els) => els.map((el) => el.getAttribute("data-day") ?? ""));
   // One segment per UTC day, oldest first, without gaps, the last today.
@@ -64,7 +75,10 @@ test("each card carries a 90-day uptime bar that ends today", async ({ page }) =
   await expect(today).toHaveAttribute("title", /% up/);
   const bands = await days.evaluateAll((els) => els.map((el) => el.getAttribute("data-band")));
   for (const band of bands) expect(band).toMatch(/^(healthy|warning|critical|unknown)$/);
-  await expect(website.locator("[data-uptime-pct]")).toHaveText(/^\d{1,3}\.\d{2}% uptime$/);
+  // One tab stop; the arrow keys walk the days.
+  await today.focus();
+  await page.keyboard.press("ArrowLeft");
+  await expect(days.nth(DAYS - 2)).toBeFocused();
 
   // The name leads to the service's page.
   await expect(website.getByRole("link", { name: "website", exact: true })).toHaveAttribute(
@@ -72,10 +86,10 @@ test("each card carries a 90-day uptime bar that ends today", async ({ page }) =
     "/services/website",
   );
 
-  // The server's render carries the bars too (3 services × 90 days).
-  await expect
-    .poll(async () => ((await (await page.request.get("/")).text()).match(/data-day="/g) ?? []).length)
-    .toBe(3 * DAYS);
+  // The server's render carries a bar per card, not a segment per day.
+  const html = await (await page.request.get("/")).text();
+  expect((html.match(/<rect data-today/g) ?? []).length).toBe(3);
+  expect(html).not.toMatch(/<li data-day=/);
 });
 
 test("a failing target marks today's segment live, without a reload", async ({ page }) => {
@@ -83,23 +97,31 @@ test("a failing target marks today's segment live, without a reload", async ({ p
   await expect(page.locator('[data-live="connected"]')).toBeVisible();
   const website = card(page, "website");
   await expect(website).toHaveAttribute("data-status", "operational");
-  const today = website.locator("[data-uptime-bar] [data-day]").last();
+  const bar = website.locator("[data-uptime-bar]");
+  await bar.locator("summary").click();
+  const today = bar.locator("li[data-day]").last();
   await expect(today).toHaveAttribute("data-day", utcToday());
   await markPage(page);
 
   await setTarget("/web", 500);
   await expect(website).toHaveAttribute("data-status", "down");
+  await expect(bar.locator("rect[data-today]")).toHaveAttribute("data-worst", "down");
   await expect(today).toHaveAttribute("aria-label", /worst: Down/);
   await expect(today).toHaveAttribute("title", /worst: Down/);
   // Failures count in today's uptime, and its colour follows the day's
-  // error rate: read both in one go, as a probe may re-render the segment.
-  const [label, band] = await today.evaluate((el) => [
-    el.getAttribute("aria-label") ?? "",
-    el.getAttribute("data-band") ?? "",
+  // error rate: read them in one go, as a probe may change them.
+  const [label, band, counts, rectBand] = await bar.evaluate((el) => [
+    el.querySelector("li[data-day]:last-child")?.getAttribute("aria-label") ?? "",
+    el.querySelector("li[data-day]:last-child")?.getAttribute("data-band") ?? "",
+    el.querySelector("rect[data-today]")?.getAttribute("data-today") ?? "",
+    el.querySelector("rect[data-today]")?.getAttribute("data-band") ?? "",
   ]);
   const uptime = Number(/ · (\d{1,3}\.\d{2})% up/.exec(label)?.[1]);
   expect(uptime, label).toBeLessThan(100);
   expect(bandsFor(100 - uptime), label).toContain(band);
+  const [total, ok] = counts.split(" ").map(Number);
+  expect(ok, counts).toBeLessThan(total);
+  expect(bandsFor(((total - ok) * 100) / total), counts).toContain(rectBand);
   await expect(website.locator("[data-uptime-pct]")).not.toHaveText("100.00% uptime");
   await expect(card(page, "api")).toHaveAttribute("data-status", "operational");
   await expectNoReload(page);

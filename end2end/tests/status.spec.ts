@@ -34,7 +34,11 @@ test("the page hydrates, goes live, and lists the services by group", async ({ p
   }
   await expect(page.locator("[data-overall-status]")).toHaveAttribute("data-overall-status", "operational");
   await expect(page.getByText("All systems operational")).toBeVisible();
-  await expect(page.getByRole("heading", { name: "Core" })).toBeVisible();
+  // Groups are disclosures, open on a small page, with their worst state.
+  const core = page.locator('[data-group="Core"]');
+  await expect(core.getByRole("heading", { name: "Core" })).toBeVisible();
+  await expect(core).toHaveAttribute("open", "");
+  await expect(core).toHaveAttribute("data-status", "operational");
   // Latency and check time fill in from live probes.
   await expect(card(page, "api").locator("[data-latency]")).toHaveText(/\d+(\.\d)? m?s/);
 });
@@ -48,8 +52,14 @@ test("a target answering 500 turns its card down without a reload, and back", as
 
   await setTarget("/api", 500);
   await expect(card(page, "api")).toHaveAttribute("data-status", "down");
+  await expect(card(page, "api").locator(".pill")).toHaveText("Down");
   await expect(page.locator("[data-overall-status]")).toHaveAttribute("data-overall-status", "down");
   await expect(page.getByText("Partial outage")).toBeVisible();
+  // The page leads with what is wrong, linking to it; the group says so.
+  await expect(page.locator("[data-problem-counts]")).toHaveText("1 down");
+  await expect(page.locator("[data-problems] a")).toHaveText(["api (down)"]);
+  await expect(page.locator("[data-problems] a")).toHaveAttribute("href", "#s-api");
+  await expect(page.locator('[data-group="Core"]')).toHaveAttribute("data-status", "down");
   await expect(card(page, "api")).toContainText("[STATUS] == 200 (got 500)");
   // Each condition's outcome is on the card, updated live.
   const outcomes = card(page, "api").locator("[data-conditions]");
@@ -66,7 +76,36 @@ test("a target answering 500 turns its card down without a reload, and back", as
   // It stayed open through the live updates.
   await expect(outcomes.locator('[data-condition="[STATUS] == 200"]')).toHaveAttribute("data-success", "true");
   await expect(page.locator("[data-overall-status]")).toHaveAttribute("data-overall-status", "operational");
+  await expect(page.locator("[data-problems]")).toHaveCount(0);
+  await expect(card(page, "api").locator("[data-message]")).toHaveCount(0);
   expect(await page.evaluate(() => (window as any).__haleMarker)).toBe("still here");
+});
+
+test("checked times tick, the filter narrows the cards, and the grid is remembered", async ({ page }) => {
+  await page.goto("/");
+  await expect(page.locator('[data-live="connected"]')).toBeVisible();
+  const checked = card(page, "docs").locator("time[data-ago]");
+  await expect(checked).toHaveText(/^(just now|\d+ s ago)$/);
+  await expect(checked).toHaveAttribute("datetime", /^\d{4}-\d\d-\d\dT/);
+
+  await page.locator("[data-filter]").fill("WEB");
+  await expect(page.locator("[data-service]:visible")).toHaveCount(1);
+  await expect(card(page, "website")).toBeVisible();
+  await page.locator("[data-filter]").fill("");
+  await expect(page.locator("[data-service]:visible")).toHaveCount(3);
+  await page.locator("[data-only-problems]").check();
+  await expect(page.locator('[data-service][data-status="operational"]:visible')).toHaveCount(0);
+  await page.locator("[data-only-problems]").uncheck();
+
+  await expect(page.locator("#board")).toHaveAttribute("data-view", "list");
+  await page.locator("[data-view-toggle]").click();
+  await expect(page.locator("#board")).toHaveAttribute("data-view", "grid");
+  await expect(card(page, "api").locator("[data-uptime-bar]")).toBeHidden();
+  await page.reload();
+  await expect(page.locator('[data-live="connected"]')).toBeVisible();
+  await expect(page.locator("#board")).toHaveAttribute("data-view", "grid");
+  await page.locator("[data-view-toggle]").click();
+  await expect(page.locator("#board")).toHaveAttribute("data-view", "list");
 });
 
 test("a fresh render shows the state the hub reached", async ({ page }) => {

@@ -210,6 +210,21 @@ pub async fn standard_windows(
     Ok((windows, hours))
 }
 
+/// `GET /api/services/<service>/days`: the service's 90-day bar, a
+/// segment per UTC day (`[total, successful, unknown_ms, worst]`), as the
+/// status page's cards show it; their per-day detail reads it on demand.
+pub async fn service_days(
+    State(state): State<HistoryState>,
+    Path(name): Path<String>,
+) -> Result<Json<wire::UptimeBar>, ApiError> {
+    service_known(&state.board, &name)?;
+    let (_, _, view) = state
+        .board
+        .page_service(None, &name)
+        .ok_or_else(|| ApiError::NotFound(format!("no service named {name:?}")))?;
+    Ok(Json(view.uptime))
+}
+
 /// `GET /api/metrics/<service>`
 pub async fn service_metrics(
     State(state): State<HistoryState>,

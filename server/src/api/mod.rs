@@ -138,6 +138,7 @@ pub fn router(state: AppState) -> Router {
             "/api/services/{name}/history",
             get(history::service_history),
         )
+        .route("/api/services/{name}/days", get(history::service_days))
         .route("/api/services/{name}/diagnostics", post(diagnostics::run))
         .route("/api/reports", get(reports::report))
         .route("/api/reports/schema", get(reports::schema))
