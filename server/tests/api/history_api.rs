@@ -647,3 +647,47 @@ on_both_backends!(
         );
     }
 );
+
+on_both_backends!(
+    a_cards_days_read_as_the_store_has_them,
+    |backend| async move {
+        let day = synthetic_day();
+        let results = synthetic("api", day);
+        let app = seeded_app(backend, &results, &every_thirty_seconds(ONE_SERVICE)).await;
+        let total = results.len() as u64;
+        let ok = results.iter().filter(|r| r.success).count() as u64;
+        let date = chrono::DateTime::from_timestamp_millis(day)
+            .unwrap()
+            .date_naive();
+        // The board loads its bars after start-up.
+        let bar = eventually("the bars loaded", || async {
+            let (status, bar) = app.get_json("/api/services/api/days").await;
+            assert_eq!(status, 200, "{bar}");
+            (bar["days"].as_array().is_some_and(|d| d.len() >= 3)).then_some(bar)
+        })
+        .await;
+        let first =
+            chrono::NaiveDate::parse_from_str(bar["first_day"].as_str().unwrap(), "%Y-%m-%d")
+                .unwrap();
+        let days = bar["days"].as_array().unwrap();
+        let today = chrono::Utc::now().date_naive();
+        assert_eq!(
+            first + chrono::Days::new(days.len() as u64 - 1),
+            today,
+            "ends today"
+        );
+        let index = (date - first).num_days() as usize;
+        let seeded = &days[index];
+        assert_eq!(seeded[0].as_u64(), Some(total), "{seeded}");
+        assert_eq!(seeded[1].as_u64(), Some(ok), "{seeded}");
+        assert!(
+            seeded[2].as_u64().unwrap() > 0,
+            "the day's gap is without data: {seeded}"
+        );
+        assert_eq!(bar["bands"]["warning"], 0.05);
+
+        let (status, body) = app.get_json("/api/services/nope/days").await;
+        assert_eq!(status, 404);
+        assert!(body["error"].as_str().unwrap().contains("nope"), "{body}");
+    }
+);
