@@ -92,6 +92,8 @@ mod dom {
         shown_ago: RefCell<String>,
         message: RefCell<Option<String>>,
         group: Option<usize>,
+        /// Near the viewport: only these tick "… ago" each second.
+        seen: Cell<bool>,
     }
 
     impl Card {
@@ -266,6 +268,7 @@ mod dom {
                     shown_ago: RefCell::new(String::new()),
                     message: RefCell::new(message),
                     group,
+                    seen: Cell::new(false),
                 });
             }
             Some(Board {
@@ -306,6 +309,51 @@ mod dom {
                 .root
                 .add_event_listener_with_callback("keydown", on_key.as_ref().unchecked_ref());
             on_key.forget();
+            self.watch_viewport();
+        }
+
+        /// Marks the cards near the viewport, so a second's tick touches
+        /// the few dozen on screen rather than all of them (a thousand text
+        /// changes a second is a thousand relayouts' worth of style work).
+        /// A card entering the viewport is brought up to date at once.
+        fn watch_viewport(self: &Rc<Self>) {
+            let board = Rc::downgrade(self);
+            let on_change =
+                Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
+                    let Some(board) = board.upgrade() else {
+                        return;
+                    };
+                    let now = now_ms();
+                    for entry in entries.iter() {
+                        let Ok(entry) = entry.dyn_into::<web_sys::IntersectionObserverEntry>()
+                        else {
+                            continue;
+                        };
+                        let name = entry.target().get_attribute("data-service");
+                        let Some(&i) = name.as_ref().and_then(|n| board.index.get(n)) else {
+                            continue;
+                        };
+                        let card = &board.cards[i];
+                        card.seen.set(entry.is_intersecting());
+                        if card.seen.get() {
+                            board.tick_card(card, now);
+                        }
+                    }
+                });
+            let options = web_sys::IntersectionObserverInit::new();
+            options.set_root_margin("200px 0px");
+            let Ok(observer) = web_sys::IntersectionObserver::new_with_options(
+                on_change.as_ref().unchecked_ref(),
+                &options,
+            ) else {
+                // No observer: every card ticks.
+                self.cards.iter().for_each(|c| c.seen.set(true));
+                return;
+            };
+            on_change.forget();
+            for card in &self.cards {
+                observer.observe(&card.li);
+            }
         }
 
         /// Queues a message for the next frame.
@@ -410,7 +458,9 @@ mod dom {
                 let at = js_sys::Date::new(&card.checked_ms.get().into());
                 let _ = time.set_attribute("datetime", &String::from(at.to_iso_string()));
             }
-            self.tick_card(card, now_ms());
+            if card.seen.get() {
+                self.tick_card(card, now_ms());
+            }
             *card.message.borrow_mut() = message;
             self.show_message(card);
             self.show_conditions(li, conditions);
@@ -581,7 +631,7 @@ mod dom {
 
         fn tick(&self) {
             let now = now_ms();
-            for card in &self.cards {
+            for card in self.cards.iter().filter(|c| c.seen.get()) {
                 self.tick_card(card, now);
             }
         }

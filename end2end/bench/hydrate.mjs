@@ -8,15 +8,21 @@
 // `loaded` is the path of every request of the first load, recorded as it
 // is made (what the page weight counts).
 //
-// Usage: node end2end/bench/hydrate.mjs URL [LOADS]   (run by server/benches/page.rs)
+// With OPEN_SECONDS, one more page is then kept open that long while the
+// hub's results arrive, and `busy_ms` is the main thread's time in long
+// tasks (the Performance API's `longtask` entries, over 50 ms each) and
+// `changes` the DOM changes the live results made meanwhile.
+//
+// Usage: node end2end/bench/hydrate.mjs URL [LOADS [OPEN_SECONDS]]   (run by server/benches/page.rs)
 import { chromium } from "@playwright/test";
 
-const [url, loadsArg] = process.argv.slice(2);
+const [url, loadsArg, openArg] = process.argv.slice(2);
 if (!url) {
   console.error("usage: node hydrate.mjs URL [LOADS]");
   process.exit(2);
 }
 const loads = Number(loadsArg ?? 10);
+const openSeconds = Number(openArg ?? 0);
 
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
@@ -54,6 +60,30 @@ try {
         result.transferred[name] = { type, bytes };
       }
     }
+    await context.close();
+  }
+  if (openSeconds > 0) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(url, { waitUntil: "load" });
+    await mark(page, "hale:live");
+    const open = await page.evaluate(async (seconds) => {
+      let busy = 0;
+      const tasks = new PerformanceObserver((list) => {
+        for (const entry of list.getEntries()) busy += entry.duration;
+      });
+      tasks.observe({ type: "longtask" });
+      let changes = 0;
+      const board = new MutationObserver((records) => (changes += records.length));
+      board.observe(document.body, { subtree: true, characterData: true, childList: true, attributes: true });
+      await new Promise((r) => setTimeout(r, seconds * 1_000));
+      tasks.disconnect();
+      board.disconnect();
+      return { busy, changes };
+    }, openSeconds);
+    result.open_ms = openSeconds * 1_000;
+    result.busy_ms = open.busy;
+    result.changes = open.changes;
     await context.close();
   }
 } finally {

@@ -122,33 +122,39 @@ test("a new live client's snapshot is about 200 bytes a service", async ({ page 
   expect(bytes / SERVICES, `${bytes} bytes`).toBeLessThanOrEqual(220);
 });
 
-test("the open page stays responsive while 33 results a second arrive", async ({ page }) => {
+test("the open page applies 33 results a second and keeps the cards in view ticking", async ({ page }) => {
+  // How busy this keeps the browser is a benchmark's figure (the page
+  // bench, release build), not a test's: here, that the results land.
   await page.goto(`${BASE}/`);
   await expect(page.locator('[data-live="connected"]')).toBeVisible();
   // The list view, the heavier of the two, with every group open.
   await page.locator("[data-view-toggle]").click();
   await expect(page.locator("#board")).toHaveAttribute("data-view", "list");
   await page.evaluate(() => document.querySelectorAll("details[data-group]").forEach((d) => d.setAttribute("open", "")));
-  const seconds = 10;
-  const measured = await page.evaluate(async (seconds) => {
-    let busy = 0;
-    const observer = new PerformanceObserver((list) => {
-      for (const entry of list.getEntries()) busy += entry.duration;
+  const changed = await page.evaluate(async () => {
+    const changed = { all: 0, ago: 0 };
+    const cards = new MutationObserver((records) => {
+      changed.all += records.length;
+      for (const r of records) {
+        const el = r.target instanceof Element ? r.target : r.target.parentElement;
+        if (el?.matches("time[data-ago]")) changed.ago += 1;
+      }
     });
-    observer.observe({ type: "longtask" });
-    // Probe results applied while we watch: count the cards that change.
-    let changed = 0;
-    const cards = new MutationObserver((records) => (changed += records.length));
     cards.observe(document.getElementById("board")!, { subtree: true, characterData: true, childList: true, attributes: true });
-    await new Promise((r) => setTimeout(r, seconds * 1_000));
-    observer.disconnect();
+    await new Promise((r) => setTimeout(r, 5_000));
     cards.disconnect();
-    return { busy, changed };
-  }, seconds);
-  expect(measured.changed, "live updates reached the cards").toBeGreaterThan(100);
-  expect(measured.busy / (seconds * 1_000), `${measured.busy.toFixed(0)} ms in long tasks`).toBeLessThan(0.1);
-  // Check times tick on their own.
-  const checked = page.locator(`[data-service="${name(7)}"] time[data-ago]`);
-  const before = await checked.textContent();
-  await expect(checked).not.toHaveText(before ?? "", { timeout: 5_000 });
+    return changed;
+  });
+  expect(changed.all, "live updates reached the cards").toBeGreaterThan(50);
+  // A thousand cards do not each rewrite "… ago" every second: only those
+  // near the viewport do (and each new result stamps its card's time).
+  expect(changed.ago, "changes to check times in 5 s").toBeLessThan(1_000);
+  // Check times tick on their own, for a card on screen and for one far
+  // down the page once it is scrolled to.
+  for (const i of [7, 650]) {
+    const checked = page.locator(`[data-service="${name(i)}"] time[data-ago]`);
+    await checked.scrollIntoViewIfNeeded();
+    const before = await checked.textContent();
+    await expect(checked).not.toHaveText(before ?? "", { timeout: 5_000 });
+  }
 });

@@ -16,6 +16,11 @@
 //!   cache), and reports navigation start to the `hale:hydrated` mark
 //!   (Leptos has hydrated the page) and to `hale:live` (the WebSocket's
 //!   snapshot is applied) — `end2end/bench/hydrate.mjs`.
+//! - At scale (`--large L`, 1,000 services; 300 with `--short`): the same
+//!   loads against Hale serving L services probed every 30 s (33 results
+//!   a second at 1,000), then one page kept open `--open` seconds (30)
+//!   while those results arrive: the share of that time the main thread
+//!   spent in long tasks (the Performance API's `longtask` entries).
 
 mod common;
 
@@ -31,6 +36,8 @@ struct Options {
     loads: usize,
     services: usize,
     days: i64,
+    large: usize,
+    open_seconds: u64,
 }
 
 fn options() -> Options {
@@ -40,6 +47,8 @@ fn options() -> Options {
         loads: args.number("--loads", 20, 2) as usize,
         services: args.number("--services", 50, 5) as usize,
         days: args.number("--days", 90, 3) as i64,
+        large: args.number("--large", 1_000, 300) as usize,
+        open_seconds: args.number("--open", 30, 5),
     }
 }
 
@@ -88,6 +97,52 @@ fn kib(bytes: usize) -> f64 {
     bytes as f64 / 1024.0
 }
 
+fn sorted(result: &serde_json::Value, key: &str) -> Vec<f64> {
+    let mut v: Vec<f64> = result[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    v.sort_by(f64::total_cmp);
+    v
+}
+
+/// Hale serving `services` services (every 30 s, `days` days of history)
+/// loaded `loads` times by `end2end/bench/hydrate.mjs`, then kept open
+/// `open_seconds`: what the script printed.
+async fn chromium(
+    fleet: &Fleet,
+    services: usize,
+    days: i64,
+    loads: usize,
+    open_seconds: u64,
+) -> serde_json::Value {
+    let db = common::db::temp_db("sqlite").await;
+    let names = service_names(services);
+    common::db::seed_history(&db.url, &names, days).await;
+    let config = fleet_config("Page benchmark", fleet, &names);
+    let hale = Hale::start(&config, &db.url).await;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/bench/hydrate.mjs");
+    let output = tokio::process::Command::new("node")
+        .arg(&script)
+        .arg(format!("{}/", hale.base))
+        .arg(loads.to_string())
+        .arg(open_seconds.to_string())
+        .output()
+        .await
+        .expect("running node (the Playwright tools: scripts/bootstrap.sh --e2e)");
+    assert!(
+        output.status.success(),
+        "{}: {}",
+        script.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    drop(hale);
+    db.drop_now().await;
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 async fn run(o: Options) {
     let mut rows = Vec::new();
     let build = if o.release { "release" } else { "debug" };
@@ -104,36 +159,8 @@ async fn run(o: Options) {
     // page loads: with the wasm split (`cargo leptos build --split`) the
     // detail page's code is in chunks that only a detail page fetches.
     let fleet = Fleet::spawn();
-    let db = common::db::temp_db("sqlite").await;
-    let names = service_names(o.services);
-    common::db::seed_history(&db.url, &names, o.days).await;
-    let config = fleet_config("Page benchmark", &fleet, &names);
-    let hale = Hale::start(&config, &db.url).await;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end/bench/hydrate.mjs");
-    let output = tokio::process::Command::new("node")
-        .arg(&script)
-        .arg(format!("{}/", hale.base))
-        .arg(o.loads.to_string())
-        .output()
-        .await
-        .expect("running node (the Playwright tools: scripts/bootstrap.sh --e2e)");
-    assert!(
-        output.status.success(),
-        "{}: {}",
-        script.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let result: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let times = |key: &str| {
-        let mut v: Vec<f64> = result[key]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| x.as_f64().unwrap())
-            .collect();
-        v.sort_by(f64::total_cmp);
-        v
-    };
+    let result = chromium(&fleet, o.services, o.days, o.loads, 0).await;
+    let times = |key: &str| sorted(&result, key);
     let (hydrated, live) = (times("hydrated_ms"), times("live_ms"));
     // serde_json's maps are ordered by key: by path.
     for (name, t) in result["transferred"].as_object().into_iter().flatten() {
@@ -232,14 +259,46 @@ async fn run(o: Options) {
             percentile(&live, 0.95)
         ),
     ));
+
+    // 3. At scale: hydration, and a page kept open while results arrive.
+    let large = chromium(&fleet, o.large, o.days, o.loads.min(5), o.open_seconds).await;
+    let (hydrated, live) = (sorted(&large, "hydrated_ms"), sorted(&large, "live_ms"));
+    let loads = hydrated.len();
+    let figure = format!(
+        "Navigation → hydrated (→ live), Chromium, {} services, cold cache, p50 of {loads} ({build} build)",
+        o.large
+    );
+    let p50 = percentile(&hydrated, 0.5);
+    let shown = format!("{p50:.0} ms ({:.0} ms)", percentile(&live, 0.5));
+    rows.push(if o.release && o.large >= 1_000 {
+        Row::at_most(&figure, p50, 500.0, shown, "≤ 500 ms")
+    } else {
+        Row::reported(&figure, shown)
+    });
+    let busy = large["busy_ms"].as_f64().unwrap();
+    let open_ms = large["open_ms"].as_f64().unwrap();
+    let changes = large["changes"].as_f64().unwrap();
+    assert!(changes > 0.0, "no live result reached the open page");
+    let share = busy * 100.0 / open_ms;
+    let figure = format!(
+        "Main thread in long tasks, page of {} services open {} s while {:.0} results/s arrive ({build} build)",
+        o.large,
+        o.open_seconds,
+        o.large as f64 / 30.0
+    );
+    let shown = format!("{share:.1} % ({busy:.0} ms; {changes:.0} DOM changes)");
+    rows.push(if o.release && o.large >= 1_000 {
+        Row::at_most(&figure, share, 10.0, shown, "< 10 %")
+    } else {
+        Row::reported(&figure, shown)
+    });
+    drop(fleet);
+
     report::publish(
         "page",
         &format!("cargo bench -p server --bench page -- --build {build}"),
         &rows,
     );
-    drop(hale);
-    drop(fleet);
-    db.drop_now().await;
 }
 
 fn main() {
