@@ -39,6 +39,9 @@ pub enum Command {
     /// Probe a target now and print latency and reliability figures
     /// (exit 0 healthy, 1 unhealthy, 2 bad usage).
     Check(crate::ops::check::CheckArgs),
+    /// Print a new push token: 32 random letters, digits, - and _ (192
+    /// bits), for `url: push://<token>`.
+    Token,
 }
 
 #[derive(clap::Args, Debug)]
@@ -276,6 +279,10 @@ pub async fn main() -> std::process::ExitCode {
             }
         },
         Command::Check(args) => crate::ops::check::main(args).await,
+        Command::Token => {
+            println!("{}", new_token());
+            std::process::ExitCode::SUCCESS
+        }
         Command::Validate { config } => match validate(&config) {
             Ok(summary) => {
                 println!("{summary}");
@@ -287,4 +294,13 @@ pub async fn main() -> std::process::ExitCode {
             }
         },
     }
+}
+
+/// A push token: 32 characters of the 64 a token may hold, 6 random bits
+/// each.
+pub fn new_token() -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    (0..32)
+        .map(|_| ALPHABET[usize::from(rand::random::<u8>() & 63)] as char)
+        .collect()
 }

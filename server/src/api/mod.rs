@@ -129,7 +129,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health/ready", get(health::ready))
         .route("/api/health/detailed", get(health::detailed))
         .route("/api/websocket", get(websocket::upgrade))
-        .route("/api/push/{token}", get(push::push).post(push::push))
+        .route("/api/push/{token}", get(push::get).post(push::post))
         .route("/metrics", get(metrics::prometheus))
         .route("/api/metrics", get(history::metrics))
         .route("/api/metrics/health", get(history::health))
@@ -206,6 +206,15 @@ pub enum ApiError {
     },
     #[error("{0}")]
     Unavailable(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// Too many requests: 429 with `Retry-After` (whole seconds, at
+    /// least 1).
+    #[error("{message}")]
+    TooMany {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -259,6 +268,8 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) | ApiError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(e) => {
                 tracing::error!(error = ?e, "request failed");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -268,10 +279,23 @@ impl IntoResponse for ApiError {
             ApiError::BadParameter { parameter, .. } => Some(*parameter),
             _ => None,
         };
+        let retry_after = match &self {
+            ApiError::TooMany { retry_after, .. } => {
+                Some(retry_after.as_secs_f64().ceil().max(1.0))
+            }
+            _ => None,
+        };
         let body = ErrorBody {
             error: self.to_string(),
             parameter,
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds as u64),
+            );
+        }
+        response
     }
 }

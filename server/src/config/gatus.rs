@@ -215,6 +215,7 @@ pub fn convert(endpoints: Vec<Spanned<Endpoint>>, text: &str) -> Converted {
             conditions: endpoint.conditions,
             dns: endpoint.dns,
             grace: None,
+            allow_get: None,
             degraded_latency: None,
             degraded_error_rate: None,
             failure_threshold: None,

@@ -456,28 +456,28 @@ status_pages:
 
     #[test]
     fn push_services_take_a_token_and_a_grace() {
-        let config = parse("services:\n  - {name: cron, url: 'push://nightly-backup', interval: 1h}\n  - {name: q, url: 'push://queue_worker', interval: 30s, grace: 5s}\n").unwrap();
+        let config = parse("services:\n  - {name: cron, url: 'push://nightly-backup-0123456789', interval: 1h}\n  - {name: q, url: 'push://queue_worker_0123456789ab', interval: 30s, grace: 5s}\n").unwrap();
         let push = |i: usize| match &config.services[i].probe.target {
             Target::Push(push) => push.clone(),
             other => panic!("not a push target: {other:?}"),
         };
         assert_eq!(config.services[0].kind(), ProbeKind::Push);
-        assert_eq!(push(0).token, "nightly-backup");
+        assert_eq!(push(0).token, "nightly-backup-0123456789");
         assert_eq!(push(0).grace, Duration::from_secs(360));
         assert!(config.services[0].probe.conditions.is_empty());
         assert_eq!(push(1).grace, Duration::from_secs(5));
         let short = error("services:\n  - {name: a, url: 'push://short'}\n");
         assert!(
-            short.contains("services[0].url: a push token must be at least 8"),
+            short.contains("services[0].url: a push token must be at least 22"),
             "{short}"
         );
-        let twice = error("services:\n  - {name: a, url: 'push://same-token'}\n  - {name: b, url: 'push://same-token'}\n");
+        let twice = error("services:\n  - {name: a, url: 'push://same-token-0123456789abcd'}\n  - {name: b, url: 'push://same-token-0123456789abcd'}\n");
         assert!(
             twice.contains("services[1].url: another service already uses this push token"),
             "{twice}"
         );
         let judged = error(
-            "services:\n  - {name: a, url: 'push://token-123', conditions: ['[STATUS] == 200']}\n",
+            "services:\n  - {name: a, url: 'push://token-123-0123456789abcde', conditions: ['[STATUS] == 200']}\n",
         );
         assert!(judged.contains("take no conditions"), "{judged}");
     }
@@ -712,8 +712,9 @@ endpoints:
 
     #[test]
     fn every_number_and_duration_is_bounded_where_it_is_written() {
-        let service =
-            |extra: &str| format!("services:\n  - name: a\n    url: 'push://token-1234'\n{extra}");
+        let service = |extra: &str| {
+            format!("services:\n  - name: a\n    url: 'push://token-1234-0123456789abcd'\n{extra}")
+        };
         let table = [
             (
                 "    grace: 18446744073709551615\n",

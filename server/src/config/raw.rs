@@ -133,6 +133,9 @@ pub struct RawService {
     /// Push: how late a push may be, past the interval.
     #[serde(default)]
     pub grace: Option<Spanned<HumanDuration>>,
+    /// Push: take `GET /api/push/<token>` as well as POST.
+    #[serde(default)]
+    pub allow_get: Option<Spanned<bool>>,
     /// A success slower than this counts as a slow answer.
     #[serde(default)]
     pub degraded_latency: Option<Spanned<HumanDuration>>,

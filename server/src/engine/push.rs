@@ -19,6 +19,16 @@ use wire::ConditionOutcome;
 /// How often the watchdog looks for overdue pushes.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
 
+/// The longest `msg` kept, in bytes; a longer one is cut at a character
+/// boundary and marked.
+pub const MAX_MESSAGE: usize = 1_024;
+
+/// Pushes a token may make in a burst, and how fast that allowance comes
+/// back: a job pushes once a run, so a token pushing faster is a loop or
+/// somebody else.
+const PUSH_BURST: f64 = 10.0;
+const PUSHES_PER_SECOND: f64 = 1.0;
+
 struct Expectation {
     service: Arc<ServiceConfig>,
     /// The last push, or Hale's start before the first one.
@@ -26,6 +36,28 @@ struct Expectation {
     /// When the current silence was last reported, so each interval of
     /// silence yields one failure.
     reported_at: Option<Instant>,
+    /// Pushes allowed now (a token bucket: [`PUSH_BURST`] at most,
+    /// [`PUSHES_PER_SECOND`] back), and when it was last filled.
+    allowance: f64,
+    filled_at: Instant,
+}
+
+impl Expectation {
+    /// Takes one push from the allowance, or says how long until one.
+    fn allow(&mut self, now: Instant) -> Result<(), Duration> {
+        let earned =
+            now.saturating_duration_since(self.filled_at).as_secs_f64() * PUSHES_PER_SECOND;
+        self.allowance = (self.allowance + earned).min(PUSH_BURST);
+        self.filled_at = now;
+        if self.allowance >= 1.0 {
+            self.allowance -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64(
+                (1.0 - self.allowance) / PUSHES_PER_SECOND,
+            ))
+        }
+    }
 }
 
 /// Push tokens → the services expecting them.
@@ -44,6 +76,20 @@ pub struct Push {
     pub ping: Option<f64>,
 }
 
+/// How a push arrived.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Method {
+    Post,
+    Get,
+}
+
+/// A push taken: the result to publish, and whether its `msg` was cut.
+#[derive(Debug)]
+pub struct Received {
+    pub result: ProbeResult,
+    pub truncated: bool,
+}
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum PushError {
     #[error("unknown push token")]
@@ -52,6 +98,11 @@ pub enum PushError {
     BadStatus(String),
     #[error("ping must be a number of milliseconds, not {0}")]
     BadPing(f64),
+    #[error("this push service takes POST; set allow_get: true on it to take GET as well")]
+    GetNotAllowed,
+    /// Faster than the token's allowance; retry after this long.
+    #[error("too many pushes for this token; retry in {}s", .0.as_secs().max(1))]
+    TooMany(Duration),
 }
 
 impl PushBoard {
@@ -66,6 +117,8 @@ impl PushBoard {
                     service: Arc::new(s.clone()),
                     last_heard: started,
                     reported_at: None,
+                    allowance: PUSH_BURST,
+                    filled_at: started,
                 };
                 (token, expectation)
             })
@@ -86,13 +139,15 @@ impl PushBoard {
             if let Some(old) = expected.get(token) {
                 expectation.last_heard = old.last_heard;
                 expectation.reported_at = old.reported_at;
+                expectation.allowance = old.allowance;
+                expectation.filled_at = old.filled_at;
             }
         }
         *expected = fresh;
     }
 
     /// Records a push; returns the result to publish.
-    pub fn receive(&self, token: &str, push: Push) -> Result<ProbeResult, PushError> {
+    pub fn receive(&self, token: &str, method: Method, push: Push) -> Result<Received, PushError> {
         let up = match push.status.as_deref() {
             None | Some("up") => true,
             Some("down") => false,
@@ -107,18 +162,24 @@ impl PushBoard {
         };
         let mut expected = self.expected.lock().expect("push lock");
         let expectation = expected.get_mut(token).ok_or(PushError::UnknownToken)?;
-        expectation.last_heard = Instant::now();
+        let allows_get = push_target(&expectation.service).is_some_and(|p| p.allow_get);
+        if method == Method::Get && !allows_get {
+            return Err(PushError::GetNotAllowed);
+        }
+        let now = Instant::now();
+        expectation.allow(now).map_err(PushError::TooMany)?;
+        expectation.last_heard = now;
         expectation.reported_at = None;
         let service = &*expectation.service;
-        let message = push.msg.unwrap_or_else(|| {
-            if up {
-                "push received"
-            } else {
-                "push reported down"
-            }
-            .into()
-        });
-        Ok(result(service, up, latency, message))
+        let (message, truncated) = match push.msg {
+            Some(msg) => cap_message(msg),
+            None if up => ("push received".into(), false),
+            None => ("push reported down".into(), false),
+        };
+        Ok(Received {
+            result: result(service, up, latency, message),
+            truncated,
+        })
     }
 
     /// Failures for every push that is overdue and not yet reported for
@@ -170,6 +231,21 @@ impl PushBoard {
     }
 }
 
+/// `msg` cut to [`MAX_MESSAGE`] bytes at a character boundary, with "…"
+/// after the cut; and whether it was cut.
+fn cap_message(mut msg: String) -> (String, bool) {
+    if msg.len() <= MAX_MESSAGE {
+        return (msg, false);
+    }
+    let mut end = MAX_MESSAGE - '…'.len_utf8();
+    while !msg.is_char_boundary(end) {
+        end -= 1;
+    }
+    msg.truncate(end);
+    msg.push('…');
+    (msg, true)
+}
+
 fn push_target(service: &ServiceConfig) -> Option<&PushTarget> {
     match &service.probe.target {
         Target::Push(push) => Some(push),
@@ -207,9 +283,14 @@ mod tests {
     use crate::engine::pipeline::Event;
     use std::path::Path;
 
+    /// A POST push: the result, as the API publishes it.
+    fn post(board: &PushBoard, token: &str, push: Push) -> Result<ProbeResult, PushError> {
+        board.receive(token, Method::Post, push).map(|r| r.result)
+    }
+
     fn board() -> PushBoard {
         let config = Config::parse(
-            "services:\n  - {name: backup, url: 'push://backup-token-1', interval: 60s, grace: 10s}\n  - {name: web, url: 'http://x/'}\n",
+            "services:\n  - {name: backup, url: 'push://backup-token-0123456789ab', interval: 60s, grace: 10s}\n  - {name: web, url: 'http://x/'}\n",
             Path::new("t.yaml"),
             |_| None,
         )
@@ -240,7 +321,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn the_largest_interval_and_grace_are_watched_without_overflow() {
         let config = Config::parse(
-            "services:\n  - {name: monthly, url: 'push://monthly-token', interval: 31d, grace: 31d}\n",
+            "services:\n  - {name: monthly, url: 'push://monthly-token-0123456789', interval: 31d, grace: 31d}\n",
             Path::new("t.yaml"),
             |_| None,
         )
@@ -260,8 +341,7 @@ mod tests {
         let far = start + Duration::from_secs(100 * 365 * 86_400);
         assert_eq!(board.overdue(far).len(), 1);
         assert!(
-            board
-                .receive("monthly-token", Push::default())
+            post(&board, "monthly-token-0123456789", Push::default())
                 .unwrap()
                 .success
         );
@@ -271,7 +351,7 @@ mod tests {
     async fn a_push_succeeds_and_restarts_the_clock() {
         let board = board();
         tokio::time::advance(Duration::from_secs(50)).await;
-        let result = board.receive("backup-token-1", Push::default()).unwrap();
+        let result = post(&board, "backup-token-0123456789ab", Push::default()).unwrap();
         assert!(result.success);
         assert_eq!(result.message, "push received");
         let pushed = Instant::now();
@@ -287,7 +367,7 @@ mod tests {
             msg: Some("backup failed: disk full".into()),
             ping: Some(12.5),
         };
-        let result = board.receive("backup-token-1", push).unwrap();
+        let result = post(&board, "backup-token-0123456789ab", push).unwrap();
         assert!(!result.success);
         assert_eq!(result.message, "backup failed: disk full");
         assert_eq!(result.latency, Duration::from_micros(12_500));
@@ -296,11 +376,11 @@ mod tests {
             ..Push::default()
         };
         assert_eq!(
-            board.receive("backup-token-1", bad).unwrap_err(),
+            post(&board, "backup-token-0123456789ab", bad).unwrap_err(),
             PushError::BadStatus("sideways".into())
         );
         assert_eq!(
-            board.receive("nope", Push::default()).unwrap_err(),
+            post(&board, "nope", Push::default()).unwrap_err(),
             PushError::UnknownToken
         );
         for ms in [f64::NAN, f64::INFINITY, -5.0] {
@@ -309,14 +389,13 @@ mod tests {
                 ..Push::default()
             };
             assert!(matches!(
-                board.receive("backup-token-1", push),
+                post(&board, "backup-token-0123456789ab", push),
                 Err(PushError::BadPing(_))
             ));
         }
         // Still usable afterwards (no poisoned lock).
         assert!(
-            board
-                .receive("backup-token-1", Push::default())
+            post(&board, "backup-token-0123456789ab", Push::default())
                 .unwrap()
                 .success
         );
@@ -326,11 +405,11 @@ mod tests {
     async fn reconfiguring_keeps_the_clock_of_tokens_that_stay() {
         let board = board();
         tokio::time::advance(Duration::from_secs(50)).await;
-        board.receive("backup-token-1", Push::default()).unwrap();
+        post(&board, "backup-token-0123456789ab", Push::default()).unwrap();
         let pushed = Instant::now();
         tokio::time::advance(Duration::from_secs(30)).await;
         let config = Config::parse(
-            "services:\n  - {name: backup, url: 'push://backup-token-1', interval: 60s, grace: 10s}\n  - {name: other, url: 'push://other-token-2', interval: 60s, grace: 10s}\n",
+            "services:\n  - {name: backup, url: 'push://backup-token-0123456789ab', interval: 60s, grace: 10s}\n  - {name: other, url: 'push://other-token-0123456789ab', interval: 60s, grace: 10s}\n",
             Path::new("t.yaml"),
             |_| None,
         )
@@ -349,7 +428,7 @@ mod tests {
         tokio::spawn(board.clone().watch(tx));
         tokio::time::sleep(Duration::from_secs(5)).await;
         let config = Config::parse(
-            "services:\n  - {name: late, url: 'push://added-later', interval: 30s, grace: 10s}\n",
+            "services:\n  - {name: late, url: 'push://added-later-0123456789', interval: 30s, grace: 10s}\n",
             Path::new("t.yaml"),
             |_| None,
         )
@@ -374,5 +453,91 @@ mod tests {
             "{}",
             failure.message
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_get_counts_only_where_the_service_takes_it() {
+        let config = Config::parse(
+            "services:\n  - {name: a, url: 'push://token-a-0123456789abcdef', interval: 60s}\n  - {name: b, url: 'push://token-b-0123456789abcdef', interval: 60s, allow_get: true}\n",
+            Path::new("t.yaml"),
+            |_| None,
+        )
+        .unwrap();
+        let board = PushBoard::new(&config.services);
+        let start = Instant::now();
+        tokio::time::advance(Duration::from_secs(30)).await;
+        let get = |token| board.receive(token, Method::Get, Push::default());
+        assert_eq!(
+            get("token-a-0123456789abcdef").unwrap_err(),
+            PushError::GetNotAllowed
+        );
+        assert!(get("token-b-0123456789abcdef").unwrap().result.success);
+        // A refused GET does not count as a push: `a` is still timed from
+        // the start, `b` from its GET.
+        let overdue = board.overdue(start + Duration::from_secs(70));
+        let names: Vec<_> = overdue.iter().map(|r| &*r.service).collect();
+        assert_eq!(names, ["a"]);
+    }
+
+    #[test]
+    fn short_tokens_are_refused_at_load() {
+        let error = Config::parse(
+            "services:\n  - {name: a, url: 'push://short-token', interval: 60s}\n",
+            Path::new("t.yaml"),
+            |_| None,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("at least 22"), "{error}");
+        assert!(error.contains("hale token"), "{error}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_long_message_is_cut_at_a_kibibyte_on_a_character() {
+        let board = board();
+        // 'é' is two bytes: the cut falls inside one unless it is moved.
+        let push = Push {
+            msg: Some("é".repeat(2_000)),
+            ..Push::default()
+        };
+        let received = board
+            .receive("backup-token-0123456789ab", Method::Post, push)
+            .unwrap();
+        assert!(received.truncated);
+        let message = &received.result.message;
+        assert!(message.len() <= MAX_MESSAGE, "{}", message.len());
+        assert!(message.len() > MAX_MESSAGE - 4, "{}", message.len());
+        assert!(message.ends_with("é…"), "{message}");
+        let short = Push {
+            msg: Some("ok".into()),
+            ..Push::default()
+        };
+        let received = board
+            .receive("backup-token-0123456789ab", Method::Post, short)
+            .unwrap();
+        assert!(!received.truncated);
+        assert_eq!(received.result.message, "ok");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_token_pushing_in_a_loop_is_held_to_one_a_second() {
+        let board = board();
+        for _ in 0..10 {
+            post(&board, "backup-token-0123456789ab", Push::default()).unwrap();
+        }
+        let Err(PushError::TooMany(wait)) =
+            post(&board, "backup-token-0123456789ab", Push::default())
+        else {
+            panic!("the eleventh push at once was taken");
+        };
+        assert!(wait <= Duration::from_secs(1), "{wait:?}");
+        tokio::time::advance(wait).await;
+        post(&board, "backup-token-0123456789ab", Push::default()).unwrap();
+        assert!(post(&board, "backup-token-0123456789ab", Push::default()).is_err());
+        // After a quiet spell the whole burst is back.
+        tokio::time::advance(Duration::from_secs(30)).await;
+        for _ in 0..10 {
+            post(&board, "backup-token-0123456789ab", Push::default()).unwrap();
+        }
     }
 }

@@ -55,6 +55,7 @@ pub struct Fields<'a> {
     pub verify_tls: Option<bool>,
     pub dns: Option<&'a dns::Query>,
     pub grace: Option<Duration>,
+    pub allow_get: Option<bool>,
     pub conditions: &'a [Condition],
 }
 

@@ -12,14 +12,19 @@ pub struct PushTarget {
     /// How late a push may be, past the interval, before it counts as
     /// missed. Default: a tenth of the interval, at least 10 s.
     pub grace: Duration,
+    /// Whether `GET /api/push/<token>` counts, for tools that can only
+    /// fetch. Off by default: link prefetchers and cross-site images send
+    /// GETs nobody meant as a push.
+    pub allow_get: bool,
 }
 
-/// The shortest token accepted.
-pub const MIN_TOKEN: usize = 8;
+/// The shortest token accepted: 22 characters of the 64 allowed carry
+/// 132 bits, so a token can't be guessed. `hale token` prints one.
+pub const MIN_TOKEN: usize = 22;
 
 impl Kind for PushTarget {
     const SCHEMES: &'static [&'static str] = &["push"];
-    const FIELDS: &'static [&'static str] = &["grace"];
+    const FIELDS: &'static [&'static str] = &["grace", "allow_get"];
     /// A push is judged by its arrival, not by conditions.
     const DEFAULT_CONDITIONS: &'static [&'static str] = &[];
 
@@ -32,7 +37,10 @@ impl Kind for PushTarget {
         if !valid {
             return Err(FieldError::new(
                 "url",
-                "a push token must be at least 8 letters, digits, - or _: push://<token>",
+                format!(
+                    "a push token must be at least {MIN_TOKEN} letters, digits, - or _ \
+                     (`hale token` prints one): push://<token>"
+                ),
             ));
         }
         if !fields.conditions.is_empty() {
@@ -46,6 +54,7 @@ impl Kind for PushTarget {
             grace: fields
                 .grace
                 .unwrap_or_else(|| (fields.interval / 10).max(Duration::from_secs(10))),
+            allow_get: fields.allow_get.unwrap_or(false),
         })
     }
 }

@@ -35,6 +35,25 @@ fn validate_accepts_a_good_config() {
 }
 
 #[test]
+fn hale_token_prints_a_fresh_token_a_config_takes() {
+    let token = || {
+        let out = hale().arg("token").output().unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    let (first, second) = (token(), token());
+    assert_eq!(first.len(), 32, "{first}");
+    assert_ne!(first, second);
+    let config = format!("services:\n  - {{name: job, url: 'push://{first}', interval: 1h}}\n");
+    let (_dir, _, out) = validate("hale.yaml", &config);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn validate_and_serve_reject_a_bad_config_naming_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.yaml");

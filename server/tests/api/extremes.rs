@@ -104,7 +104,7 @@ impl Extremes {
             "history: {{raw_retention: {}, hourly_retention: {}, error_rate_warning: {}, error_rate_critical: {}}}
 services:
   - {{name: web, url: '{{target}}/health', interval: {}, timeout: {}, degraded_latency: {}, degraded_error_rate: {}, failure_threshold: {}, success_threshold: {}}}
-  - {{name: job, url: 'push://job-token-1234', interval: {}, grace: {}}}
+  - {{name: job, url: 'push://job-token-0123456789abcdef', interval: {}, grace: {}}}
 status_pages:
   - {{slug: public, title: Public, services: [web, job]}}
 ",
@@ -172,7 +172,7 @@ async fn exercise(yaml: &str) -> bool {
     for _ in 0..2 {
         let pushed = app
             .http
-            .post(format!("{}/api/push/job-token-1234", app.base))
+            .post(format!("{}/api/push/job-token-0123456789abcdef", app.base))
             .send()
             .await
             .unwrap();

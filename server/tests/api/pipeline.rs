@@ -39,7 +39,7 @@ const SERVICES: &str = "
 services:
   - {name: api, url: '{target}/health', interval: 1s, failure_threshold: 1, success_threshold: 1}
   - {name: old, url: '{target}/old', interval: 1s, failure_threshold: 1, success_threshold: 1}
-  - {name: job, url: 'push://nightly-job-token', interval: 1h}
+  - {name: job, url: 'push://nightly-job-token-0123456789', interval: 1h}
 ";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -78,7 +78,10 @@ async fn the_notifier_sees_every_change_the_store_records_from_every_source() {
     // A push.
     let pushed = app
         .http
-        .post(format!("{}/api/push/nightly-job-token", app.base))
+        .post(format!(
+            "{}/api/push/nightly-job-token-0123456789",
+            app.base
+        ))
         .send()
         .await
         .unwrap();
