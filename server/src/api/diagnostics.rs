@@ -80,5 +80,5 @@ pub async fn run(
         }
     };
     let diagnosis = diagnostics::diagnose(&service, &*state.prober, count, interval).await;
-    Ok(Json(diagnosis).into_response())
+    Ok(Json(diagnostics::redact(diagnosis, &service)).into_response())
 }

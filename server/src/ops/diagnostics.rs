@@ -236,6 +236,67 @@ pub async fn diagnose(
     }
 }
 
+/// What a diagnosis may show anyone who asks: no URL userinfo, query
+/// string or fragment, and no header value or request body, wherever they
+/// would appear (the target, error messages, findings). Secrets come in
+/// URLs and headers through `${ENV}`; the answer is public.
+pub fn redact(diagnosis: Diagnosis, service: &ServiceConfig) -> Diagnosis {
+    let url = &service.url;
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    // Longest first, so a URL is replaced whole before its parts are.
+    let mut secrets: Vec<(String, String)> = vec![(url.to_string(), shown.to_string())];
+    let mut hidden = |text: &str| {
+        // Short values ("1", "on") would blot out ordinary words.
+        if text.len() >= 4 {
+            secrets.push((text.to_string(), "[redacted]".into()));
+        }
+    };
+    hidden(url.username());
+    if let Some(password) = url.password() {
+        hidden(password);
+    }
+    if let Some(query) = url.query() {
+        hidden(query);
+        for (_, value) in url.query_pairs() {
+            hidden(&value);
+        }
+    }
+    if let Some(fragment) = url.fragment() {
+        hidden(fragment);
+    }
+    if let crate::probe::Target::Http(http) = &service.probe.target {
+        for value in http.headers.0.values() {
+            hidden(value);
+        }
+        if let Some(body) = &http.body {
+            hidden(body);
+        }
+    }
+    secrets.sort_by_key(|(secret, _)| std::cmp::Reverse(secret.len()));
+    let mut value = serde_json::to_value(&diagnosis).expect("a diagnosis is JSON");
+    scrub(&mut value, &secrets);
+    serde_json::from_value(value).expect("a scrubbed diagnosis is still one")
+}
+
+fn scrub(value: &mut serde_json::Value, secrets: &[(String, String)]) {
+    match value {
+        serde_json::Value::String(text) => {
+            for (secret, instead) in secrets {
+                if text.contains(secret.as_str()) {
+                    *text = text.replace(secret.as_str(), instead);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| scrub(v, secrets)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| scrub(v, secrets)),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,5 +337,33 @@ mod tests {
         assert_eq!(limits.claim("another").err(), Some(Busy::Everything));
         drop(held);
         assert!(limits.claim("another").is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_public_diagnosis_carries_no_userinfo_query_or_header_value() {
+        // A closed port: the errors are real, and name nothing secret.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = closed.local_addr().unwrap().port();
+        drop(closed);
+        let service = crate::config::test_service(&format!(
+            "    url: 'http://robot:pa55word@127.0.0.1:{port}/health?key=s3cr3t-key&x=1#frag'\n    timeout: 1s\n    headers: {{Authorization: 'Bearer t0ken-value'}}\n"
+        ));
+        let prober = crate::probe::AnyProber::new().unwrap();
+        let mut diagnosis = diagnose(&service, &prober, 1, MIN_INTERVAL).await;
+        // Wherever a message might repeat them.
+        diagnosis.issues.push(Finding {
+            kind: "echo".into(),
+            issue: format!("{} with Bearer t0ken-value", service.url),
+            recommendation: "try key=s3cr3t-key as robot".into(),
+        });
+        let shown = serde_json::to_string(&redact(diagnosis, &service)).unwrap();
+        for secret in ["pa55word", "robot", "s3cr3t-key", "t0ken-value", "frag"] {
+            assert!(!shown.contains(secret), "{secret} in {shown}");
+        }
+        assert!(
+            shown.contains(&format!("\"target\":\"http://127.0.0.1:{port}/health\"")),
+            "{shown}"
+        );
+        assert!(shown.contains("[redacted]"), "{shown}");
     }
 }
