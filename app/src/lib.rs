@@ -59,8 +59,35 @@ pub fn performance_mark(name: &str) {
     let _ = name;
 }
 
+/// The Content-Security-Policy of Hale's answers. Scripts, styles,
+/// connections and images come from Hale itself; the wasm may be compiled
+/// (`'wasm-unsafe-eval'`); an inline script runs only with the page's
+/// `nonce` (Leptos puts it on the hydration scripts); styles may be
+/// inline (`style=` attributes); nothing may frame the page; forms post
+/// only to Hale. Answers that are not pages get it without a nonce.
+pub fn content_security_policy(nonce: Option<&str>) -> String {
+    let scripts = match nonce {
+        Some(nonce) => format!("'self' 'wasm-unsafe-eval' 'nonce-{nonce}'"),
+        None => "'self' 'wasm-unsafe-eval'".into(),
+    };
+    format!(
+        "default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; \
+         form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    // The page's policy names the nonce of this render's scripts (a kept
+    // render is sent with the headers it was made with).
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        let nonce = leptos::nonce::use_nonce().map(|n| n.to_string());
+        if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(nonce.as_deref())) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

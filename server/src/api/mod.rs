@@ -15,6 +15,7 @@ mod pages;
 mod push;
 pub mod range;
 pub mod reports;
+pub mod surface;
 mod websocket;
 
 pub use websocket::{serve_client, ClientEnd, ClientLimits, SnapshotFrames};
@@ -31,7 +32,7 @@ use app::{shell, App};
 use axum::extract::FromRef;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, get, post, MethodRouter};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -123,25 +124,11 @@ pub fn router(state: AppState) -> Router {
         history: state.history.history.clone(),
     }));
     let options = state.leptos_options.clone();
-    Router::new()
-        .route("/api/health", get(health::health))
-        .route("/api/health/live", get(health::live))
-        .route("/api/health/ready", get(health::ready))
-        .route("/api/health/detailed", get(health::detailed))
-        .route("/api/websocket", get(websocket::upgrade))
-        .route("/api/push/{token}", get(push::get).post(push::post))
-        .route("/metrics", get(metrics::prometheus))
-        .route("/api/metrics", get(history::metrics))
-        .route("/api/metrics/health", get(history::health))
-        .route("/api/metrics/{service}", get(history::service_metrics))
-        .route(
-            "/api/services/{name}/history",
-            get(history::service_history),
-        )
-        .route("/api/services/{name}/days", get(history::service_days))
-        .route("/api/services/{name}/diagnostics", post(diagnostics::run))
-        .route("/api/reports", get(reports::report))
-        .route("/api/reports/schema", get(reports::schema))
+    routes()
+        .into_iter()
+        .fold(Router::new(), |router, (path, handlers)| {
+            router.route(path, handlers)
+        })
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
@@ -161,6 +148,7 @@ pub fn router(state: AppState) -> Router {
         .nest_service(
             "/pkg",
             tower::ServiceBuilder::new()
+                .layer(axum::middleware::map_response(surface::missing_file))
                 .layer(axum::middleware::map_response(vary_on_encoding))
                 .service(
                     tower_http::services::ServeDir::new(
@@ -176,8 +164,58 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             page_cache::status_pages,
         ))
+        // Every route: a deadline, the global cap on requests in flight
+        // (shedding past it), and a body limit for the extractors.
+        .layer(
+            tower::ServiceBuilder::new()
+                .layer(axum::error_handling::HandleErrorLayer::new(
+                    surface::overloaded,
+                ))
+                .layer(tower::load_shed::LoadShedLayer::new())
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
+                    surface::MAX_IN_FLIGHT,
+                ))
+                .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    surface::REQUEST_TIMEOUT,
+                )),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(surface::MAX_BODY))
+        .layer(axum::middleware::from_fn(surface::json_errors))
+        .layer(axum::middleware::from_fn(surface::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Every route but the pages' (`generate_route_list(App)`) and the
+/// files under `/pkg`: the router is built from this list, and the route
+/// walk in `tests/api/surface.rs` reads it, so no route escapes the walk.
+fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/api/health", get(health::health)),
+        ("/api/health/live", get(health::live)),
+        ("/api/health/ready", get(health::ready)),
+        ("/api/health/detailed", get(health::detailed)),
+        ("/api/websocket", get(websocket::upgrade)),
+        ("/api/push/{token}", get(push::get).post(push::post)),
+        ("/metrics", get(metrics::prometheus)),
+        ("/api/metrics", get(history::metrics)),
+        ("/api/metrics/health", get(history::health)),
+        ("/api/metrics/{service}", get(history::service_metrics)),
+        (
+            "/api/services/{name}/history",
+            get(history::service_history),
+        ),
+        ("/api/services/{name}/days", get(history::service_days)),
+        ("/api/services/{name}/diagnostics", post(diagnostics::run)),
+        ("/api/reports", get(reports::report)),
+        ("/api/reports/schema", get(reports::schema)),
+    ]
+}
+
+/// The paths of [`routes`], as written (`{name}` for a parameter).
+pub fn route_paths() -> Vec<&'static str> {
+    routes().into_iter().map(|(path, _)| path).collect()
 }
 
 /// Files sent precompressed differ by `Accept-Encoding`: caches in front

@@ -17,4 +17,5 @@ mod pipeline;
 mod push;
 mod reports;
 mod store_contract;
+mod surface;
 mod websocket;

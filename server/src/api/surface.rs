@@ -1,0 +1,127 @@
+//! What every request is held to and every answer carries, whatever
+//! route made it: limits on time, body and requests in flight; security
+//! headers; and JSON errors under `/api/`.
+//!
+//! Both are layers on the whole router, so a route added later has them
+//! without asking. The route walk in `tests/api/surface.rs` checks every
+//! route of the router against them.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::header::{self, HeaderName, HeaderValue};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+
+/// The longest error body read to be wrapped as JSON: axum's rejections
+/// are a line.
+const MAX_ERROR_TEXT: usize = 4 * 1024;
+
+/// Headers every answer carries unless its handler set its own.
+/// Pages set their own Content-Security-Policy, naming their scripts'
+/// nonce (`app::shell`); other answers get it without one.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut axum::http::HeaderMap, name: HeaderName, value: &'static str| {
+        headers
+            .entry(name)
+            .or_insert_with(|| HeaderValue::from_static(value));
+    };
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    // Nobody frames a status page's buttons (clickjacking): the CSP's
+    // frame-ancestors for browsers that read it, X-Frame-Options for
+    // those that don't.
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::REFERRER_POLICY, "same-origin");
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        let policy = app::content_security_policy(None);
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    response
+}
+
+/// Error answers under `/api/` that are not JSON yet (axum's own
+/// rejections are text, a 405 has no body) become
+/// `{"error": "<their text>"}`, so every API error has the one shape
+/// docs/api.md documents.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let api = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !api || !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_ERROR_TEXT)
+        .await
+        .ok()
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| default_text(status));
+    let mut answer = (status, Json(serde_json::json!({ "error": text }))).into_response();
+    // Keep what the answer said besides its body (Allow, Retry-After, …).
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().entry(name).or_insert(value.clone());
+        }
+    }
+    answer
+}
+
+fn default_text(status: StatusCode) -> String {
+    match status {
+        StatusCode::METHOD_NOT_ALLOWED => "method not allowed".into(),
+        other => other
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_lowercase(),
+    }
+}
+
+/// A file under `/pkg` that can't be read (a name too long for the file
+/// system, say) is not there: 404, not 500.
+pub async fn missing_file(mut response: Response<Body>) -> Response<Body> {
+    if response.status() == StatusCode::INTERNAL_SERVER_ERROR {
+        *response.status_mut() = StatusCode::NOT_FOUND;
+        *response.body_mut() = Body::empty();
+        response.headers_mut().remove(header::CONTENT_LENGTH);
+    }
+    response
+}
+
+/// A request's handler may run this long (a diagnostics run of 20
+/// samples 5 s apart is the longest; a loop of them is held by the
+/// concurrency limit); then 503.
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(150);
+/// The largest request body any route reads.
+pub const MAX_BODY: usize = 64 * 1024;
+/// Requests being handled at once, over every route; past it, 503 at
+/// once rather than a queue. (A WebSocket holds one only while it is
+/// being upgraded.)
+pub const MAX_IN_FLIGHT: usize = 1_024;
+
+/// What a request shed by the in-flight cap (or failed in the layers)
+/// is answered.
+pub async fn overloaded(error: tower::BoxError) -> Response {
+    let message = if error.is::<tower::load_shed::error::Overloaded>() {
+        "Hale is busy; try again shortly".to_string()
+    } else {
+        tracing::error!(%error, "a request failed in the layers");
+        "request failed".to_string()
+    };
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::RETRY_AFTER, HeaderValue::from_static("1"))],
+        Json(serde_json::json!({ "error": message })),
+    )
+        .into_response()
+}
