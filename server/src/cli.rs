@@ -65,6 +65,11 @@ pub struct ServeArgs {
     /// render while nothing on the page changed (for measuring renders).
     #[arg(long, env = "HALE_NO_PAGE_CACHE")]
     pub no_page_cache: bool,
+    /// Open HTTP connections at most (each live page holds one); past it a
+    /// new connection is closed at once. Kept 1,024 under the open-files
+    /// limit, which probes and the database share.
+    #[arg(long, env = "HALE_MAX_CONNECTIONS", default_value_t = crate::api::serve::MAX_CONNECTIONS)]
+    pub max_connections: usize,
 }
 
 pub fn init_tracing(format: LogFormat) {
@@ -162,8 +167,20 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     } else if !pkg.join("__wasm_split_manifest.json").exists() {
         tracing::warn!(site_root = %args.site_root, "the site was built without --split: pages render, but the browser's code may not load (build with `cargo leptos build --split`)");
     }
-    raise_open_files_limit();
+    let open_files = raise_open_files_limit();
     let mut settings = Settings::new(config, args.listen);
+    settings.serve.max_connections = match open_files {
+        Some(files) if files.saturating_sub(1_024) < args.max_connections => {
+            let kept = files.saturating_sub(1_024).max(64);
+            tracing::warn!(
+                open_files = files,
+                max_connections = kept,
+                "the open-files limit leaves room for fewer connections than --max-connections"
+            );
+            kept
+        }
+        _ => args.max_connections,
+    };
     settings.site_root = args.site_root;
     settings.concurrency = args.max_concurrent_probes;
     settings.keep_renders = !args.no_page_cache;
@@ -213,7 +230,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Every probe in flight and every live client holds a socket: raise the
 /// soft open-files limit to the hard one, as Go programs do by default.
-fn raise_open_files_limit() {
+/// Returns the limit now in force, when it can be read.
+fn raise_open_files_limit() -> Option<usize> {
     #[cfg(unix)]
     {
         let mut limit = libc::rlimit {
@@ -221,18 +239,26 @@ fn raise_open_files_limit() {
             rlim_max: 0,
         };
         // SAFETY: plain libc calls on a struct we own.
-        let raised = unsafe {
-            libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && {
-                limit.rlim_cur = limit.rlim_max;
-                libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0
-            }
-        };
-        if raised {
+        let read = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 };
+        if !read {
+            tracing::warn!("could not read the open-files limit");
+            return None;
+        }
+        let soft = limit.rlim_cur;
+        limit.rlim_cur = limit.rlim_max;
+        // SAFETY: as above.
+        let raised = unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 };
+        let now = if raised {
             tracing::debug!(open_files = limit.rlim_cur, "raised the open-files limit");
+            limit.rlim_cur
         } else {
             tracing::warn!("could not raise the open-files limit");
-        }
+            soft
+        };
+        Some(usize::try_from(now).unwrap_or(usize::MAX))
     }
+    #[cfg(not(unix))]
+    None
 }
 
 async fn shutdown_signal() {

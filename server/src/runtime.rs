@@ -46,6 +46,9 @@ pub struct Settings {
     pub keep_renders: bool,
     /// Told of every status change and result (alerting's slot).
     pub notifier: Arc<dyn Notifier>,
+    /// Connection hygiene: the request-head deadline and the cap on open
+    /// connections (`api::serve`).
+    pub serve: api::serve::ServeLimits,
 }
 
 impl Settings {
@@ -61,6 +64,7 @@ impl Settings {
             rollup_every: Duration::from_secs(60),
             keep_renders: true,
             notifier: Arc::new(Silent),
+            serve: Default::default(),
         }
     }
 }
@@ -80,6 +84,7 @@ pub struct Hale {
     rollup: JoinHandle<()>,
     server: JoinHandle<std::io::Result<()>>,
     stop_server: oneshot::Sender<()>,
+    connections: Arc<api::serve::ConnectionStats>,
 }
 
 /// The services the scheduler probes: all but push services.
@@ -224,19 +229,16 @@ impl Hale {
         };
         let app = api::router(state.clone());
         let (stop_server, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            // Live messages are small and must not wait for the previous
-            // one's ACK (Nagle's algorithm).
-            use axum::serve::ListenerExt;
-            let listener = listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            });
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = stopped.await;
-                })
-                .await
-        });
+        let connections = Arc::new(api::serve::ConnectionStats::default());
+        let server = tokio::spawn(api::serve::serve(
+            listener,
+            app,
+            settings.serve.clone(),
+            connections.clone(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Ok(Hale {
             addr,
             state,
@@ -250,7 +252,13 @@ impl Hale {
             rollup,
             server,
             stop_server,
+            connections,
         })
+    }
+
+    /// Open connections, and those refused for want of a slot.
+    pub fn connections(&self) -> &api::serve::ConnectionStats {
+        &self.connections
     }
 
     pub fn board(&self) -> &Arc<StatusBoard> {

@@ -15,6 +15,7 @@ mod pages;
 mod push;
 pub mod range;
 pub mod reports;
+pub mod serve;
 pub mod surface;
 mod websocket;
 
