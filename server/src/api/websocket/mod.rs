@@ -79,6 +79,8 @@ enum Refusal {
     NotAnUpgrade,
     Version,
     NoKey,
+    /// A browser on another site's page (cross-site WebSocket hijacking).
+    ForeignOrigin,
 }
 
 impl IntoResponse for Refusal {
@@ -93,6 +95,13 @@ impl IntoResponse for Refusal {
                 Some((header::SEC_WEBSOCKET_VERSION, "13")),
             ),
             Refusal::NoKey => ("Sec-WebSocket-Key is missing", None),
+            Refusal::ForeignOrigin => {
+                let mut response =
+                    ApiError::BadRequest("a page of another site may not follow Hale's hub".into())
+                        .into_response();
+                *response.status_mut() = StatusCode::FORBIDDEN;
+                return response;
+            }
         };
         let mut response = ApiError::BadRequest(message.into()).into_response();
         if let Some((name, value)) = header {
@@ -129,8 +138,34 @@ fn accept_key(headers: &HeaderMap) -> Result<HeaderValue, Refusal> {
     let key = headers
         .get(header::SEC_WEBSOCKET_KEY)
         .ok_or(Refusal::NoKey)?;
+    if !same_origin(headers) {
+        return Err(Refusal::ForeignOrigin);
+    }
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     Ok(HeaderValue::from_str(&accept).expect("base64 is a valid header"))
+}
+
+/// Whether a browser's `Origin` is the host it connects to (`Host`, or
+/// `X-Forwarded-Host` behind a proxy). Clients that are not browsers send
+/// no `Origin` and are let in.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Some(origin) = origin.to_str().ok().and_then(|o| url::Url::parse(o).ok()) else {
+        return false;
+    };
+    let Some(host) = origin.host_str() else {
+        return false;
+    };
+    let origin_host = match origin.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    ["host", "x-forwarded-host"]
+        .into_iter()
+        .filter_map(|name| headers.get(name)?.to_str().ok())
+        .any(|h| h.trim().eq_ignore_ascii_case(&origin_host))
 }
 
 /// The snapshot's JSON, made again only when the board changed, the day
@@ -190,6 +225,32 @@ mod tests {
             ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
         ]);
         assert_eq!(accept_key(&valid).unwrap(), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+
+        // A browser on Hale's own page, directly or behind a proxy, is let
+        // in; one on another site's page is refused.
+        let from = |origin: &'static str, host: &'static str, forwarded: Option<&'static str>| {
+            let mut h = valid.clone();
+            h.insert(header::ORIGIN, HeaderValue::from_static(origin));
+            h.insert(header::HOST, HeaderValue::from_static(host));
+            if let Some(f) = forwarded {
+                h.insert("x-forwarded-host", HeaderValue::from_static(f));
+            }
+            accept_key(&h)
+        };
+        assert!(from("http://127.0.0.1:3000", "127.0.0.1:3000", None).is_ok());
+        assert!(from(
+            "https://status.example.com",
+            "127.0.0.1:3000",
+            Some("status.example.com")
+        )
+        .is_ok());
+        let foreign = from("https://evil.example", "127.0.0.1:3000", None).unwrap_err();
+        assert_eq!(foreign, Refusal::ForeignOrigin);
+        assert_eq!(foreign.into_response().status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            from("null", "127.0.0.1:3000", None).unwrap_err(),
+            Refusal::ForeignOrigin
+        );
 
         let plain = accept_key(&headers(&[])).unwrap_err().into_response();
         assert_eq!(plain.status(), StatusCode::UPGRADE_REQUIRED);
