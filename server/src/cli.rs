@@ -70,6 +70,27 @@ pub struct ServeArgs {
     /// limit, which probes and the database share.
     #[arg(long, env = "HALE_MAX_CONNECTIONS", default_value_t = crate::api::serve::MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Requests a second one client may make (0: no limit); past it, 429.
+    #[arg(long, env = "HALE_RATE_LIMIT", default_value_t = crate::api::clients::PER_SECOND)]
+    pub rate_limit: u32,
+    /// Requests one client may make in a burst above the rate.
+    #[arg(long, env = "HALE_RATE_BURST", default_value_t = crate::api::clients::BURST)]
+    pub rate_burst: u32,
+    /// Live pages one client may hold open at once (0: no cap).
+    #[arg(long, env = "HALE_MAX_WEBSOCKETS_PER_CLIENT", default_value_t = crate::api::clients::WEBSOCKETS_PER_CLIENT)]
+    pub max_websockets_per_client: usize,
+    /// Reverse proxies whose X-Forwarded-For tells the client: addresses or
+    /// networks, comma-separated (`127.0.0.1,10.0.0.0/8`).
+    #[arg(long, env = "HALE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+/// An address (`10.0.0.1`, a network of one) or a network (`10.0.0.0/8`).
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{text:?} is not an address or a network like 10.0.0.0/8"))
 }
 
 pub fn init_tracing(format: LogFormat) {
@@ -180,6 +201,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             kept
         }
         _ => args.max_connections,
+    };
+    settings.clients = crate::api::clients::ClientRules {
+        per_second: args.rate_limit,
+        burst: args.rate_burst,
+        websockets: args.max_websockets_per_client,
+        trusted_proxies: args.trusted_proxies,
     };
     settings.site_root = args.site_root;
     settings.concurrency = args.max_concurrent_probes;

@@ -49,6 +49,9 @@ pub struct Settings {
     /// Connection hygiene: the request-head deadline and the cap on open
     /// connections (`api::serve`).
     pub serve: api::serve::ServeLimits,
+    /// Per-client request rate, live connections, trusted proxies
+    /// (`api::clients`).
+    pub clients: api::clients::ClientRules,
 }
 
 impl Settings {
@@ -65,6 +68,7 @@ impl Settings {
             keep_renders: true,
             notifier: Arc::new(Silent),
             serve: Default::default(),
+            clients: Default::default(),
         }
     }
 }
@@ -85,6 +89,8 @@ pub struct Hale {
     server: JoinHandle<std::io::Result<()>>,
     stop_server: oneshot::Sender<()>,
     connections: Arc<api::serve::ConnectionStats>,
+    /// Forgets clients whose allowance is whole again.
+    forgetting: Option<JoinHandle<()>>,
 }
 
 /// The services the scheduler probes: all but push services.
@@ -192,6 +198,8 @@ impl Hale {
             .site_pkg_dir("pkg")
             .site_addr(addr)
             .build();
+        let clients = api::clients::Clients::new(settings.clients.clone());
+        let forgetting = clients.spawn_housekeeping();
         let state = AppState {
             leptos_options,
             live: api::LiveState {
@@ -202,6 +210,7 @@ impl Hale {
                     send_timeout: settings.send_timeout,
                     ..Default::default()
                 },
+                clients: clients.clone(),
             },
             history: api::HistoryState {
                 board: board.clone(),
@@ -226,6 +235,7 @@ impl Hale {
                 limits: Default::default(),
             },
             pages: api::page_cache::PageCache::new(settings.keep_renders),
+            clients,
         };
         let app = api::router(state.clone());
         let (stop_server, stopped) = oneshot::channel::<()>();
@@ -253,6 +263,7 @@ impl Hale {
             server,
             stop_server,
             connections,
+            forgetting,
         })
     }
 
@@ -317,6 +328,9 @@ impl Hale {
         }
         self.heartbeat.abort();
         self.rollup.abort();
+        if let Some(forgetting) = &self.forgetting {
+            forgetting.abort();
+        }
         self.state.live.hub.close();
         let _ = self.stop_server.send(());
         // Open WebSockets would hold a graceful shutdown forever; the hub's

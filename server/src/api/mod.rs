@@ -5,6 +5,7 @@
 //! each cut from [`AppState`] with `FromRef`; every failure is an
 //! [`ApiError`], a status with a JSON `{"error": …}`.
 
+pub mod clients;
 mod details;
 mod diagnostics;
 mod health;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub diagnostics: DiagnosticsState,
     /// Status page renders, reused while the board is unchanged.
     pub pages: page_cache::PageCache,
+    /// Who a request is from, and how much each client may ask.
+    pub clients: clients::Clients,
 }
 
 /// The WebSocket's: the board to snapshot, the hub to follow.
@@ -61,6 +64,8 @@ pub struct LiveState {
     pub snapshots: SnapshotFrames,
     /// When a WebSocket client is given up on.
     pub client_limits: ClientLimits,
+    /// Live connections per client.
+    pub clients: clients::Clients,
 }
 
 /// The history APIs' and reports': what is configured, and the history.
@@ -182,6 +187,11 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .layer(axum::extract::DefaultBodyLimit::max(surface::MAX_BODY))
+        // Outside the in-flight cap: a client over its rate takes no slot.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clients.clone(),
+            clients::rate_limit,
+        ))
         .layer(axum::middleware::from_fn(surface::json_errors))
         .layer(axum::middleware::from_fn(surface::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())

@@ -3,6 +3,7 @@
 //! HALE_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres).
 
 mod cli;
+mod clients;
 mod connections;
 mod diagnostics;
 mod extremes;

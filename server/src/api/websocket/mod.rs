@@ -41,8 +41,27 @@ pub async fn upgrade(State(live): State<LiveState>, mut request: Request) -> Res
         Ok(accept) => accept,
         Err(refusal) => return refusal.into_response(),
     };
+    // One client's live connections are capped; it keeps its slot until
+    // the connection ends.
+    let slot = match super::clients::client_of(&live.clients, &request) {
+        None => None,
+        Some(client) => match live.clients.open_websocket(client) {
+            Some(slot) => Some(slot),
+            None => {
+                return ApiError::TooMany {
+                    message: format!(
+                        "too many live connections from {client}: at most {}",
+                        live.clients.rules().websockets
+                    ),
+                    retry_after: std::time::Duration::from_secs(5),
+                }
+                .into_response()
+            }
+        },
+    };
     let on_upgrade = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {
+        let _slot = slot;
         let upgraded = match on_upgrade.await {
             Ok(upgraded) => upgraded,
             Err(err) => return tracing::debug!(%err, "websocket upgrade failed"),
