@@ -227,7 +227,7 @@ fn service(place: &Place, raw: RawService, issues: &mut Issues) -> Option<Servic
     let conditions = raw.conditions.as_ref().map_or(&[][..], |c| &c.value[..]);
     let (url, kind) = (url?, kind?);
     // Settings the kind does not take are mistakes, not silently ignored.
-    let given: [(&str, Option<Location>); 8] = [
+    let given: [(&str, Option<Location>); 9] = [
         ("method", raw.method.as_ref().map(|v| v.defined)),
         ("headers", raw.headers.as_ref().map(|v| v.defined)),
         ("body", raw.body.as_ref().map(|v| v.defined)),
@@ -239,6 +239,10 @@ fn service(place: &Place, raw: RawService, issues: &mut Issues) -> Option<Servic
         ("dns", raw.dns.as_ref().map(|v| v.defined)),
         ("grace", raw.grace.as_ref().map(|v| v.defined)),
         ("allow_get", raw.allow_get.as_ref().map(|v| v.defined)),
+        (
+            "redirect_to_private",
+            raw.redirect_to_private.as_ref().map(|v| v.defined),
+        ),
     ];
     for (field, at) in given {
         let Some(at) = at else { continue };
@@ -263,6 +267,7 @@ fn service(place: &Place, raw: RawService, issues: &mut Issues) -> Option<Servic
         dns: raw.dns.as_ref().map(|d| &d.value),
         grace: raw.grace.as_ref().map(|g| g.value.0),
         allow_get: raw.allow_get.as_ref().map(|g| g.value),
+        redirect_to_private: raw.redirect_to_private.as_ref().map(|r| r.value),
         conditions,
     };
     let target = match Target::parse(kind, &fields) {

@@ -216,6 +216,7 @@ pub fn convert(endpoints: Vec<Spanned<Endpoint>>, text: &str) -> Converted {
             dns: endpoint.dns,
             grace: None,
             allow_get: None,
+            redirect_to_private: None,
             degraded_latency: None,
             degraded_error_rate: None,
             failure_threshold: None,

@@ -133,6 +133,9 @@ pub struct RawService {
     /// Push: how late a push may be, past the interval.
     #[serde(default)]
     pub grace: Option<Spanned<HumanDuration>>,
+    /// HTTP: follow a redirect from a public address to a private one.
+    #[serde(default)]
+    pub redirect_to_private: Option<Spanned<bool>>,
     /// Push: take `GET /api/push/<token>` as well as POST.
     #[serde(default)]
     pub allow_get: Option<Spanned<bool>>,

@@ -5,6 +5,7 @@ use crate::condition::Observation;
 use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::time::Duration;
 
 /// Bodies are read up to this many bytes, and only when a condition looks.
@@ -22,6 +23,10 @@ pub struct HttpTarget {
     /// Check the certificate chain and name (`true`), or accept any
     /// certificate (`false`; its expiry is still read).
     pub verify_tls: bool,
+    /// Follow a redirect from a public address to a private, loopback or
+    /// link-local one (`redirect_to_private`); refused by default, so a
+    /// monitored third party can't steer Hale at internal addresses.
+    pub redirect_to_private: bool,
 }
 
 impl Kind for HttpTarget {
@@ -32,6 +37,7 @@ impl Kind for HttpTarget {
         "body",
         "follow_redirects",
         "verify_tls",
+        "redirect_to_private",
     ];
     const DEFAULT_CONDITIONS: &'static [&'static str] = &["[STATUS] < 400"];
 
@@ -47,6 +53,7 @@ impl Kind for HttpTarget {
             headers,
             body: fields.body.map(str::to_string),
             verify_tls: fields.verify_tls.unwrap_or(true),
+            redirect_to_private: fields.redirect_to_private.unwrap_or(false),
         })
     }
 }
@@ -126,42 +133,59 @@ impl Redirects {
             (true, false) => Redirects::Always,
         }
     }
+}
 
-    fn policy(self) -> reqwest::redirect::Policy {
-        match self {
-            Redirects::Never => reqwest::redirect::Policy::none(),
-            Redirects::Always => reqwest::redirect::Policy::limited(10),
-            Redirects::SameOrigin => reqwest::redirect::Policy::custom(|attempt| {
-                if attempt.previous().len() >= 10 {
-                    return attempt.error("too many redirects");
-                }
-                let first = &attempt.previous()[0];
-                if attempt.url().origin() == first.origin() {
-                    attempt.follow()
-                } else {
-                    attempt.stop()
-                }
-            }),
+/// Probes HTTP(S) targets. Certificate checking is a client setting in
+/// reqwest, so there is one client (and one connection pool) for each,
+/// indexed by `verify_tls`. Redirects are followed here, hop by hop, not by
+/// reqwest: each hop's address is known, so a redirect from a public
+/// address to a private one can be refused.
+pub struct HttpProber {
+    clients: [reqwest::Client; 2],
+    body_limit: usize,
+    /// Whether an address is public (tests stand a loopback address in
+    /// for a public one).
+    is_public: fn(IpAddr) -> bool,
+}
+
+/// Redirects followed at most, as browsers and reqwest do.
+const MAX_REDIRECTS: usize = 10;
+
+/// Whether `ip` is reachable from the internet: not loopback, private
+/// (RFC 1918, unique local), link-local, shared (CGNAT), unspecified or
+/// broadcast. IPv4 mapped into IPv6 is judged as IPv4.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (64..128).contains(&b)))
         }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                let first = v6.segments()[0];
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || (first & 0xfe00) == 0xfc00
+                    || (first & 0xffc0) == 0xfe80)
+            }
+        },
     }
 }
 
-/// Probes HTTP(S) targets. Redirect handling and certificate checking are
-/// client settings in reqwest, so there is one client (and one connection
-/// pool) per combination, indexed `[redirects][verify_tls]`.
-pub struct HttpProber {
-    clients: [[reqwest::Client; 2]; 3],
-    body_limit: usize,
-}
-
-fn client(redirects: Redirects, verify_tls: bool) -> Result<reqwest::Client, reqwest::Error> {
+fn client(verify_tls: bool) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
         .user_agent(concat!(
             "Hale/",
             env!("CARGO_PKG_VERSION"),
             " (status monitor)"
         ))
-        .redirect(redirects.policy())
+        .redirect(reqwest::redirect::Policy::none())
         .danger_accept_invalid_certs(!verify_tls)
         .tls_info(true)
         .connect_timeout(Duration::from_secs(10))
@@ -173,23 +197,16 @@ impl KindProber for HttpProber {
     type Target = HttpTarget;
 
     fn new() -> Result<HttpProber, BuildError> {
-        let pair = |r| -> Result<[reqwest::Client; 2], reqwest::Error> {
-            Ok([client(r, false)?, client(r, true)?])
-        };
-        let clients = (|| {
-            Ok::<_, reqwest::Error>([
-                pair(Redirects::Never)?,
-                pair(Redirects::SameOrigin)?,
-                pair(Redirects::Always)?,
-            ])
-        })()
-        .map_err(|e| BuildError {
-            kind: "http",
-            message: e.to_string(),
-        })?;
+        let clients = (|| Ok::<_, reqwest::Error>([client(false)?, client(true)?]))().map_err(
+            |e: reqwest::Error| BuildError {
+                kind: "http",
+                message: e.to_string(),
+            },
+        )?;
         Ok(HttpProber {
             clients,
             body_limit: DEFAULT_BODY_LIMIT,
+            is_public,
         })
     }
 
@@ -197,8 +214,11 @@ impl KindProber for HttpProber {
         let read_body = spec.conditions.iter().any(|c| c.needs_body());
         let answer = match self.fetch(target, spec.timeout, read_body).await {
             Ok(answer) => answer,
-            Err(e) if e.is_timeout() => return Observed::failed(super::timed_out(spec.timeout)),
-            Err(e) => return Observed::failed(describe(&e)),
+            Err(Failure::Http(e)) if e.is_timeout() => {
+                return Observed::failed(super::timed_out(spec.timeout))
+            }
+            Err(Failure::Http(e)) => return Observed::failed(describe(&e)),
+            Err(Failure::Refused(reason)) => return Observed::failed(reason),
         };
         // A cross-host redirect the client declined to follow (see
         // `Redirects::SameOrigin`) is a failure with the reason, not a 3xx
@@ -235,26 +255,91 @@ struct Answer {
     certificate_expires: Option<chrono::DateTime<chrono::Utc>>,
 }
 
+/// Why a fetch gave no answer.
+enum Failure {
+    Http(reqwest::Error),
+    /// A redirect Hale would not follow, and why.
+    Refused(String),
+}
+
+impl From<reqwest::Error> for Failure {
+    fn from(error: reqwest::Error) -> Failure {
+        Failure::Http(error)
+    }
+}
+
 impl HttpProber {
     async fn fetch(
         &self,
         target: &HttpTarget,
         timeout: Duration,
         read_body: bool,
-    ) -> Result<Answer, reqwest::Error> {
-        let client = &self.clients[target.redirects as usize][usize::from(target.verify_tls)];
-        // reqwest's own timeout covers the request; the probe's frame also
-        // bounds a body that trickles in forever.
-        let mut request = client
-            .request(target.method.clone(), target.url.clone())
-            .timeout(timeout);
-        for (name, value) in target.headers.iter() {
-            request = request.header(name, value);
-        }
-        if let Some(body) = &target.body {
-            request = request.body(body.clone());
-        }
-        let mut response = request.send().await?;
+    ) -> Result<Answer, Failure> {
+        let client = &self.clients[usize::from(target.verify_tls)];
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut url = target.url.clone();
+        let mut method = target.method.clone();
+        let mut body = target.body.clone();
+        // Whether the first hop's address was public, once known.
+        let mut from_public = None;
+        let mut hops = 0;
+        let mut response = loop {
+            // reqwest's own timeout covers each request; the probe's frame
+            // also bounds a body that trickles in forever.
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let mut request = client.request(method.clone(), url.clone()).timeout(left);
+            for (name, value) in target.headers.iter() {
+                request = request.header(name, value);
+            }
+            if let Some(body) = &body {
+                request = request.body(body.clone());
+            }
+            let response = request.send().await?;
+            let status = response.status();
+            let next = status
+                .is_redirection()
+                .then(|| response.headers().get(reqwest::header::LOCATION))
+                .flatten()
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| url.join(l).ok());
+            let Some(next) = next.filter(|_| target.redirects != Redirects::Never) else {
+                break response;
+            };
+            // Headers of the service's own never go to another origin: the
+            // redirect is the answer (`observe` says why).
+            if target.redirects == Redirects::SameOrigin && next.origin() != url.origin() {
+                break response;
+            }
+            hops += 1;
+            if hops > MAX_REDIRECTS {
+                return Err(Failure::Refused("too many redirects".into()));
+            }
+            let public = *from_public.get_or_insert_with(|| {
+                response
+                    .remote_addr()
+                    .is_some_and(|a| (self.is_public)(a.ip()))
+            });
+            if public && !target.redirect_to_private {
+                if let Some(private) = self.private_address(&next).await {
+                    return Err(Failure::Refused(format!(
+                        "redirected from a public address to a private one ({next} is {private}); \
+                         not followed (redirect_to_private: true allows it)"
+                    )));
+                }
+            }
+            // As browsers do: 303, and 301/302 after a POST, become a GET
+            // without a body; 307 and 308 repeat the request.
+            let code = status.as_u16();
+            if code == 303 && method != reqwest::Method::HEAD
+                || (matches!(code, 301 | 302) && method == reqwest::Method::POST)
+            {
+                method = reqwest::Method::GET;
+                body = None;
+            }
+            // The hop's body is left unread: its connection is not reused.
+            drop(response);
+            url = next;
+        };
         let status = response.status().as_u16();
         let location = response
             .headers()
@@ -270,26 +355,41 @@ impl HttpProber {
         // Read the body to its end (up to the cap) even when no condition
         // looks at it: hyper pools a connection only once its body is
         // done, and a new connection per probe costs far more than a read.
-        let mut body = Vec::new();
+        let mut kept = Vec::new();
         let mut read = 0;
         while let Some(chunk) = response.chunk().await? {
             read += chunk.len();
             if read_body {
-                let room = self.body_limit - body.len();
-                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                let room = self.body_limit - kept.len();
+                kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
             }
             if read >= self.body_limit {
                 break;
             }
         }
-        let body = read_body.then_some(body);
         Ok(Answer {
             status,
             location,
             ip,
-            body,
+            body: read_body.then_some(kept),
             certificate_expires,
         })
+    }
+
+    /// The first address of `url`'s host that is not public, if any (a
+    /// host that does not resolve is left to the request to report).
+    async fn private_address(&self, url: &url::Url) -> Option<IpAddr> {
+        let port = url.port_or_known_default().unwrap_or(80);
+        let addresses: Vec<IpAddr> = match url.host()? {
+            url::Host::Ipv4(ip) => vec![IpAddr::V4(ip)],
+            url::Host::Ipv6(ip) => vec![IpAddr::V6(ip)],
+            url::Host::Domain(name) => tokio::net::lookup_host((name, port))
+                .await
+                .ok()?
+                .map(|a| a.ip())
+                .collect(),
+        };
+        addresses.into_iter().find(|ip| !(self.is_public)(*ip))
     }
 }
 
@@ -454,6 +554,91 @@ mod tests {
             ))
             .await;
         assert_eq!(same.status_code, Some(500), "{}", same.message);
+    }
+
+    #[tokio::test]
+    async fn a_redirect_from_a_public_address_to_a_private_one_is_refused_unless_allowed() {
+        // 127.0.0.2 stands in for a public address; 127.0.0.1 is private.
+        let inside = axum::Router::new().route("/secret", get(|| async { "internal" }));
+        let b = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let b_url = format!("http://{}/secret", b.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(b, inside).await.unwrap() });
+        let location = b_url.clone();
+        let outside = axum::Router::new().route(
+            "/go",
+            get(move || {
+                let location = location.clone();
+                async move { (StatusCode::FOUND, [(header::LOCATION, location)]) }
+            }),
+        );
+        let a = tokio::net::TcpListener::bind("127.0.0.2:0").await.unwrap();
+        let a_base = format!("http://{}", a.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(a, outside).await.unwrap() });
+        let prober = HttpProber {
+            is_public: |ip| ip == IpAddr::from([127, 0, 0, 2]),
+            ..HttpProber::new().unwrap()
+        };
+        let observe = |yaml: &str| {
+            let spec = service(&a_base, yaml);
+            let prober = &prober;
+            async move {
+                let crate::probe::Target::Http(target) = &spec.target else {
+                    panic!("not an HTTP target");
+                };
+                prober.observe(target, &spec).await
+            }
+        };
+        let refused = observe("    url: '{base}/go'\n").await;
+        assert_eq!(
+            refused.error.as_deref(),
+            Some(
+                format!(
+                    "redirected from a public address to a private one ({b_url} is 127.0.0.1); not followed (redirect_to_private: true allows it)"
+                )
+                .as_str()
+            )
+        );
+        let allowed = observe("    url: '{base}/go'\n    redirect_to_private: true\n").await;
+        assert_eq!(allowed.error, None);
+        assert_eq!(allowed.observation.status, Some(200));
+        // A private first hop may redirect to another private one.
+        let private = HttpProber::new().unwrap();
+        let spec = service(&a_base, "    url: '{base}/go'\n");
+        let crate::probe::Target::Http(target) = &spec.target else {
+            panic!("not an HTTP target");
+        };
+        assert_eq!(
+            private.observe(target, &spec).await.observation.status,
+            Some(200)
+        );
+    }
+
+    #[test]
+    fn public_and_private_addresses_are_told_apart() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in [
+            "8.8.8.8",
+            "203.0.113.9",
+            "100.128.0.1",
+            "2001:4860::8888",
+            "::ffff:8.8.8.8",
+        ] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
     }
 
     #[tokio::test]

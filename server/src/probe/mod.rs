@@ -56,6 +56,7 @@ pub struct Fields<'a> {
     pub dns: Option<&'a dns::Query>,
     pub grace: Option<Duration>,
     pub allow_get: Option<bool>,
+    pub redirect_to_private: Option<bool>,
     pub conditions: &'a [Condition],
 }
 
