@@ -163,6 +163,16 @@ async fn reload(hale: &mut Hale, path: &Path, why: &str) {
 }
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    // A bucket smaller than a second's allowance leaves the limiter no
+    // room for requests that arrive together (its tolerance is the burst
+    // over the rate): they would be refused at any load.
+    if args.rate_limit > 0 && args.rate_burst < args.rate_limit {
+        anyhow::bail!(
+            "--rate-burst ({}) must be at least --rate-limit ({}): a burst smaller than a second's allowance refuses requests that arrive together",
+            args.rate_burst,
+            args.rate_limit
+        );
+    }
     let path = config_path(args.config.as_deref());
     let config = match &path {
         Some(path) => load_config(path)?,

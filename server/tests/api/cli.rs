@@ -93,6 +93,31 @@ fn validate_and_serve_reject_a_bad_config_naming_file_line_and_field() {
 }
 
 #[test]
+fn serve_refuses_a_burst_smaller_than_the_rate() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hale()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "50",
+            "--rate-burst",
+            "10",
+        ])
+        .env_remove("HALE_CONFIG")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--rate-burst (10) must be at least --rate-limit (50)"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn serve_rejects_an_unknown_database_scheme() {
     let dir = tempfile::tempdir().unwrap();
     let out = hale()
