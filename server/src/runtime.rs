@@ -199,6 +199,7 @@ impl Hale {
             .site_addr(addr)
             .build();
         let clients = api::clients::Clients::new(settings.clients.clone());
+        let connections = Arc::new(api::serve::ConnectionStats::default());
         let forgetting = clients.spawn_housekeeping();
         let state = AppState {
             leptos_options,
@@ -224,6 +225,8 @@ impl Hale {
                 rollups,
                 telemetry,
                 started_at: crate::clock::now(),
+                connections: connections.clone(),
+                clients: clients.clone(),
             },
             push: api::PushState {
                 board: push,
@@ -239,7 +242,6 @@ impl Hale {
         };
         let app = api::router(state.clone());
         let (stop_server, stopped) = oneshot::channel::<()>();
-        let connections = Arc::new(api::serve::ConnectionStats::default());
         let server = tokio::spawn(api::serve::serve(
             listener,
             app,

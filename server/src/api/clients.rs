@@ -19,6 +19,7 @@ use ipnet::IpNet;
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -59,6 +60,15 @@ pub struct Clients {
     rules: Arc<ClientRules>,
     limiter: Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>,
     websockets: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    /// Requests refused over a client's rate, and live connections over
+    /// its cap, for `/metrics`.
+    pub refused: Arc<Refused>,
+}
+
+#[derive(Default, Debug)]
+pub struct Refused {
+    pub requests: AtomicU64,
+    pub websockets: AtomicU64,
 }
 
 impl Clients {
@@ -73,6 +83,7 @@ impl Clients {
             rules: Arc::new(rules),
             limiter,
             websockets: Arc::default(),
+            refused: Arc::default(),
         }
     }
 
@@ -121,6 +132,7 @@ impl Clients {
         let mut open = self.websockets.lock().expect("websocket count lock");
         let count = open.entry(client).or_default();
         if self.rules.websockets > 0 && *count >= self.rules.websockets {
+            self.refused.websockets.fetch_add(1, Ordering::Relaxed);
             return None;
         }
         *count += 1;
@@ -179,6 +191,7 @@ pub async fn rate_limit(State(clients): State<Clients>, request: Request, next: 
     match limiter.check_key(&client) {
         Ok(()) => next.run(request).await,
         Err(not_until) => {
+            clients.refused.requests.fetch_add(1, Ordering::Relaxed);
             let wait = not_until.wait_time_from(limiter.clock().now());
             super::ApiError::TooMany {
                 message: format!(

@@ -31,6 +31,15 @@ fn labelled(
     registry.register(name, help, family);
 }
 
+/// A counter read off an atomic (`_total` is added to its name).
+fn counter(registry: &mut Registry, name: &str, help: &str, value: u64) {
+    registry.register(
+        name,
+        help,
+        prometheus_client::metrics::counter::ConstCounter::new(value),
+    );
+}
+
 fn gauge(registry: &mut Registry, name: &str, help: &str, value: i64) {
     let gauge: Gauge = Gauge::default();
     gauge.set(value);
@@ -90,6 +99,30 @@ pub async fn prometheus(State(state): State<OpsState>) -> impl IntoResponse {
         "hale_websocket_clients",
         "Connected live-page clients",
         state.hub.client_count() as i64,
+    );
+    gauge(
+        &mut now,
+        "hale_http_connections",
+        "Open HTTP connections (live pages included)",
+        state.connections.open.load(Ordering::Relaxed) as i64,
+    );
+    counter(
+        &mut now,
+        "hale_http_connections_refused",
+        "Connections closed at once because every slot was taken",
+        state.connections.refused.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut now,
+        "hale_rate_limited_requests",
+        "Requests answered 429 over their client's rate",
+        state.clients.refused.requests.load(Ordering::Relaxed),
+    );
+    counter(
+        &mut now,
+        "hale_rate_limited_websockets",
+        "Live connections refused over their client's cap",
+        state.clients.refused.websockets.load(Ordering::Relaxed),
     );
     labelled(
         &mut now,

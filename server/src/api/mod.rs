@@ -85,6 +85,10 @@ pub struct OpsState {
     pub rollups: Arc<RollupStats>,
     /// The counters and histograms `/metrics` shows.
     pub telemetry: Arc<Telemetry>,
+    /// Open connections and those refused (`serve`).
+    pub connections: Arc<serve::ConnectionStats>,
+    /// Requests and live connections refused per client (`clients`).
+    pub clients: clients::Clients,
     pub started_at: DateTime<Utc>,
 }
 

@@ -52,6 +52,20 @@ async fn a_client_past_its_burst_is_answered_429_with_json_and_retry_after() {
     );
     // X-Forwarded-For from an untrusted peer changes nothing.
     assert_eq!(codes(&app, 1, Some("198.51.100.7")).await, [429]);
+    // /metrics counts the refusals once the allowance lets it answer.
+    let text = eventually("a scrape within the allowance", || async {
+        let response = app.get("/metrics").await;
+        (response.status() == 200).then_some(())?;
+        response.text().await.ok()
+    })
+    .await;
+    let refused: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("hale_rate_limited_requests_total "))
+        .unwrap_or_else(|| panic!("no counter in\n{text}"))
+        .parse()
+        .unwrap();
+    assert!(refused >= 2.0, "{text}");
     app.hale.shutdown().await;
 }
 

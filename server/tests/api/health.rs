@@ -117,6 +117,11 @@ async fn prometheus_metrics_export_scheduler_lateness() {
     assert!(buckets.windows(2).all(|w| w[0] <= w[1]), "{buckets:?}");
     assert_eq!(value("hale_scheduled_services"), 1.0);
     assert_eq!(value("hale_websocket_clients"), 0.0);
+    // This scrape's own connection is open; nothing was refused.
+    assert!(value("hale_http_connections") >= 1.0, "{text}");
+    assert_eq!(value("hale_http_connections_refused_total"), 0.0);
+    assert_eq!(value("hale_rate_limited_requests_total"), 0.0);
+    assert_eq!(value("hale_rate_limited_websockets_total"), 0.0);
     // Per-service figures: the fake target answers 200.
     assert_eq!(value("hale_service_up{service=\"api\"}"), 1.0);
     let successes = value("hale_probes_total{service=\"api\",outcome=\"success\"}");
