@@ -199,7 +199,9 @@ impl Hale {
             .site_addr(addr)
             .build();
         let clients = api::clients::Clients::new(settings.clients.clone());
-        let connections = Arc::new(api::serve::ConnectionStats::default());
+        let connections = Arc::new(api::serve::ConnectionStats::new(
+            settings.serve.max_connections,
+        ));
         let forgetting = clients.spawn_housekeeping();
         let state = AppState {
             leptos_options,

@@ -104,7 +104,7 @@ pub async fn prometheus(State(state): State<OpsState>) -> impl IntoResponse {
         &mut now,
         "hale_http_connections",
         "Open HTTP connections (live pages included)",
-        state.connections.open.load(Ordering::Relaxed) as i64,
+        state.connections.open() as i64,
     );
     counter(
         &mut now,

@@ -55,16 +55,33 @@ impl Default for ServeLimits {
     }
 }
 
-/// What the connection slots count, for `/metrics` and tests.
-#[derive(Default, Debug)]
+/// The connection slots, and what they count for `/metrics` and tests.
+#[derive(Debug)]
 pub struct ConnectionStats {
-    pub open: AtomicU64,
+    slots: Arc<Semaphore>,
+    max: usize,
     /// Closed at once because every slot was taken.
     pub refused: AtomicU64,
 }
 
+impl ConnectionStats {
+    pub fn new(max_connections: usize) -> ConnectionStats {
+        ConnectionStats {
+            slots: Arc::new(Semaphore::new(max_connections)),
+            max: max_connections,
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    /// Connections open now: the slots taken.
+    pub fn open(&self) -> usize {
+        self.max - self.slots.available_permits()
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` resolves, then lets
-/// requests in flight finish for up to `limits.drain`.
+/// requests in flight finish for up to `limits.drain`. Connections take
+/// their slots from `stats`.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
@@ -72,7 +89,6 @@ pub async fn serve(
     stats: Arc<ConnectionStats>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(limits.header_read)
@@ -93,7 +109,7 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
+        let Ok(slot) = stats.slots.clone().try_acquire_owned() else {
             stats.refused.fetch_add(1, Ordering::Relaxed);
             tracing::debug!(%remote, "every connection slot is taken; closing");
             continue;
@@ -101,13 +117,9 @@ pub async fn serve(
         // Live messages are small and must not wait for the previous
         // one's ACK (Nagle's algorithm).
         let _ = tcp.set_nodelay(true);
-        stats.open.fetch_add(1, Ordering::Relaxed);
         let io = TokioIo::new(Slotted {
             io: tcp,
-            _slot: Slot {
-                _permit: slot,
-                stats: stats.clone(),
-            },
+            _slot: slot,
         });
         let service = app
             .clone()
@@ -143,24 +155,11 @@ pub async fn serve(
     Ok(())
 }
 
-/// A connection's slot: given back (the permit dropped with it), and
-/// counted, when the socket closes.
-struct Slot {
-    _permit: OwnedSemaphorePermit,
-    stats: Arc<ConnectionStats>,
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.stats.open.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
 /// The socket with its slot: a WebSocket upgrade hands the socket on,
 /// slot and all, so the slot is held until the socket closes.
 struct Slotted<T> {
     io: T,
-    _slot: Slot,
+    _slot: OwnedSemaphorePermit,
 }
 
 impl<T: AsyncRead + Unpin> AsyncRead for Slotted<T> {

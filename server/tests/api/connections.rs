@@ -73,12 +73,7 @@ async fn half_sent_request_heads_are_closed_at_the_deadline() {
         );
     }
     eventually("the slots given back", || async {
-        (app.hale
-            .connections()
-            .open
-            .load(std::sync::atomic::Ordering::Relaxed)
-            == 0)
-            .then_some(())
+        (app.hale.connections().open() == 0).then_some(())
     })
     .await;
     app.hale.shutdown().await;
@@ -92,12 +87,7 @@ async fn connections_past_the_cap_are_closed_and_slots_come_back() {
     })
     .await;
     let addr = app.hale.addr;
-    let open = || {
-        app.hale
-            .connections()
-            .open
-            .load(std::sync::atomic::Ordering::Relaxed)
-    };
+    let open = || app.hale.connections().open();
     let mut held = Vec::new();
     for _ in 0..8 {
         held.push(TcpStream::connect(addr).await.unwrap());
