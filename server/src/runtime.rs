@@ -240,7 +240,6 @@ impl Hale {
                 limits: Default::default(),
             },
             pages: api::page_cache::PageCache::new(settings.keep_renders),
-            clients,
         };
         let app = api::router(state.clone());
         let (stop_server, stopped) = oneshot::channel::<()>();

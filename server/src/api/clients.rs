@@ -176,16 +176,33 @@ fn key(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// The client of a request, as [`Clients::client`] tells it; `None`
-/// without a peer address (a router called in a test).
+/// A request's client, told once by [`rate_limit`] for the handlers
+/// after it.
+#[derive(Clone, Copy, Debug)]
+struct Client(IpAddr);
+
+/// The client of a request, as [`Clients::client`] tells it (read from
+/// [`rate_limit`]'s note when it ran); `None` without a peer address (a
+/// router called in a test).
 pub fn client_of(clients: &Clients, request: &Request) -> Option<IpAddr> {
+    if let Some(Client(client)) = request.extensions().get::<Client>() {
+        return Some(*client);
+    }
     let ConnectInfo(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>()?;
     Some(clients.client(peer.ip(), request.headers()))
 }
 
 /// The per-client rate over every route: past it, 429 with Retry-After.
-pub async fn rate_limit(State(clients): State<Clients>, request: Request, next: Next) -> Response {
-    let (Some(limiter), Some(client)) = (&clients.limiter, client_of(&clients, &request)) else {
+pub async fn rate_limit(
+    State(clients): State<Clients>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(client) = client_of(&clients, &request) else {
+        return next.run(request).await;
+    };
+    request.extensions_mut().insert(Client(client));
+    let Some(limiter) = &clients.limiter else {
         return next.run(request).await;
     };
     match limiter.check_key(&client) {

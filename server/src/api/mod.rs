@@ -52,8 +52,6 @@ pub struct AppState {
     pub diagnostics: DiagnosticsState,
     /// Status page renders, reused while the board is unchanged.
     pub pages: page_cache::PageCache,
-    /// Who a request is from, and how much each client may ask.
-    pub clients: clients::Clients,
 }
 
 /// The WebSocket's: the board to snapshot, the hub to follow.
@@ -64,7 +62,8 @@ pub struct LiveState {
     pub snapshots: SnapshotFrames,
     /// When a WebSocket client is given up on.
     pub client_limits: ClientLimits,
-    /// Live connections per client.
+    /// Who a request is from, and how much each client may ask: its
+    /// rate over every route, and its live connections.
     pub clients: clients::Clients,
 }
 
@@ -193,7 +192,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(surface::MAX_BODY))
         // Outside the in-flight cap: a client over its rate takes no slot.
         .layer(axum::middleware::from_fn_with_state(
-            state.clients.clone(),
+            state.live.clients.clone(),
             clients::rate_limit,
         ))
         .layer(axum::middleware::from_fn(surface::json_errors))
