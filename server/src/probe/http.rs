@@ -578,17 +578,14 @@ mod tests {
             is_public: |ip| ip == IpAddr::from([127, 0, 0, 2]),
             ..HttpProber::new().unwrap()
         };
-        let observe = |yaml: &str| {
-            let spec = service(&a_base, yaml);
-            let prober = &prober;
-            async move {
-                let crate::probe::Target::Http(target) = &spec.target else {
-                    panic!("not an HTTP target");
-                };
-                prober.observe(target, &spec).await
-            }
-        };
-        let refused = observe("    url: '{base}/go'\n").await;
+        async fn observe(prober: &HttpProber, base: &str, yaml: &str) -> Observed {
+            let spec = service(base, yaml);
+            let crate::probe::Target::Http(target) = &spec.target else {
+                panic!("not an HTTP target");
+            };
+            prober.observe(target, &spec).await
+        }
+        let refused = observe(&prober, &a_base, "    url: '{base}/go'\n").await;
         assert_eq!(
             refused.error.as_deref(),
             Some(
@@ -598,19 +595,18 @@ mod tests {
                 .as_str()
             )
         );
-        let allowed = observe("    url: '{base}/go'\n    redirect_to_private: true\n").await;
+        let allowed = observe(
+            &prober,
+            &a_base,
+            "    url: '{base}/go'\n    redirect_to_private: true\n",
+        )
+        .await;
         assert_eq!(allowed.error, None);
         assert_eq!(allowed.observation.status, Some(200));
         // A private first hop may redirect to another private one.
         let private = HttpProber::new().unwrap();
-        let spec = service(&a_base, "    url: '{base}/go'\n");
-        let crate::probe::Target::Http(target) = &spec.target else {
-            panic!("not an HTTP target");
-        };
-        assert_eq!(
-            private.observe(target, &spec).await.observation.status,
-            Some(200)
-        );
+        let followed = observe(&private, &a_base, "    url: '{base}/go'\n").await;
+        assert_eq!(followed.observation.status, Some(200));
     }
 
     #[test]

@@ -92,23 +92,22 @@ fn validate_and_serve_reject_a_bad_config_naming_file_line_and_field() {
     );
 }
 
-#[test]
-fn serve_refuses_a_burst_smaller_than_the_rate() {
+/// `hale serve ARGS` in an empty directory with no config: for start-up
+/// refusals, which end it before it serves.
+fn serve_without_config(args: &[&str]) -> std::process::Output {
     let dir = tempfile::tempdir().unwrap();
-    let out = hale()
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--rate-limit",
-            "50",
-            "--rate-burst",
-            "10",
-        ])
+    hale()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
         .env_remove("HALE_CONFIG")
         .current_dir(dir.path())
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn serve_refuses_a_burst_smaller_than_the_rate() {
+    let out = serve_without_config(&["--rate-limit", "50", "--rate-burst", "10"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -119,19 +118,7 @@ fn serve_refuses_a_burst_smaller_than_the_rate() {
 
 #[test]
 fn serve_rejects_an_unknown_database_scheme() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = hale()
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            "mysql://hale:hunter2@db/hale",
-        ])
-        .env_remove("HALE_CONFIG")
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let out = serve_without_config(&["--database-url", "mysql://hale:hunter2@db/hale"]);
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("unsupported database URL"), "{stderr}");
