@@ -11,8 +11,10 @@
 //! - [`live`]: the WebSocket messages;
 //! - [`api`]: the answers of `/api/metrics…` and the history API;
 //! - [`report`]: the health report;
-//! - [`diagnosis`]: `hale check`'s figures and a service's diagnosis.
+//! - [`diagnosis`]: `hale check`'s figures and a service's diagnosis;
+//! - [`account`]: roles, who is signed in, tokens and the audit log.
 
+pub mod account;
 pub mod api;
 pub mod diagnosis;
 pub mod figures;

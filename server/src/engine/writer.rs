@@ -279,6 +279,9 @@ mod tests {
             Ok(0)
         }
         async fn close(&self) {}
+        fn accounts(&self) -> &dyn crate::store::accounts::AccountStore {
+            unreachable!("the writer keeps no accounts")
+        }
     }
 
     fn result(i: u32) -> ProbeResult {

@@ -5,6 +5,7 @@
 //! `migrations/<backend>` and run at connect. Both backends share their
 //! queries (see `sql.rs`) and one contract test suite.
 
+pub mod accounts;
 mod history;
 mod sql;
 
@@ -27,6 +28,9 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A name already taken (an account, a token).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// Everything Hale keeps. Implementations must be safe to share.
@@ -124,6 +128,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Closes the connections (at shutdown, and in tests of an outage).
     async fn close(&self);
+
+    /// Accounts, sessions, tokens and the audit log.
+    fn accounts(&self) -> &dyn accounts::AccountStore;
 }
 
 /// What one [`Store::read_history`] reads: each part a `[from, to)` range

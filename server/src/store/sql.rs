@@ -349,7 +349,7 @@ macro_rules! sql_store {
         /// The store on
         #[doc = $backend]
         pub struct $store {
-            pool: $pool,
+            pub(super) pool: $pool,
             /// Service name → row id, filled on first use of each name.
             ids: RwLock<HashMap<String, i64>>,
         }
@@ -1202,6 +1202,10 @@ macro_rules! sql_store {
 
             async fn close(&self) {
                 self.pool.close().await;
+            }
+
+            fn accounts(&self) -> &dyn super::accounts::AccountStore {
+                self
             }
         }
     };
