@@ -16,3 +16,30 @@ pub fn now() -> DateTime<Utc> {
 pub fn now_ms() -> i64 {
     now().timestamp_millis()
 }
+
+/// Wall-clock time that tests can set: the real clock, or a manual one
+/// they move forward (session and token expiry).
+#[derive(Clone, Debug, Default)]
+pub struct WallClock(Option<std::sync::Arc<std::sync::atomic::AtomicI64>>);
+
+impl WallClock {
+    /// A clock that stands at `start_ms` until moved.
+    pub fn manual(start_ms: i64) -> WallClock {
+        WallClock(Some(std::sync::Arc::new(start_ms.into())))
+    }
+
+    /// Moves a manual clock forward (a real one can't be moved).
+    pub fn advance(&self, by: std::time::Duration) {
+        if let Some(ms) = &self.0 {
+            let by = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+            ms.fetch_add(by, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        match &self.0 {
+            Some(ms) => ms.load(std::sync::atomic::Ordering::SeqCst),
+            None => now_ms(),
+        }
+    }
+}

@@ -19,6 +19,8 @@
 //!   targets; errors located by file, line and field.
 //! - [`store`]: one trait, SQLite and Postgres implementations, and the
 //!   history read from it.
+//! - [`auth`]: accounts, roles, sessions, API tokens and the audit log:
+//!   who a request is from and what they may do.
 //! - [`live`]: the hub that fans live messages out to WebSocket clients.
 //! - [`ops`]: `hale check`, diagnostics, and the counters of `/metrics`.
 //! - [`engine`]: the scheduler, push services, and the pipeline every
@@ -41,6 +43,7 @@
 //! 4. A line in docs/configuration.md.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod clock;
 pub mod condition;

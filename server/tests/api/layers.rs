@@ -18,6 +18,7 @@ const LAYERS: &[&str] = &[
     "history",
     "config",
     "store",
+    "auth",
     "live",
     "ops",
     "engine",
