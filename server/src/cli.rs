@@ -42,6 +42,12 @@ pub enum Command {
     /// Print a new push token: 32 random letters, digits, - and _ (192
     /// bits), for `url: push://<token>`.
     Token,
+    /// Manage accounts: add, list, remove, set a password.
+    #[command(subcommand)]
+    User(crate::ops::accounts::UserCommand),
+    /// Manage API tokens for automation: add (printed once), list, revoke.
+    #[command(subcommand, name = "api-token")]
+    ApiToken(crate::ops::accounts::TokenCommand),
 }
 
 #[derive(clap::Args, Debug)]
@@ -83,6 +89,19 @@ pub struct ServeArgs {
     /// networks, comma-separated (`127.0.0.1,10.0.0.0/8`).
     #[arg(long, env = "HALE_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_network)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a sign-in lasts (`12h`, `7d`).
+    #[arg(long, env = "HALE_SESSION_LIFETIME", default_value = "12h")]
+    pub session_lifetime: crate::duration::HumanDuration,
+    /// Mark the session cookie Secure (and name it `__Host-hale_session`):
+    /// set it when browsers reach Hale over HTTPS.
+    #[arg(long, env = "HALE_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+    /// With no account yet, make an `admin` with this password at start
+    /// (its name from HALE_ADMIN_NAME). Ignored once any account exists.
+    #[arg(long, env = "HALE_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    #[arg(long, env = "HALE_ADMIN_NAME", default_value = "admin")]
+    pub admin_name: String,
 }
 
 /// An address (`10.0.0.1`, a network of one) or a network (`10.0.0.0/8`).
@@ -218,6 +237,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         websockets: args.max_websockets_per_client,
         trusted_proxies: args.trusted_proxies,
     };
+    settings.accounts = crate::auth::AccountRules {
+        session_lifetime: args.session_lifetime.0,
+        secure_cookies: args.secure_cookies,
+        ..Default::default()
+    };
+    crate::ops::accounts::first_admin(&store, &args.admin_name, args.admin_password.as_deref())
+        .await?;
     settings.site_root = args.site_root;
     settings.concurrency = args.max_concurrent_probes;
     settings.keep_renders = !args.no_page_cache;
@@ -346,6 +372,8 @@ pub async fn main() -> std::process::ExitCode {
             println!("{}", new_token());
             std::process::ExitCode::SUCCESS
         }
+        Command::User(command) => crate::ops::accounts::user(command).await,
+        Command::ApiToken(command) => crate::ops::accounts::token(command).await,
         Command::Validate { config } => match validate(&config) {
             Ok(summary) => {
                 println!("{summary}");

@@ -52,6 +52,8 @@ pub struct Settings {
     /// Per-client request rate, live connections, trusted proxies
     /// (`api::clients`).
     pub clients: api::clients::ClientRules,
+    /// Sessions, sign-in limits, the clock of expiry (`auth`).
+    pub accounts: crate::auth::AccountRules,
 }
 
 impl Settings {
@@ -69,6 +71,7 @@ impl Settings {
             notifier: Arc::new(Silent),
             serve: Default::default(),
             clients: Default::default(),
+            accounts: Default::default(),
         }
     }
 }
@@ -219,6 +222,10 @@ impl Hale {
                 board: board.clone(),
                 history,
             },
+            auth: api::AuthState {
+                accounts: crate::auth::Accounts::new(store.clone(), settings.accounts.clone()),
+                board: board.clone(),
+            },
             ops: api::OpsState {
                 store,
                 board: board.clone(),
@@ -238,6 +245,7 @@ impl Hale {
                 board,
                 prober,
                 limits: Default::default(),
+                public_runs: api::DiagnosticsState::public_limiter(),
             },
             pages: api::page_cache::PageCache::new(settings.keep_renders),
         };

@@ -184,12 +184,16 @@ struct Client(IpAddr);
 /// The client of a request, as [`Clients::client`] tells it (read from
 /// [`rate_limit`]'s note when it ran); `None` without a peer address (a
 /// router called in a test).
-pub fn client_of(clients: &Clients, request: &Request) -> Option<IpAddr> {
-    if let Some(Client(client)) = request.extensions().get::<Client>() {
+pub fn client_of(
+    clients: &Clients,
+    extensions: &axum::http::Extensions,
+    headers: &HeaderMap,
+) -> Option<IpAddr> {
+    if let Some(Client(client)) = extensions.get::<Client>() {
         return Some(*client);
     }
-    let ConnectInfo(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>()?;
-    Some(clients.client(peer.ip(), request.headers()))
+    let ConnectInfo(peer) = extensions.get::<ConnectInfo<SocketAddr>>()?;
+    Some(clients.client(peer.ip(), headers))
 }
 
 /// The per-client rate over every route: past it, 429 with Retry-After.
@@ -198,7 +202,7 @@ pub async fn rate_limit(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let Some(client) = client_of(&clients, &request) else {
+    let Some(client) = client_of(&clients, request.extensions(), request.headers()) else {
         return next.run(request).await;
     };
     request.extensions_mut().insert(Client(client));

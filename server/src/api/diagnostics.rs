@@ -1,6 +1,8 @@
 //! `POST /api/services/<name>/diagnostics[?count=N&interval=D]`
 
-use super::{ApiError, DiagnosticsState};
+use super::access::Caller;
+use super::accounts::ClientAddress;
+use super::{ApiError, AuthState, DiagnosticsState};
 use crate::duration::HumanDuration;
 use crate::ops::diagnostics::{self, Busy};
 use axum::extract::{Path, Query, State};
@@ -19,9 +21,27 @@ use super::bad_parameter as bad;
 
 pub async fn run(
     State(state): State<DiagnosticsState>,
+    State(auth): State<AuthState>,
+    caller: Caller,
+    client: ClientAddress,
     Path(name): Path<String>,
     Query(query): Query<DiagnosticsQuery>,
 ) -> Result<Response, ApiError> {
+    // Open to the public (`diagnostics: public`): each client a few runs.
+    if caller.0.is_none() {
+        if let Some(ip) = client.0 {
+            if let Err(not_until) = state.public_runs.check_key(&ip) {
+                let wait = not_until
+                    .wait_time_from(governor::clock::Clock::now(state.public_runs.clock()));
+                return Err(ApiError::TooMany {
+                    message:
+                        "diagnostics are public, three runs a minute per client; try again shortly"
+                            .into(),
+                    retry_after: wait,
+                });
+            }
+        }
+    }
     let service = state
         .board
         .config()
@@ -79,6 +99,15 @@ pub async fn run(
                 .into_response());
         }
     };
+    auth.accounts
+        .audit(
+            &caller.actor(),
+            "diagnostics.run",
+            &name,
+            &format!("{count} samples"),
+            &client.text(),
+        )
+        .await;
     let diagnosis = diagnostics::diagnose(&service, &*state.prober, count, interval).await;
     Ok(Json(diagnostics::redact(diagnosis, &service)).into_response())
 }

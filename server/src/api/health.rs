@@ -81,13 +81,16 @@ pub async fn ready(State(state): State<OpsState>) -> (StatusCode, Json<Value>) {
     (code(db.healthy), Json(body))
 }
 
-/// Everything an operator looks at first.
-pub async fn detailed(State(state): State<OpsState>) -> (StatusCode, Json<Value>) {
+/// Everything an operator looks at first. Hale's version only for
+/// someone signed in: to anyone else it would name the bugs to try.
+pub async fn detailed(
+    State(state): State<OpsState>,
+    caller: super::access::Caller,
+) -> (StatusCode, Json<Value>) {
     let db = check_database(&state).await;
     let now = crate::clock::now();
-    let body = json!({
+    let mut body = json!({
         "status": word(db.healthy),
-        "version": env!("CARGO_PKG_VERSION"),
         "started_at": state.started_at,
         "uptime_seconds": (now - state.started_at).num_seconds(),
         "database": {
@@ -107,5 +110,8 @@ pub async fn detailed(State(state): State<OpsState>) -> (StatusCode, Json<Value>
             "overruns": state.scheduler.overruns(),
         },
     });
+    if caller.0.is_some() {
+        body["version"] = json!(env!("CARGO_PKG_VERSION"));
+    }
     (code(db.healthy), Json(body))
 }

@@ -5,6 +5,8 @@
 //! each cut from [`AppState`] with `FromRef`; every failure is an
 //! [`ApiError`], a status with a JSON `{"error": …}`.
 
+pub mod access;
+pub mod accounts;
 pub mod clients;
 mod details;
 mod diagnostics;
@@ -50,6 +52,7 @@ pub struct AppState {
     pub ops: OpsState,
     pub push: PushState,
     pub diagnostics: DiagnosticsState,
+    pub auth: AuthState,
     /// Status page renders, reused while the board is unchanged.
     pub pages: page_cache::PageCache,
 }
@@ -105,6 +108,26 @@ pub struct DiagnosticsState {
     pub board: Arc<StatusBoard>,
     pub prober: Arc<dyn Prober>,
     pub limits: crate::ops::diagnostics::Limits,
+    /// Runs each anonymous client may start when diagnostics are public.
+    pub public_runs: Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>,
+}
+
+impl DiagnosticsState {
+    /// Three runs at once, then one every 20 s, per client.
+    pub fn public_limiter() -> Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>> {
+        let quota = governor::Quota::with_period(std::time::Duration::from_secs(20))
+            .expect("a period above zero")
+            .allow_burst(std::num::NonZeroU32::new(3).expect("3 is not 0"));
+        Arc::new(governor::DefaultKeyedRateLimiter::keyed(quota))
+    }
+}
+
+/// Accounts, sessions, tokens and the audit log; the board, for who may
+/// run diagnostics.
+#[derive(Clone)]
+pub struct AuthState {
+    pub accounts: crate::auth::Accounts,
+    pub board: Arc<StatusBoard>,
 }
 
 macro_rules! sub_states {
@@ -124,6 +147,7 @@ sub_states! {
     ops: OpsState,
     push: PushState,
     diagnostics: DiagnosticsState,
+    auth: AuthState,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -133,11 +157,7 @@ pub fn router(state: AppState) -> Router {
         history: state.history.history.clone(),
     }));
     let options = state.leptos_options.clone();
-    routes()
-        .into_iter()
-        .fold(Router::new(), |router, (path, handlers)| {
-            router.route(path, handlers)
-        })
+    api_router(&state)
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
@@ -173,6 +193,12 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             page_cache::status_pages,
         ))
+        // Who is signed in, for the account pages' renders.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::account_pages,
+        ))
+        .layer(sessions(&state))
         // Every route: a deadline, the global cap on requests in flight
         // (shedding past it), and a body limit for the extractors.
         .layer(
@@ -201,35 +227,199 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Sessions kept in Hale's database, their cookie HttpOnly and
+/// SameSite=Strict (Secure with `--secure-cookies`), lasting
+/// `--session-lifetime` from sign-in. A request without the cookie costs
+/// nothing: sessions are read only when a handler asks.
+fn sessions(
+    state: &AppState,
+) -> tower_sessions::SessionManagerLayer<crate::auth::sessions::DbSessions> {
+    let rules = &state.auth.accounts.rules;
+    let lifetime =
+        time::Duration::try_from(rules.session_lifetime).unwrap_or(time::Duration::hours(12));
+    tower_sessions::SessionManagerLayer::new(state.auth.accounts.sessions())
+        .with_name(if rules.secure_cookies {
+            "__Host-hale_session"
+        } else {
+            "hale_session"
+        })
+        .with_http_only(true)
+        .with_same_site(tower_sessions::cookie::SameSite::Strict)
+        .with_secure(rules.secure_cookies)
+        .with_path("/")
+        .with_expiry(tower_sessions::Expiry::OnInactivity(lifetime))
+}
+
+/// One route of the API: its path, method, who may call it, and its
+/// handler.
+pub struct Route {
+    pub path: &'static str,
+    pub method: axum::http::Method,
+    pub access: access::Access,
+    handler: MethodRouter<AppState>,
+}
+
 /// Every route but the pages' (`generate_route_list(App)`) and the
-/// files under `/pkg`: the router is built from this list, and the route
-/// walk in `tests/api/surface.rs` reads it, so no route escapes the walk.
-fn routes() -> Vec<(&'static str, MethodRouter<AppState>)> {
+/// files under `/pkg`, with who may call it: the router is built from
+/// this list, and the route walks in `tests/api/surface.rs` and
+/// `tests/api/roles.rs` read it, so no route escapes them.
+pub fn routes() -> Vec<Route> {
+    use access::Access::{self, Diagnostics, Needs, Public};
+    use axum::http::Method;
+    use axum::routing::delete;
+    use wire::account::Role;
+    let route = |path, method, access, handler| Route {
+        path,
+        method,
+        access,
+        handler,
+    };
+    let admin = Access::role(Role::Admin);
+    let signed_in = Access::role(Role::Viewer);
     vec![
-        ("/api/health", get(health::health)),
-        ("/api/health/live", get(health::live)),
-        ("/api/health/ready", get(health::ready)),
-        ("/api/health/detailed", get(health::detailed)),
-        ("/api/websocket", get(websocket::upgrade)),
-        ("/api/push/{token}", get(push::get).post(push::post)),
-        ("/metrics", get(metrics::prometheus)),
-        ("/api/metrics", get(history::metrics)),
-        ("/api/metrics/health", get(history::health)),
-        ("/api/metrics/{service}", get(history::service_metrics)),
-        (
+        route("/api/health", Method::GET, Public, get(health::health)),
+        route("/api/health/live", Method::GET, Public, get(health::live)),
+        route("/api/health/ready", Method::GET, Public, get(health::ready)),
+        route(
+            "/api/health/detailed",
+            Method::GET,
+            Public,
+            get(health::detailed),
+        ),
+        route(
+            "/api/websocket",
+            Method::GET,
+            Public,
+            get(websocket::upgrade),
+        ),
+        route("/api/push/{token}", Method::GET, Public, get(push::get)),
+        route("/api/push/{token}", Method::POST, Public, post(push::post)),
+        route("/metrics", Method::GET, Public, get(metrics::prometheus)),
+        route("/api/metrics", Method::GET, Public, get(history::metrics)),
+        route(
+            "/api/metrics/health",
+            Method::GET,
+            Public,
+            get(history::health),
+        ),
+        route(
+            "/api/metrics/{service}",
+            Method::GET,
+            Public,
+            get(history::service_metrics),
+        ),
+        route(
             "/api/services/{name}/history",
+            Method::GET,
+            Public,
             get(history::service_history),
         ),
-        ("/api/services/{name}/days", get(history::service_days)),
-        ("/api/services/{name}/diagnostics", post(diagnostics::run)),
-        ("/api/reports", get(reports::report)),
-        ("/api/reports/schema", get(reports::schema)),
+        route(
+            "/api/services/{name}/days",
+            Method::GET,
+            Public,
+            get(history::service_days),
+        ),
+        route(
+            "/api/services/{name}/diagnostics",
+            Method::POST,
+            Diagnostics,
+            post(diagnostics::run),
+        ),
+        route("/api/reports", Method::GET, Public, get(reports::report)),
+        route(
+            "/api/reports/schema",
+            Method::GET,
+            Public,
+            get(reports::schema),
+        ),
+        route("/api/session", Method::GET, Public, get(accounts::who)),
+        route(
+            "/api/session",
+            Method::POST,
+            Public,
+            post(accounts::sign_in),
+        ),
+        route(
+            "/api/session",
+            Method::DELETE,
+            signed_in,
+            delete(accounts::sign_out),
+        ),
+        route("/login", Method::POST, Public, post(accounts::sign_in_form)),
+        route(
+            "/logout",
+            Method::POST,
+            Public,
+            post(accounts::sign_out_form),
+        ),
+        route("/api/users", Method::GET, admin, get(accounts::list_users)),
+        route("/api/users", Method::POST, admin, post(accounts::add_user)),
+        route(
+            "/api/users/{name}",
+            Method::DELETE,
+            admin,
+            delete(accounts::remove_user),
+        ),
+        route(
+            "/api/tokens",
+            Method::GET,
+            admin,
+            get(accounts::list_tokens),
+        ),
+        route(
+            "/api/tokens",
+            Method::POST,
+            admin,
+            post(accounts::add_token),
+        ),
+        route(
+            "/api/tokens/{name}",
+            Method::DELETE,
+            admin,
+            delete(accounts::remove_token),
+        ),
+        route(
+            "/api/audit",
+            Method::GET,
+            Needs(crate::auth::Permission::AuditLog),
+            get(accounts::audit),
+        ),
     ]
 }
 
-/// The paths of [`routes`], as written (`{name}` for a parameter).
+/// The paths of [`routes`], as written (`{name}` for a parameter), once
+/// each.
 pub fn route_paths() -> Vec<&'static str> {
-    routes().into_iter().map(|(path, _)| path).collect()
+    let mut paths: Vec<&'static str> = Vec::new();
+    for route in routes() {
+        if !paths.contains(&route.path) {
+            paths.push(route.path);
+        }
+    }
+    paths
+}
+
+/// The router of [`routes`]: each route behind the guard of its access.
+fn api_router(state: &AppState) -> Router<AppState> {
+    let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
+    for route in routes() {
+        let guarded = route
+            .handler
+            .route_layer(axum::middleware::from_fn_with_state(
+                (state.auth.clone(), route.access),
+                access::guard,
+            ));
+        match by_path.iter_mut().find(|(path, _)| *path == route.path) {
+            Some((_, methods)) => *methods = methods.clone().merge(guarded),
+            None => by_path.push((route.path, guarded)),
+        }
+    }
+    by_path
+        .into_iter()
+        .fold(Router::new(), |router, (path, methods)| {
+            router.route(path, methods)
+        })
 }
 
 /// Files sent precompressed differ by `Accept-Encoding`: caches in front
@@ -260,6 +450,15 @@ pub enum ApiError {
     Unavailable(String),
     #[error("{0}")]
     MethodNotAllowed(String),
+    /// No one, or no one known: 401 with `WWW-Authenticate: Bearer`.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Someone who may not: 403.
+    #[error("{0}")]
+    Forbidden(String),
+    /// A name already taken: 409.
+    #[error("{0}")]
+    Conflict(String),
     /// Too many requests: 429 with `Retry-After` (whole seconds, at
     /// least 1).
     #[error("{message}")]
@@ -288,6 +487,7 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(error = %error, "database unreachable");
                 ApiError::Unavailable("the database is unavailable; try again shortly".into())
             }
+            StoreError::Conflict(what) => ApiError::Conflict(what),
             other => ApiError::Internal(other.into()),
         }
     }
@@ -321,6 +521,9 @@ impl IntoResponse for ApiError {
             ApiError::BadRequest(_) | ApiError::BadParameter { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(e) => {
                 tracing::error!(error = ?e, "request failed");
@@ -342,6 +545,12 @@ impl IntoResponse for ApiError {
             parameter,
         };
         let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
         if let Some(seconds) = retry_after {
             response.headers_mut().insert(
                 axum::http::header::RETRY_AFTER,

@@ -9,7 +9,7 @@
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::header::{self, HeaderName, HeaderValue};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -126,4 +126,27 @@ pub async fn overloaded(error: tower::BoxError) -> Response {
         Json(serde_json::json!({ "error": message })),
     )
         .into_response()
+}
+
+/// Whether a browser's `Origin` is the host it connects to (`Host`, or
+/// `X-Forwarded-Host` behind a proxy). Clients that are not browsers send
+/// no `Origin` and are let in.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Some(origin) = origin.to_str().ok().and_then(|o| url::Url::parse(o).ok()) else {
+        return false;
+    };
+    let Some(host) = origin.host_str() else {
+        return false;
+    };
+    let origin_host = match origin.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    };
+    ["host", "x-forwarded-host"]
+        .into_iter()
+        .filter_map(|name| headers.get(name)?.to_str().ok())
+        .any(|h| h.trim().eq_ignore_ascii_case(&origin_host))
 }

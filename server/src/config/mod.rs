@@ -42,6 +42,19 @@ pub struct Config {
     /// Things accepted but ignored (unsupported Gatus keys), located.
     pub warnings: Vec<ConfigIssue>,
     pub history: HistoryConfig,
+    /// Who may run diagnostics (`diagnostics:`).
+    pub diagnostics: DiagnosticsAccess,
+}
+
+/// `diagnostics:` — who may run a service's diagnostics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosticsAccess {
+    /// Accounts and tokens with the `health_checker` role or above.
+    #[default]
+    HealthChecker,
+    /// Anyone, each client held to a few runs a minute.
+    Public,
 }
 
 /// One monitored service, ready to run.
@@ -306,6 +319,7 @@ impl Config {
             status_pages,
             warnings,
             history,
+            diagnostics: raw.diagnostics.unwrap_or_default(),
         })
     }
 

@@ -27,6 +27,8 @@ pub struct RawConfig {
     pub status_pages: Vec<Spanned<RawPage>>,
     #[serde(default)]
     pub history: Option<Spanned<HistoryConfig>>,
+    #[serde(default)]
+    pub diagnostics: Option<super::DiagnosticsAccess>,
     // Gatus's other top-level keys, accepted with a warning each so that
     // a Gatus config loads as it is. Named one by one rather than caught
     // by a flattened map: that would make serde buffer the document and

@@ -1,8 +1,10 @@
 //! What operators run and read besides the page: `hale check`
-//! ([`check`]), on-demand [`diagnostics`] of a service, and the counters
+//! ([`check`]), `hale user` and `hale api-token` ([`accounts`]), on-demand
+//! [`diagnostics`] of a service, and the counters
 //! behind `/metrics` ([`telemetry`], with the [`histogram`] of lateness
 //! and latency).
 
+pub mod accounts;
 pub mod check;
 pub mod diagnostics;
 pub mod histogram;

@@ -1,4 +1,5 @@
-//! `POST /api/services/<name>/diagnostics` against a real local target.
+//! `POST /api/services/<name>/diagnostics` against a real local target,
+//! called with a `health_checker` token (who may call it is `roles.rs`'s).
 
 use crate::helpers::*;
 
@@ -18,7 +19,8 @@ async fn post(app: &TestApp, path: &str) -> (u16, serde_json::Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diagnostics_of_a_healthy_target_find_nothing_wrong() {
-    let app = spawn_app(Backend::Sqlite, ONE_SERVICE).await;
+    let mut app = spawn_app(Backend::Sqlite, ONE_SERVICE).await;
+    app.http = app.client_as(wire::account::Role::HealthChecker).await;
     let (status, d) = post(&app, "/api/services/api/diagnostics?count=3&interval=100ms").await;
     assert_eq!(status, 200, "{d}");
     assert_eq!(d["service"], "api");
@@ -36,7 +38,8 @@ async fn diagnostics_of_a_healthy_target_find_nothing_wrong() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_target_gets_issues_and_recommendations() {
-    let app = spawn_app(Backend::Sqlite, ONE_SERVICE).await;
+    let mut app = spawn_app(Backend::Sqlite, ONE_SERVICE).await;
+    app.http = app.client_as(wire::account::Role::HealthChecker).await;
     app.target.answer(500);
     let (status, d) = post(&app, "/api/services/api/diagnostics?count=2&interval=100ms").await;
     assert_eq!(status, 200, "{d}");
@@ -54,7 +57,8 @@ async fn a_failing_target_gets_issues_and_recommendations() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn diagnostics_are_bounded_and_bad_input_is_named() {
-    let app = spawn_app(Backend::Sqlite, ONE_SERVICE).await;
+    let mut app = spawn_app(Backend::Sqlite, ONE_SERVICE).await;
+    app.http = app.client_as(wire::account::Role::HealthChecker).await;
     for (query, parameter) in [
         ("count=0", "count"),
         ("count=21", "count"),

@@ -158,6 +158,26 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A client that sends a new API token of `role` with every request.
+    pub async fn client_as(&self, role: wire::account::Role) -> reqwest::Client {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let name = format!("test-{role}-{}", N.fetch_add(1, Ordering::Relaxed));
+        let (token, _) =
+            server::auth::Accounts::new(self.store(), server::auth::AccountRules::default())
+                .add_token(&name, role, false, None, "test")
+                .await
+                .unwrap();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "authorization",
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
         let response = self.get(path).await;
         let status = response.status().as_u16();

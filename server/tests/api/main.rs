@@ -18,6 +18,7 @@ mod pages;
 mod pipeline;
 mod push;
 mod reports;
+mod roles;
 mod store_contract;
 mod surface;
 mod websocket;

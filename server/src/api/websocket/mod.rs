@@ -43,22 +43,23 @@ pub async fn upgrade(State(live): State<LiveState>, mut request: Request) -> Res
     };
     // One client's live connections are capped; it keeps its slot until
     // the connection ends.
-    let slot = match super::clients::client_of(&live.clients, &request) {
-        None => None,
-        Some(client) => match live.clients.open_websocket(client) {
-            Some(slot) => Some(slot),
-            None => {
-                return ApiError::TooMany {
-                    message: format!(
-                        "too many live connections from {client}: at most {}",
-                        live.clients.rules().websockets
-                    ),
-                    retry_after: std::time::Duration::from_secs(5),
+    let slot =
+        match super::clients::client_of(&live.clients, request.extensions(), request.headers()) {
+            None => None,
+            Some(client) => match live.clients.open_websocket(client) {
+                Some(slot) => Some(slot),
+                None => {
+                    return ApiError::TooMany {
+                        message: format!(
+                            "too many live connections from {client}: at most {}",
+                            live.clients.rules().websockets
+                        ),
+                        retry_after: std::time::Duration::from_secs(5),
+                    }
+                    .into_response()
                 }
-                .into_response()
-            }
-        },
-    };
+            },
+        };
     let on_upgrade = hyper::upgrade::on(&mut request);
     tokio::spawn(async move {
         let _slot = slot;
@@ -157,34 +158,11 @@ fn accept_key(headers: &HeaderMap) -> Result<HeaderValue, Refusal> {
     let key = headers
         .get(header::SEC_WEBSOCKET_KEY)
         .ok_or(Refusal::NoKey)?;
-    if !same_origin(headers) {
+    if !crate::api::surface::same_origin(headers) {
         return Err(Refusal::ForeignOrigin);
     }
     let accept = tokio_tungstenite::tungstenite::handshake::derive_accept_key(key.as_bytes());
     Ok(HeaderValue::from_str(&accept).expect("base64 is a valid header"))
-}
-
-/// Whether a browser's `Origin` is the host it connects to (`Host`, or
-/// `X-Forwarded-Host` behind a proxy). Clients that are not browsers send
-/// no `Origin` and are let in.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return true;
-    };
-    let Some(origin) = origin.to_str().ok().and_then(|o| url::Url::parse(o).ok()) else {
-        return false;
-    };
-    let Some(host) = origin.host_str() else {
-        return false;
-    };
-    let origin_host = match origin.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_string(),
-    };
-    ["host", "x-forwarded-host"]
-        .into_iter()
-        .filter_map(|name| headers.get(name)?.to_str().ok())
-        .any(|h| h.trim().eq_ignore_ascii_case(&origin_host))
 }
 
 /// The snapshot's JSON, made again only when the board changed, the day
