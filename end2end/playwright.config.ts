@@ -39,7 +39,9 @@ export default defineConfig({
     },
     {
       command:
-        "rm -f ../target/e2e-hale.db* && ../target/debug/hale serve --config hale.e2e.yaml " +
+        // The first run makes the admin account the sign-in tests use.
+        "rm -f ../target/e2e-hale.db* && HALE_ADMIN_PASSWORD=e2e-admin-password " +
+        "../target/debug/hale serve --config hale.e2e.yaml " +
         "--listen 127.0.0.1:3100 --database-url sqlite://../target/e2e-hale.db --site-root ../target/site",
       url: `${HALE}/api/health/ready`,
       reuseExistingServer: false,

@@ -13,6 +13,9 @@ enum State {
     Running,
     Done(Box<Diagnosis>),
     Failed(String),
+    /// Diagnostics need someone signed in: a link to sign in and come
+    /// back (this page's path).
+    SignIn(String),
 }
 
 #[component]
@@ -59,6 +62,12 @@ pub fn DiagnosticsPanel(service: String) -> impl IntoView {
                         <p data-diagnostics-error class="text-red-600 dark:text-red-400">{message}</p>
                     }.into_any(),
                     State::Done(d) => view! { <Findings d=*d /> }.into_any(),
+                    State::SignIn(back) => view! {
+                        <p data-diagnostics-error class="text-slate-700 dark:text-slate-300">
+                            "Running diagnostics needs the health_checker role. "
+                            <a data-sign-in class="underline" href=format!("/login?next={back}")>"Sign in"</a>
+                        </p>
+                    }.into_any(),
                 }}
             </div>
         </section>
@@ -174,6 +183,7 @@ fn start(url: String, state: RwSignal<State>) {
                     Err(_) => State::Failed(format!("unexpected answer ({status})")),
                 }
             }
+            Ok((401, _)) => State::SignIn(here()),
             Ok((status, body)) => {
                 #[derive(serde::Deserialize)]
                 struct Refusal {
@@ -191,14 +201,22 @@ fn start(url: String, state: RwSignal<State>) {
     let _ = (url, state);
 }
 
+/// This page's path, percent-encoded for a query.
 #[cfg(feature = "hydrate")]
-async fn fetch(url: &str) -> Result<(u16, String), String> {
+fn here() -> String {
+    let path = web_sys::window()
+        .and_then(|w| w.location().pathname().ok())
+        .unwrap_or_else(|| "/".into());
+    String::from(js_sys::encode_uri_component(&path))
+}
+
+/// Sends a request; its status and body.
+#[cfg(feature = "hydrate")]
+async fn send(url: &str, init: &web_sys::RequestInit) -> Result<(u16, String), String> {
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
     let window = web_sys::window().ok_or("no window")?;
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    let response = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+    let response = JsFuture::from(window.fetch_with_str_and_init(url, init))
         .await
         .map_err(|_| "the request failed (is Hale reachable?)".to_string())?;
     let response: web_sys::Response = response
@@ -209,4 +227,24 @@ async fn fetch(url: &str) -> Result<(u16, String), String> {
         .await
         .map_err(|_| "reading the answer failed".to_string())?;
     Ok((status, body.as_string().unwrap_or_default()))
+}
+
+/// Runs diagnostics: a signed-in browser's write carries its session's
+/// CSRF token, asked of `GET /api/session` first.
+#[cfg(feature = "hydrate")]
+async fn fetch(url: &str) -> Result<(u16, String), String> {
+    let csrf = match send("/api/session", &web_sys::RequestInit::new()).await {
+        Ok((200, body)) => serde_json::from_str::<wire::account::SignedIn>(&body)
+            .ok()
+            .and_then(|who| who.csrf),
+        _ => None,
+    };
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    if let Some(csrf) = csrf {
+        let headers = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&headers, &"X-CSRF-Token".into(), &csrf.into());
+        init.set_headers(&headers);
+    }
+    send(url, &init).await
 }

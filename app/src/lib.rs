@@ -23,12 +23,15 @@
 //!   --split`), so the status page's wasm doesn't carry it.
 //! - [`uptime_bar`] and [`latency_chart`]: the 90-day bar (on cards and
 //!   detail pages) and the 24-hour latency chart.
+//! - [`account`]: the sign-in page and the account page, forms without
+//!   islands.
 //! - [`live`]: the browser's WebSocket client: applies live events to the
 //!   page's signals, reconnects with back-off, and tells connected /
 //!   reconnecting / stale apart.
 
 #![recursion_limit = "256"]
 
+pub mod account;
 pub mod board_html;
 pub mod board_live;
 pub mod detail_page;
@@ -123,6 +126,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/status/:slug") view=StatusPage ssr=SsrMode::Async />
                 <Route path=path!("/services/:service") view=ServiceDetailPage ssr=SsrMode::Async />
                 <Route path=path!("/status/:slug/:service") view=ServiceDetailPage ssr=SsrMode::Async />
+                <Route path=path!("/login") view=account::LoginPage />
+                <Route path=path!("/account") view=account::AccountPage />
             </Routes>
         </Router>
     }

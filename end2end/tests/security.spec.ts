@@ -1,4 +1,5 @@
 import { test, expect, type Page } from "@playwright/test";
+import { signIn } from "./account";
 
 // Every page works under Hale's Content-Security-Policy: the browser
 // reports no violation while a page loads, hydrates, goes live, and (on a
@@ -32,6 +33,9 @@ test("the status pages hydrate and go live with no policy violation", async ({ p
 
 test("a service's page loads its island and runs diagnostics with no policy violation", async ({ page }) => {
   const violations = await watchViolations(page);
+  // The sign-in and account pages, on the way.
+  await signIn(page, "/account");
+  await expect(page.locator("[data-account-name]")).toBeVisible();
   await page.goto("/services/api");
   await expect(page.locator('[data-live="connected"]')).toBeVisible();
   const panel = page.locator("[data-diagnostics]");
