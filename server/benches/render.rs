@@ -128,11 +128,12 @@ async fn snapshot_bytes(hale: &Hale) -> usize {
     text.len()
 }
 
-/// Hale's CPU per fresh render: `renders` requests one after another, less
-/// what Hale spends in as long a spell without requests (its probes).
-async fn cpu_per_render(hale: &Hale, renders: usize) -> f64 {
+/// Hale's CPU per answer to `path`: `renders` requests one after
+/// another, less what Hale spends in as long a spell without requests
+/// (its probes).
+async fn cpu_per_render(hale: &Hale, path: &str, renders: usize) -> f64 {
     let client = reqwest::Client::new();
-    let url = format!("{}/", hale.base);
+    let url = format!("{}{path}", hale.base);
     let (started, cpu) = (Instant::now(), hale.cpu_time());
     for _ in 0..renders {
         let page = client.get(&url).send().await.unwrap();
@@ -185,12 +186,24 @@ async fn one_size(n: usize, fleet: &Fleet, o: &Options, rows: &mut Vec<Row>) {
     );
     let kept = wrk(&format!("{}/", hale.base), o);
     let rss = hale.rss_bytes();
+    // What the longest ranges the API takes cost (issue 17: a loop of
+    // them runs in turns, so this is the most a core is asked per call).
+    let long_reads: Vec<(&str, f64)> = {
+        let mut costs = Vec::new();
+        for (label, path) in [
+            ("report", "/api/reports?window=3650d"),
+            ("metrics", "/api/metrics?window=3650d"),
+        ] {
+            costs.push((label, cpu_per_render(&hale, path, 5).await));
+        }
+        costs
+    };
     drop(hale);
 
     let hale = Hale::start_with(&config, &db.url, &["--no-page-cache"]).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let renders = (20_000 / n).clamp(3, 50);
-    let cpu_ms = cpu_per_render(&hale, renders).await;
+    let cpu_ms = cpu_per_render(&hale, "/", renders).await;
     let fresh = wrk(&format!("{}/", hale.base), o);
     drop(hale);
 
@@ -241,6 +254,15 @@ async fn one_size(n: usize, fleet: &Fleet, o: &Options, rows: &mut Vec<Row>) {
     } else {
         Row::reported(&kept_figure, kept_shown)
     });
+    for (label, ms) in long_reads {
+        rows.push(Row::reported(
+            &format!(
+                "API, {n} services: CPU of one {label} over 3,650 days ({} days of history)",
+                o.days
+            ),
+            format!("{ms:.1} ms"),
+        ));
+    }
     rows.push(Row::reported(
         &format!("Status page, {n} services: every request rendered afresh, requests/s, p50, p99"),
         format!(

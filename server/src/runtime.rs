@@ -221,6 +221,7 @@ impl Hale {
             history: api::HistoryState {
                 board: board.clone(),
                 history,
+                gate: Default::default(),
             },
             auth: api::AuthState {
                 accounts: crate::auth::Accounts::new(store.clone(), settings.accounts.clone()),

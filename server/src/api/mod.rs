@@ -75,6 +75,8 @@ pub struct LiveState {
 pub struct HistoryState {
     pub board: Arc<StatusBoard>,
     pub history: History,
+    /// History reads run in turns (`surface::HistoryGate`).
+    pub gate: surface::HistoryGate,
 }
 
 /// Health and `/metrics`: the store, and what the engine counts.
@@ -388,6 +390,17 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
+/// The routes whose cost grows with the range asked for: they run in
+/// turns (`surface::HistoryGate`).
+const HISTORY_READS: &[&str] = &[
+    "/api/metrics",
+    "/api/metrics/health",
+    "/api/metrics/{service}",
+    "/api/services/{name}/history",
+    "/api/services/{name}/days",
+    "/api/reports",
+];
+
 /// The paths of [`routes`], as written (`{name}` for a parameter), once
 /// each.
 pub fn route_paths() -> Vec<&'static str> {
@@ -404,12 +417,18 @@ pub fn route_paths() -> Vec<&'static str> {
 fn api_router(state: &AppState) -> Router<AppState> {
     let mut by_path: Vec<(&'static str, MethodRouter<AppState>)> = Vec::new();
     for route in routes() {
-        let guarded = route
-            .handler
-            .route_layer(axum::middleware::from_fn_with_state(
-                (state.auth.clone(), route.access),
-                access::guard,
+        let mut handler = route.handler;
+        if HISTORY_READS.contains(&route.path) {
+            handler = handler.route_layer(axum::middleware::from_fn_with_state(
+                state.history.gate.clone(),
+                surface::history_turn,
             ));
+        }
+        // Outermost: no one takes a turn before being let in.
+        let guarded = handler.route_layer(axum::middleware::from_fn_with_state(
+            (state.auth.clone(), route.access),
+            access::guard,
+        ));
         match by_path.iter_mut().find(|(path, _)| *path == route.path) {
             Some((_, methods)) => *methods = methods.clone().merge(guarded),
             None => by_path.push((route.path, guarded)),
@@ -448,6 +467,9 @@ pub enum ApiError {
     },
     #[error("{0}")]
     Unavailable(String),
+    /// Too much work at once: 503 with `Retry-After: 1`.
+    #[error("{0}")]
+    Busy(String),
     #[error("{0}")]
     MethodNotAllowed(String),
     /// No one, or no one known: 401 with `WWW-Authenticate: Bearer`.
@@ -519,7 +541,7 @@ impl IntoResponse for ApiError {
         let status = match &self {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) | ApiError::BadParameter { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -538,6 +560,7 @@ impl IntoResponse for ApiError {
             ApiError::TooMany { retry_after, .. } => {
                 Some(retry_after.as_secs_f64().ceil().max(1.0))
             }
+            ApiError::Busy(_) => Some(1.0),
             _ => None,
         };
         let body = ErrorBody {

@@ -150,3 +150,82 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
         .filter_map(|name| headers.get(name)?.to_str().ok())
         .any(|h| h.trim().eq_ignore_ascii_case(&origin_host))
 }
+
+/// History reads over long ranges (reports, metrics, a service's history)
+/// cost CPU in proportion to the range: at most [`HistoryGate::new`]'s
+/// count run at once, so a loop of such requests can't take every core
+/// from the probes. One waits up to [`HISTORY_WAIT`] for its turn, then is
+/// answered 503 with Retry-After.
+#[derive(Clone)]
+pub struct HistoryGate(std::sync::Arc<tokio::sync::Semaphore>);
+
+/// How long a history read waits for its turn.
+pub const HISTORY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl HistoryGate {
+    /// Half the cores (at least one) for history reads at once.
+    pub fn new() -> HistoryGate {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        HistoryGate::of((cores / 2).max(1))
+    }
+
+    pub fn of(at_once: usize) -> HistoryGate {
+        HistoryGate(std::sync::Arc::new(tokio::sync::Semaphore::new(at_once)))
+    }
+
+    /// A turn, or 503 once `wait` has passed.
+    pub async fn enter(
+        &self,
+        wait: std::time::Duration,
+    ) -> Result<tokio::sync::OwnedSemaphorePermit, super::ApiError> {
+        match tokio::time::timeout(wait, self.0.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(super::ApiError::Busy(
+                "history reads are busy; try again shortly".into(),
+            )),
+        }
+    }
+}
+
+impl Default for HistoryGate {
+    fn default() -> Self {
+        HistoryGate::new()
+    }
+}
+
+/// Runs a history read in its turn ([`HistoryGate`]).
+pub async fn history_turn(
+    axum::extract::State(gate): axum::extract::State<HistoryGate>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match gate.enter(HISTORY_WAIT).await {
+        Ok(_permit) => next.run(request).await,
+        Err(busy) => busy.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_history_read_waits_its_turn_then_is_refused() {
+        let gate = HistoryGate::of(1);
+        let held = gate.enter(HISTORY_WAIT).await.unwrap();
+        let started = tokio::time::Instant::now();
+        let refused = gate.enter(HISTORY_WAIT).await.unwrap_err();
+        assert_eq!(started.elapsed(), HISTORY_WAIT);
+        let response = refused.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key(header::RETRY_AFTER));
+        // Its turn comes when the one before it ends.
+        let waiting = tokio::spawn({
+            let gate = gate.clone();
+            async move { gate.enter(HISTORY_WAIT).await.is_ok() }
+        });
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        drop(held);
+        assert!(waiting.await.unwrap());
+    }
+}
