@@ -1,7 +1,9 @@
 -- Accounts, sessions, API tokens and the audit log (docs/api.md, "Accounts
 -- and roles"). Times are Unix milliseconds.
 CREATE TABLE accounts (
-    id INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: an id is never handed out again, so nothing left
+    -- naming a removed account can name a later one.
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE,
     -- argon2id, in the PHC string format
     password_hash TEXT NOT NULL,

@@ -70,6 +70,12 @@ async fn open_session(
         .0
         .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
     let name = credentials.name.trim();
+    // Only names an account could have are written down.
+    let name = if auth::check_name(name).is_ok() {
+        name
+    } else {
+        "(not a name)"
+    };
     let audit = |action: &'static str, detail: String| {
         let accounts = auth.accounts.clone();
         let (name, client) = (name.to_string(), client.text());
@@ -163,8 +169,13 @@ pub async fn sign_out(
 /// Where a form goes after signing in: a path on Hale, never elsewhere.
 fn local_path(next: Option<&str>) -> &str {
     match next {
+        // Printable ASCII only: browsers drop tabs and newlines from a
+        // URL, so `/<TAB>/evil.example` would be `//evil.example`; and no
+        // backslash, which they read as a slash.
         Some(path)
-            if path.starts_with('/') && !path.starts_with("//") && !path.starts_with("/\\") =>
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && path.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
         {
             path
         }
@@ -231,7 +242,8 @@ pub async fn sign_out_form(
     let auth::Via::Session { csrf } = &principal.via else {
         return Err(ApiError::BadRequest("a token has no session to end".into()));
     };
-    if !super::surface::same_origin(&headers) || form.csrf.is_empty() || form.csrf != *csrf {
+    let matches = super::access::same_secret(form.csrf.as_bytes(), csrf.as_bytes());
+    if !super::surface::same_origin(&headers) || form.csrf.is_empty() || !matches {
         return Err(ApiError::Forbidden(
             "signing out needs the account page's form".into(),
         ));

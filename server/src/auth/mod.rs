@@ -201,18 +201,30 @@ impl Accounts {
             )),
         };
         self.per_client.check_key(&client).map_err(limited)?;
+        // No name an account can't have reaches the per-account limiter
+        // (whose keys it would grow) or the audit log.
+        if check_name(name).is_err() || password.len() > MAX_PASSWORD {
+            return Err(SignInError::Wrong);
+        }
+        // Keys of attempts long over are dropped now and then, so a
+        // stream of names costs bounded memory.
+        if self.per_account.len() > 10_000 {
+            self.per_account.retain_recent();
+            self.per_client.retain_recent();
+        }
         self.per_account
             .check_key(&(name.to_string(), client))
             .map_err(limited)?;
         let account = self.store.accounts().account_by_name(name).await?;
-        let hash = account
-            .as_ref()
-            .map_or(password::DUMMY_HASH.as_str(), |a| a.password_hash.as_str());
+        let hash = account.as_ref().map(|a| a.password_hash.clone());
         let password = password.to_string();
-        let hash = hash.to_string();
-        let matches = tokio::task::spawn_blocking(move || password::verify(&hash, &password))
-            .await
-            .unwrap_or(false);
+        // The dummy hash, made on first use, is made off the async threads
+        // too.
+        let matches = tokio::task::spawn_blocking(move || {
+            password::verify(hash.as_deref().unwrap_or(&password::DUMMY_HASH), &password)
+        })
+        .await
+        .unwrap_or(false);
         match account {
             Some(account) if matches => Ok(account),
             _ => Err(SignInError::Wrong),

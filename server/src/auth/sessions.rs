@@ -71,8 +71,9 @@ impl SessionStore for DbSessions {
         Ok(Some(Record {
             id: *id,
             data,
-            // Only read back to be saved again, which keeps the stored
-            // expiry's distance from now; the table's expiry decides.
+            // The table's expiry decides whether it loads; tower-sessions
+            // sets a new one (its lifetime from now) before any save, and
+            // Hale saves a session only when signing in.
             expiry_date: time::OffsetDateTime::now_utc(),
         }))
     }

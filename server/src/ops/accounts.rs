@@ -267,7 +267,13 @@ pub async fn first_admin(
                 .await
                 .context("making the first admin from HALE_ADMIN_PASSWORD")?;
             accounts
-                .audit("HALE_ADMIN_PASSWORD", "user.add", name, "role admin (first run)", "cli")
+                .audit(
+                    "cli",
+                    "user.add",
+                    name,
+                    "role admin, first run, from HALE_ADMIN_PASSWORD",
+                    "cli",
+                )
                 .await;
             tracing::info!(name, "made the first admin account from HALE_ADMIN_PASSWORD");
         }

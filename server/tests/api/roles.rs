@@ -251,7 +251,7 @@ async fn walk(backend: Backend) {
             );
             let asks_who = route.method == reqwest::Method::GET && route.path == "/api/session";
             if asks_who && who.principal.is_none() {
-                // Anyone may ask who they are; no one is told 401.
+                // Anyone may ask who they are; no one is told so with 401.
                 assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}");
             } else if who.allowed(route.access) {
                 assert!(
@@ -779,5 +779,110 @@ async fn the_cli_adds_accounts_and_tokens() {
         (who.name.as_str(), who.role, who.via.as_str()),
         ("ci", Role::Viewer, "token")
     );
+    app.hale.shutdown().await;
+}
+
+/// The sign-in form goes back only to a path on Hale, refuses another
+/// site's page, and a revoked token is refused even on a public route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sign_in_form_redirects_only_home() {
+    let app = spawn_app_with(TestDb::new(Backend::Sqlite).await, WALKED, generous).await;
+    let accounts = accounts(&app, AccountRules::default());
+    accounts
+        .add_account("root", PASSWORD, Role::Admin, false)
+        .await
+        .unwrap();
+    let http = client();
+    let form = |next: &str| {
+        http.post(format!("{}/login", app.base)).form(&[
+            ("name", "root"),
+            ("password", PASSWORD),
+            ("next", next),
+        ])
+    };
+    for (next, goes) in [
+        ("/services/api", "/services/api"),
+        ("//evil.example", "/account"),
+        ("/\\evil.example", "/account"),
+        ("/\t/evil.example", "/account"),
+        ("/\n/evil.example", "/account"),
+        ("https://evil.example", "/account"),
+    ] {
+        let response = form(next).send().await.unwrap();
+        assert_eq!(response.status(), 303, "{next:?}");
+        assert_eq!(response.headers()["location"], goes, "{next:?}");
+        assert!(response.headers().contains_key("set-cookie"), "{next:?}");
+    }
+    let wrong = http
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("name", "root"),
+            ("password", "not it at all"),
+            ("next", "/x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.headers()["location"], "/login?failed=wrong&next=%2Fx");
+    let foreign = form("/account")
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403);
+    assert!(foreign.headers().get("set-cookie").is_none());
+
+    // A token revoked is refused on public routes too, not served as no one.
+    let (token, _) = accounts
+        .add_token("gone", Role::Viewer, false, None, "test")
+        .await
+        .unwrap();
+    let metrics = |token: String| {
+        http.get(format!("{}/api/metrics", app.base))
+            .bearer_auth(token)
+            .send()
+    };
+    assert_eq!(metrics(token.clone()).await.unwrap().status(), 200);
+    assert!(accounts.store().remove_token("gone").await.unwrap());
+    assert_eq!(metrics(token).await.unwrap().status(), 401);
+    app.hale.shutdown().await;
+}
+
+/// A removed account's sessions are gone, and its id is never given to
+/// a later account (SQLite reuses row ids unless told not to).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_accounts_session_never_names_a_later_account() {
+    let app = spawn_app_with(TestDb::new(Backend::Sqlite).await, WALKED, generous).await;
+    let accounts = accounts(&app, AccountRules::default());
+    accounts
+        .add_account("temp", PASSWORD, Role::Admin, false)
+        .await
+        .unwrap();
+    let old = accounts
+        .store()
+        .account_by_name("temp")
+        .await
+        .unwrap()
+        .unwrap();
+    let who = signed_in(&app, "temp", Role::Admin, false).await;
+    assert!(accounts.store().remove_account("temp").await.unwrap());
+    accounts
+        .add_account("later", PASSWORD, Role::Admin, false)
+        .await
+        .unwrap();
+    let later = accounts
+        .store()
+        .account_by_name("later")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(later.id > old.id, "{} reused {}", later.id, old.id);
+    let response = client()
+        .get(format!("{}/api/session", app.base))
+        .headers(who.headers)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 401);
     app.hale.shutdown().await;
 }
