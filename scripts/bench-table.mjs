@@ -14,7 +14,7 @@ if (!dir || !page) {
   process.exit(2);
 }
 
-const ORDER = ["probe_engine", "history", "soak", "fanout", "render", "startup", "page"];
+const ORDER = ["probe_engine", "history", "soak", "fanout", "render", "startup", "page", "halfopen"];
 const results = readdirSync(dir)
   .filter((f) => f.endsWith(".json"))
   .map((f) => JSON.parse(readFileSync(join(dir, f), "utf8")))

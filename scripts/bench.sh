@@ -40,7 +40,7 @@ export HALE_BENCH_RESULTS="$PWD/target/bench-results"
 rm -rf "$HALE_BENCH_RESULTS"
 mkdir -p "$HALE_BENCH_RESULTS"
 
-benches=(probe_engine history fanout render startup page)
+benches=(probe_engine history fanout render startup page halfopen)
 # The soak runs for over an hour at full size: with --soak only, and in
 # every short pass (a minute) to prove it runs.
 if [ -n "$soak" ] || [ -n "$short" ]; then benches+=(soak); fi
