@@ -40,6 +40,22 @@ impl FromRequestParts<AppState> for ClientAddress {
     }
 }
 
+impl AuthState {
+    /// Writes what `caller`, from `client`, did to the audit log.
+    pub async fn record(
+        &self,
+        caller: &Caller,
+        client: &ClientAddress,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) {
+        self.accounts
+            .audit(&caller.actor(), action, target, detail, &client.text())
+            .await;
+    }
+}
+
 fn time(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
 }
@@ -142,6 +158,22 @@ pub async fn who(caller: Caller) -> Result<Json<SignedIn>, ApiError> {
     }
 }
 
+/// Signs a browser out: its session gone, the sign-out in the audit log.
+async fn end_session(
+    auth: &AuthState,
+    caller: &Caller,
+    client: &ClientAddress,
+    session: &Session,
+) -> Result<(), ApiError> {
+    session
+        .flush()
+        .await
+        .map_err(super::access::session_error)?;
+    auth.record(caller, client, "sign_out", &caller.actor(), "")
+        .await;
+    Ok(())
+}
+
 /// `DELETE /api/session`: signs the browser out (a token has no session
 /// to end).
 pub async fn sign_out(
@@ -150,19 +182,7 @@ pub async fn sign_out(
     client: ClientAddress,
     session: Session,
 ) -> Result<StatusCode, ApiError> {
-    session
-        .flush()
-        .await
-        .map_err(super::access::session_error)?;
-    auth.accounts
-        .audit(
-            &caller.actor(),
-            "sign_out",
-            &caller.actor(),
-            "",
-            &client.text(),
-        )
-        .await;
+    end_session(&auth, &caller, &client, &session).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -248,19 +268,7 @@ pub async fn sign_out_form(
             "signing out needs the account page's form".into(),
         ));
     }
-    session
-        .flush()
-        .await
-        .map_err(super::access::session_error)?;
-    auth.accounts
-        .audit(
-            &caller.actor(),
-            "sign_out",
-            &caller.actor(),
-            "",
-            &client.text(),
-        )
-        .await;
+    end_session(&auth, &caller, &client, &session).await?;
     Ok(Redirect::to("/login?signed_out=1").into_response())
 }
 
@@ -323,14 +331,7 @@ pub async fn add_user(
         "role {}, audit_log_viewer {}",
         user.role, user.audit_log_viewer
     );
-    auth.accounts
-        .audit(
-            &caller.actor(),
-            "user.add",
-            &user.name,
-            &detail,
-            &client.text(),
-        )
+    auth.record(&caller, &client, "user.add", &user.name, &detail)
         .await;
     let row = auth
         .accounts
@@ -360,8 +361,7 @@ pub async fn remove_user(
     if !auth.accounts.store().remove_account(&name).await? {
         return Err(ApiError::NotFound(format!("no account named {name:?}")));
     }
-    auth.accounts
-        .audit(&caller.actor(), "user.remove", &name, "", &client.text())
+    auth.record(&caller, &client, "user.remove", &name, "")
         .await;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -423,14 +423,7 @@ pub async fn add_token(
         new.audit_log_viewer,
         new.expires_in.as_deref().unwrap_or("never")
     );
-    auth.accounts
-        .audit(
-            &caller.actor(),
-            "token.add",
-            &new.name,
-            &detail,
-            &client.text(),
-        )
+    auth.record(&caller, &client, "token.add", &new.name, &detail)
         .await;
     Ok((
         StatusCode::CREATED,
@@ -451,8 +444,7 @@ pub async fn remove_token(
     if !auth.accounts.store().remove_token(&name).await? {
         return Err(ApiError::NotFound(format!("no token named {name:?}")));
     }
-    auth.accounts
-        .audit(&caller.actor(), "token.remove", &name, "", &client.text())
+    auth.record(&caller, &client, "token.remove", &name, "")
         .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -99,15 +99,14 @@ pub async fn run(
                 .into_response());
         }
     };
-    auth.accounts
-        .audit(
-            &caller.actor(),
-            "diagnostics.run",
-            &name,
-            &format!("{count} samples"),
-            &client.text(),
-        )
-        .await;
+    auth.record(
+        &caller,
+        &client,
+        "diagnostics.run",
+        &name,
+        &format!("{count} samples"),
+    )
+    .await;
     let diagnosis = diagnostics::diagnose(&service, &*state.prober, count, interval).await;
     Ok(Json(diagnostics::redact(diagnosis, &service)).into_response())
 }

@@ -117,9 +117,7 @@ pub struct DiagnosticsState {
 impl DiagnosticsState {
     /// Three runs at once, then one every 20 s, per client.
     pub fn public_limiter() -> Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>> {
-        let quota = governor::Quota::with_period(std::time::Duration::from_secs(20))
-            .expect("a period above zero")
-            .allow_burst(std::num::NonZeroU32::new(3).expect("3 is not 0"));
+        let quota = crate::auth::quota(3, std::time::Duration::from_secs(20));
         Arc::new(governor::DefaultKeyedRateLimiter::keyed(quota))
     }
 }

@@ -154,7 +154,8 @@ pub struct Accounts {
     per_client: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
-fn quota(burst: u32, every: Duration) -> Quota {
+/// A burst, then one more every `every`.
+pub fn quota(burst: u32, every: Duration) -> Quota {
     let burst = NonZeroU32::new(burst.max(1)).expect("at least 1");
     Quota::with_period(every.max(Duration::from_millis(1)))
         .expect("a period above zero")
@@ -196,9 +197,8 @@ impl Accounts {
         client: IpAddr,
     ) -> Result<AccountRow, SignInError> {
         let limited = |not_until: governor::NotUntil<_>| SignInError::Limited {
-            retry_after: not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            )),
+            retry_after: not_until
+                .wait_time_from(governor::clock::Clock::now(self.per_client.clock())),
         };
         self.per_client.check_key(&client).map_err(limited)?;
         // No name an account can't have reaches the per-account limiter

@@ -104,6 +104,26 @@ fn session_cookie(response: &reqwest::Response) -> String {
     set.split(';').next().unwrap().to_string()
 }
 
+/// What `GET /api/session` answers `who`: whether their session or token
+/// still signs them in.
+async fn session_status(app: &TestApp, who: &Who) -> StatusCode {
+    client()
+        .get(format!("{}/api/session", app.base))
+        .headers(who.headers.clone())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// Adds an account with the tests' password.
+async fn add(accounts: &Accounts, name: &str, role: Role, audit: bool) {
+    accounts
+        .add_account(name, PASSWORD, role, audit)
+        .await
+        .unwrap();
+}
+
 async fn sign_in(app: &TestApp, name: &str, password: &str) -> reqwest::Response {
     client()
         .post(format!("{}/api/session", app.base))
@@ -195,15 +215,9 @@ async fn walk(backend: Backend) {
     let app = spawn_app_with(TestDb::new(backend).await, WALKED, generous).await;
     let accounts = accounts(&app, AccountRules::default());
     for role in Role::ALL {
-        accounts
-            .add_account(role.as_str(), PASSWORD, role, false)
-            .await
-            .unwrap();
+        add(&accounts, role.as_str(), role, false).await;
     }
-    accounts
-        .add_account("auditor", PASSWORD, Role::Viewer, true)
-        .await
-        .unwrap();
+    add(&accounts, "auditor", Role::Viewer, true).await;
     let mut callers = vec![Who::anonymous()];
     for role in Role::ALL {
         callers.push(signed_in(&app, role.as_str(), role, false).await);
@@ -334,10 +348,7 @@ fn the_role_table_in_the_docs_is_the_routers() {
 async fn a_browsers_writes_need_the_csrf_token() {
     let app = spawn_app_with(TestDb::new(Backend::Sqlite).await, WALKED, generous).await;
     let accounts = accounts(&app, AccountRules::default());
-    accounts
-        .add_account("root", PASSWORD, Role::Admin, false)
-        .await
-        .unwrap();
+    add(&accounts, "root", Role::Admin, false).await;
     let who = signed_in(&app, "root", Role::Admin, false).await;
     let http = client();
     let add = |name: &str| {
@@ -392,13 +403,7 @@ async fn a_browsers_writes_need_the_csrf_token() {
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
-    let response = http
-        .get(format!("{}/api/session", app.base))
-        .headers(who.headers.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401, "signed out");
+    assert_eq!(session_status(&app, &who).await, 401, "signed out");
     app.hale.shutdown().await;
 }
 
@@ -411,10 +416,13 @@ async fn the_session_cookie_is_locked_down() {
             s.accounts.secure_cookies = secure;
         })
         .await;
-        accounts(&app, AccountRules::default())
-            .add_account("root", PASSWORD, Role::Admin, false)
-            .await
-            .unwrap();
+        add(
+            &accounts(&app, AccountRules::default()),
+            "root",
+            Role::Admin,
+            false,
+        )
+        .await;
         let response = sign_in(&app, "root", PASSWORD).await;
         assert_eq!(response.status(), 200);
         let set = response.headers()["set-cookie"]
@@ -441,10 +449,7 @@ async fn sign_in_is_limited_per_account_and_client() {
     let app = spawn_app(Backend::Sqlite, WALKED).await;
     let accounts = accounts(&app, AccountRules::default());
     for name in ["alice", "bob"] {
-        accounts
-            .add_account(name, PASSWORD, Role::Viewer, false)
-            .await
-            .unwrap();
+        add(&accounts, name, Role::Viewer, false).await;
     }
     for attempt in 0..5 {
         let response = sign_in(&app, "alice", "wrong password!").await;
@@ -488,10 +493,7 @@ async fn sessions_and_tokens_expire() {
             ..Default::default()
         },
     );
-    accounts
-        .add_account("root", PASSWORD, Role::Admin, false)
-        .await
-        .unwrap();
+    add(&accounts, "root", Role::Admin, false).await;
     let (token, _) = accounts
         .add_token(
             "short",
@@ -504,27 +506,19 @@ async fn sessions_and_tokens_expire() {
         .unwrap();
     let who = signed_in(&app, "root", Role::Admin, false).await;
     let token_caller = bearer("short", &token, Role::Viewer);
-    let status = |who: Who| {
-        let url = format!("{}/api/session", app.base);
-        async move {
-            client()
-                .get(url)
-                .headers(who.headers)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    assert_eq!(status(who.clone()).await, 200);
-    assert_eq!(status(token_caller.clone()).await, 200);
+    assert_eq!(session_status(&app, &who).await, 200);
+    assert_eq!(session_status(&app, &token_caller).await, 200);
     clock.advance(Duration::from_secs(3599));
-    assert_eq!(status(who.clone()).await, 200);
+    assert_eq!(session_status(&app, &who).await, 200);
     clock.advance(Duration::from_secs(2));
-    assert_eq!(status(who.clone()).await, 401, "the session expired");
-    assert_eq!(status(token_caller.clone()).await, 200);
+    assert_eq!(session_status(&app, &who).await, 401, "the session expired");
+    assert_eq!(session_status(&app, &token_caller).await, 200);
     clock.advance(Duration::from_secs(3600));
-    assert_eq!(status(token_caller).await, 401, "the token expired");
+    assert_eq!(
+        session_status(&app, &token_caller).await,
+        401,
+        "the token expired"
+    );
     app.hale.shutdown().await;
 }
 
@@ -535,18 +529,9 @@ async fn sessions_and_tokens_expire() {
 async fn the_audit_log_records_who_did_what() {
     let app = spawn_app_with(TestDb::new(Backend::Postgres).await, WALKED, generous).await;
     let accounts = accounts(&app, AccountRules::default());
-    accounts
-        .add_account("root", PASSWORD, Role::Admin, false)
-        .await
-        .unwrap();
-    accounts
-        .add_account("watcher", PASSWORD, Role::Viewer, true)
-        .await
-        .unwrap();
-    accounts
-        .add_account("plain", PASSWORD, Role::Editor, false)
-        .await
-        .unwrap();
+    add(&accounts, "root", Role::Admin, false).await;
+    add(&accounts, "watcher", Role::Viewer, true).await;
+    add(&accounts, "plain", Role::Editor, false).await;
     assert_eq!(
         sign_in(&app, "root", "not the password").await.status(),
         401
@@ -588,13 +573,11 @@ async fn the_audit_log_records_who_did_what() {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    let response = http
-        .get(format!("{}/api/session", app.base))
-        .headers(plain.headers.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401, "a removed account's session ends");
+    assert_eq!(
+        session_status(&app, &plain).await,
+        401,
+        "a removed account's session ends"
+    );
 
     let watcher = signed_in(&app, "watcher", Role::Viewer, true).await;
     let response = http
@@ -652,10 +635,7 @@ async fn the_audit_log_records_who_did_what() {
     assert!(second.entries[0].id < first.entries[1].id);
     // An editor may not read it.
     let editor = {
-        accounts
-            .add_account("ed", PASSWORD, Role::Editor, false)
-            .await
-            .unwrap();
+        add(&accounts, "ed", Role::Editor, false).await;
         signed_in(&app, "ed", Role::Editor, false).await
     };
     let response = http
@@ -788,10 +768,7 @@ async fn the_cli_adds_accounts_and_tokens() {
 async fn the_sign_in_form_redirects_only_home() {
     let app = spawn_app_with(TestDb::new(Backend::Sqlite).await, WALKED, generous).await;
     let accounts = accounts(&app, AccountRules::default());
-    accounts
-        .add_account("root", PASSWORD, Role::Admin, false)
-        .await
-        .unwrap();
+    add(&accounts, "root", Role::Admin, false).await;
     let http = client();
     let form = |next: &str| {
         http.post(format!("{}/login", app.base)).form(&[
@@ -854,10 +831,7 @@ async fn the_sign_in_form_redirects_only_home() {
 async fn a_removed_accounts_session_never_names_a_later_account() {
     let app = spawn_app_with(TestDb::new(Backend::Sqlite).await, WALKED, generous).await;
     let accounts = accounts(&app, AccountRules::default());
-    accounts
-        .add_account("temp", PASSWORD, Role::Admin, false)
-        .await
-        .unwrap();
+    add(&accounts, "temp", Role::Admin, false).await;
     let old = accounts
         .store()
         .account_by_name("temp")
@@ -866,10 +840,7 @@ async fn a_removed_accounts_session_never_names_a_later_account() {
         .unwrap();
     let who = signed_in(&app, "temp", Role::Admin, false).await;
     assert!(accounts.store().remove_account("temp").await.unwrap());
-    accounts
-        .add_account("later", PASSWORD, Role::Admin, false)
-        .await
-        .unwrap();
+    add(&accounts, "later", Role::Admin, false).await;
     let later = accounts
         .store()
         .account_by_name("later")
@@ -877,12 +848,6 @@ async fn a_removed_accounts_session_never_names_a_later_account() {
         .unwrap()
         .unwrap();
     assert!(later.id > old.id, "{} reused {}", later.id, old.id);
-    let response = client()
-        .get(format!("{}/api/session", app.base))
-        .headers(who.headers)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401);
+    assert_eq!(session_status(&app, &who).await, 401);
     app.hale.shutdown().await;
 }
