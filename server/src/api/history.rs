@@ -52,32 +52,20 @@ pub async fn metrics(
     let settings = state.history.settings();
     // Hours are listed where hourly buckets are kept (90 days by default).
     let hourly_from = floor_to(now - settings.retention.hourly_ms, DAY_MS);
-    let hours = if services.is_empty() {
-        Vec::new()
-    } else {
-        state
-            .history
-            .hours(
-                &services,
-                floor_to(range.from_ms, HOUR_MS).max(hourly_from),
-                range.to_ms.min(now),
-                now,
-                &settings,
-            )
-            .await?
-    };
+    let first_hour = floor_to(range.from_ms.max(hourly_from), HOUR_MS);
+    let counts = state
+        .history
+        .hourly_counts(&services, first_hour, range.to_ms.min(now), now)
+        .await?;
     let totals = state
         .history
         .totals(&services, range.from_ms, range.to_ms, now)
         .await?;
     let mut by_hour: BTreeMap<i64, u64> = BTreeMap::new();
-    let mut hour = floor_to(range.from_ms.max(hourly_from), HOUR_MS);
+    let mut hour = first_hour;
     while hour < range.to_ms.min(now) {
-        by_hour.insert(hour, 0);
+        by_hour.insert(hour, counts.get(&hour).copied().unwrap_or(0));
         hour += HOUR_MS;
-    }
-    for (_, bucket) in &hours {
-        *by_hour.entry(bucket.start_ms).or_default() += bucket.total;
     }
     let empty = Bucket::default();
     let mut metrics = Metrics {

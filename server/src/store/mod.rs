@@ -165,6 +165,10 @@ pub enum Detail {
     Full,
     /// Counts, times and latency bounds only: enough for uptime bars.
     Counts,
+    /// Buckets summed over the services read, one per start (named ""),
+    /// with totals and successes only; hot results as for `Counts`.
+    /// Enough to count probes by hour, at a row per hour.
+    Sums,
 }
 
 /// What [`Store::read_history`] found, each part in time order per service.

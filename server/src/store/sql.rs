@@ -272,12 +272,6 @@ const LATEST_CHANGES: &str = "
 const BUCKET_COLUMNS: &str = "s.name, b.start_ms, b.total, b.successful, b.known_ms, \
     b.latency_sum_us, b.latency_min_us, b.latency_max_us, b.last_at_ms, b.histogram";
 
-/// Bucket columns for counting: the histogram read as NULL of its own
-/// type (portable between the backends), so nothing is sent or decoded.
-const BUCKET_COUNT_COLUMNS: &str = "s.name, b.start_ms, b.total, b.successful, b.known_ms, \
-    b.latency_sum_us, b.latency_min_us, b.latency_max_us, b.last_at_ms, \
-    NULLIF(b.histogram, b.histogram) AS histogram";
-
 const HOT_COLUMNS: &str = "s.name, r.checked_at_ms, r.success, r.latency_us, r.status_code, \
     r.message, r.conditions, r.region";
 
@@ -396,14 +390,17 @@ macro_rules! sql_store {
                 to_ms: i64,
                 detail: Detail,
             ) -> Result<Vec<(String, Bucket)>, StoreError> {
-                if detail == Detail::Counts {
-                    return Self::read_bucket_counts(tx, resolution, services, from_ms, to_ms).await;
+                match detail {
+                    Detail::Full => {}
+                    Detail::Counts => {
+                        return Self::read_bucket_counts(tx, resolution, services, from_ms, to_ms).await
+                    }
+                    Detail::Sums => {
+                        return Self::read_bucket_sums(tx, resolution, services, from_ms, to_ms).await
+                    }
                 }
                 let mut q = QueryBuilder::<$db>::new("SELECT ");
-                q.push(match detail {
-                    Detail::Full => BUCKET_COLUMNS,
-                    Detail::Counts => BUCKET_COUNT_COLUMNS,
-                })
+                q.push(BUCKET_COLUMNS)
                     .push(" FROM services s JOIN ")
                     .push(resolution.table())
                     .push(" b ON b.service_id = s.id AND b.start_ms >= ")
@@ -452,6 +449,42 @@ macro_rules! sql_store {
                 Ok(buckets)
             }
 
+            /// Buckets' totals and successes summed over the services,
+            /// one row per start.
+            async fn read_bucket_sums(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                resolution: Resolution,
+                services: &[String],
+                from_ms: i64,
+                to_ms: i64,
+            ) -> Result<Vec<(String, Bucket)>, StoreError> {
+                // Postgres sums BIGINT to NUMERIC: cast back.
+                let mut q = QueryBuilder::<$db>::new(
+                    "SELECT b.start_ms, CAST(SUM(b.total) AS BIGINT), CAST(SUM(b.successful) AS BIGINT) \
+                     FROM services s JOIN ",
+                );
+                q.push(resolution.table())
+                    .push(" b ON b.service_id = s.id AND b.start_ms >= ")
+                    .push_bind(from_ms)
+                    .push(" AND b.start_ms < ")
+                    .push_bind(to_ms);
+                push_names(&mut q, " WHERE", services);
+                q.push(" GROUP BY b.start_ms ORDER BY b.start_ms");
+                let rows: Vec<(i64, i64, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(start_ms, total, successful)| {
+                        let bucket = Bucket {
+                            start_ms,
+                            total: u64::try_from(total).unwrap_or(0),
+                            successful: u64::try_from(successful).unwrap_or(0),
+                            ..Bucket::default()
+                        };
+                        (String::new(), bucket)
+                    })
+                    .collect())
+            }
+
             async fn read_hot(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 services: &[String],
@@ -459,7 +492,7 @@ macro_rules! sql_store {
                 to_ms: i64,
                 detail: Detail,
             ) -> Result<Vec<ProbeResult>, StoreError> {
-                if detail == Detail::Counts {
+                if matches!(detail, Detail::Counts | Detail::Sums) {
                     return Self::read_hot_counts(tx, services, from_ms, to_ms).await;
                 }
                 let mut q = QueryBuilder::<$db>::new("SELECT ");

@@ -601,3 +601,80 @@ on_both_backends!(
         }
     }
 );
+
+on_both_backends!(
+    a_long_window_sums_whole_days_and_the_hours_at_each_end,
+    |backend| async move {
+        // Three synthetic days rolled up, then a few hot results: a window
+        // from mid-hour of the first day to now is read as that day's
+        // remaining hours, the whole days between from daily buckets, and
+        // today's hours plus hot rows. The figures must equal counting
+        // every result it holds.
+        let db = TestDb::new(backend).await;
+        let store: Arc<dyn Store> = store::connect(&db.url).await.unwrap();
+        let day = synthetic_day();
+        let mut results = Vec::new();
+        for first in [day - 2 * DAY_MS, day - DAY_MS, day] {
+            results.extend(synthetic("api", first));
+        }
+        store.insert_results(&results).await.unwrap();
+        let now = Utc::now().timestamp_millis();
+        store
+            .roll_up(&plan(now, Retention::default()))
+            .await
+            .unwrap();
+        // Newer than the roll-up's watermark (now less its grace): hot.
+        let hot: Vec<ProbeResult> = [90_000, 60_000, 30_000]
+            .into_iter()
+            .map(|ago| ProbeResult {
+                checked_at: Utc.timestamp_millis_opt(now - ago).unwrap(),
+                success: ago != 60_000,
+                latency: Duration::from_millis(700),
+                ..results[0].clone()
+            })
+            .collect();
+        store.insert_results(&hot).await.unwrap();
+        let history = History::new(store.clone(), settings());
+        let from = day - 2 * DAY_MS + 5 * HOUR_MS + 17 * 60_000;
+        let totals = history
+            .totals(&["api".into()], from, now + 1, now)
+            .await
+            .unwrap();
+        let start = day - 2 * DAY_MS + 5 * HOUR_MS;
+        assert_eq!((totals.start_ms, totals.end_ms), (start, now));
+        let counted: Vec<ProbeResult> = results
+            .iter()
+            .chain(&hot)
+            .filter(|r| r.checked_at.timestamp_millis() >= start)
+            .cloned()
+            .collect();
+        let (total, ok, latencies) = brute_force(&counted);
+        let figures = figures::window(
+            "custom",
+            Utc.timestamp_millis_opt(totals.start_ms).unwrap(),
+            Utc.timestamp_millis_opt(totals.end_ms).unwrap(),
+            &totals.services["api"],
+            &Bands::default(),
+        );
+        assert_eq!(figures.total_count, total);
+        assert_eq!(figures.error_count, total - ok);
+        let latency = figures.latency.unwrap();
+        assert_eq!(latency.max_ms, 700.0);
+        assert_eq!(latency.median_ms, percentile(&latencies, 0.5));
+        assert_eq!(latency.p99_ms, percentile(&latencies, 0.99));
+        // Probes by hour count the same results, hour by hour.
+        let by_hour = history
+            .hourly_counts(&["api".into()], start, now + 1, now)
+            .await
+            .unwrap();
+        assert_eq!(by_hour.values().sum::<u64>(), total);
+        assert_eq!(by_hour[&(start + HOUR_MS)], 120);
+        assert_eq!(
+            by_hour[&server::history::floor_to(now - 60_000, HOUR_MS)],
+            hot.iter()
+                .filter(|r| r.checked_at.timestamp_millis()
+                    >= server::history::floor_to(now - 60_000, HOUR_MS))
+                .count() as u64
+        );
+    }
+);
