@@ -295,6 +295,18 @@ impl HttpProber {
                 request = request.body(body.clone());
             }
             let response = request.send().await?;
+            // The name was public when checked, but a resolver may answer
+            // differently the next time (DNS rebinding): where the hop
+            // really went decides, and its answer is not used.
+            if from_public == Some(true) && !target.redirect_to_private {
+                if let Some(addr) = response.remote_addr().filter(|a| !(self.is_public)(a.ip())) {
+                    return Err(Failure::Refused(format!(
+                        "redirected from a public address to a private one ({url} answered from {}); \
+                         not followed (redirect_to_private: true allows it)",
+                        addr.ip()
+                    )));
+                }
+            }
             let status = response.status();
             let next = status
                 .is_redirection()
@@ -603,6 +615,24 @@ mod tests {
         .await;
         assert_eq!(allowed.error, None);
         assert_eq!(allowed.observation.status, Some(200));
+        // A name checked as public that then resolves to a private
+        // address (DNS rebinding): the address connected to decides. The
+        // stand-in calls the first hop and the check public, then no more.
+        static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let rebinding = HttpProber {
+            is_public: |_| CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2,
+            ..HttpProber::new().unwrap()
+        };
+        let rebound = observe(&rebinding, &a_base, "    url: '{base}/go'\n").await;
+        assert_eq!(
+            rebound.error.as_deref(),
+            Some(
+                format!(
+                    "redirected from a public address to a private one ({b_url} answered from 127.0.0.1); not followed (redirect_to_private: true allows it)"
+                )
+                .as_str()
+            )
+        );
         // A private first hop may redirect to another private one.
         let private = HttpProber::new().unwrap();
         let followed = observe(&private, &a_base, "    url: '{base}/go'\n").await;
