@@ -282,6 +282,9 @@ mod tests {
         fn accounts(&self) -> &dyn crate::store::accounts::AccountStore {
             unreachable!("the writer keeps no accounts")
         }
+        fn alerts(&self) -> &dyn crate::store::alerts::AlertStore {
+            unreachable!("the writer keeps no alerts")
+        }
     }
 
     fn result(i: u32) -> ProbeResult {

@@ -6,6 +6,7 @@
 //! queries (see `sql.rs`) and one contract test suite.
 
 pub mod accounts;
+pub mod alerts;
 mod history;
 mod sql;
 
@@ -131,6 +132,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Accounts, sessions, tokens and the audit log.
     fn accounts(&self) -> &dyn accounts::AccountStore;
+
+    /// Alerts and their outbox.
+    fn alerts(&self) -> &dyn alerts::AlertStore;
 }
 
 /// What one [`Store::read_history`] reads: each part a `[from, to)` range

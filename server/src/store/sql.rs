@@ -1240,6 +1240,10 @@ macro_rules! sql_store {
             fn accounts(&self) -> &dyn super::accounts::AccountStore {
                 self
             }
+
+            fn alerts(&self) -> &dyn super::alerts::AlertStore {
+                self
+            }
         }
     };
 }

@@ -174,3 +174,95 @@ on_both_backends!(
         second.close().await;
     }
 );
+
+on_both_backends!(
+    alerts_and_their_outbox_survive_a_reopen,
+    |backend| async move {
+        use server::store::alerts::AlertRow;
+        use server::store::StoreError;
+        let db = TestDb::new(backend).await;
+        let store = store::connect(&db.url).await.unwrap();
+        let alerts = store.alerts();
+        let down = AlertRow {
+            id: 0,
+            service: "api".into(),
+            rule: "down".into(),
+            severity: "critical".into(),
+            fired_at_ms: 1_000,
+            resolved_at_ms: None,
+            message: "api is down: connection refused".into(),
+        };
+        let channels = ["ops".to_string(), "team".to_string()];
+        let id = alerts.fire(&down, &channels).await.unwrap();
+        // One open alert of a rule per service: a second is refused.
+        assert!(matches!(
+            alerts.fire(&down, &channels).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let other = AlertRow {
+            service: "web".into(),
+            ..down.clone()
+        };
+        alerts.fire(&other, &[]).await.unwrap();
+
+        // Both messages are due at once, oldest first.
+        assert_eq!(alerts.next_due().await.unwrap(), Some(1_000));
+        assert!(alerts.due(999, 10).await.unwrap().is_empty());
+        let due = alerts.due(1_000, 10).await.unwrap();
+        assert_eq!(due.len(), 2);
+        assert_eq!(due[0].alert, AlertRow { id, ..down.clone() });
+        assert_eq!(
+            (due[0].event.as_str(), due[0].channel.as_str()),
+            ("firing", "ops")
+        );
+        alerts.delivered(due[0].id, 1_100).await.unwrap();
+        alerts
+            .failed(due[1].id, 1_100, "HTTP 500", Some(31_100))
+            .await
+            .unwrap();
+        assert_eq!(alerts.next_due().await.unwrap(), Some(31_100));
+
+        // A reopened store still knows what is open and what is owed.
+        store.close().await;
+        let store = store::connect(&db.url).await.unwrap();
+        let alerts = store.alerts();
+        let open = alerts.open_alerts().await.unwrap();
+        assert_eq!(
+            open.iter().map(|a| a.service.as_str()).collect::<Vec<_>>(),
+            ["api", "web"]
+        );
+        let retry = alerts.due(31_100, 10).await.unwrap();
+        assert_eq!(retry.len(), 1);
+        assert_eq!(retry[0].attempts, 1);
+        assert_eq!(retry[0].last_error.as_deref(), Some("HTTP 500"));
+        alerts
+            .failed(retry[0].id, 31_200, "HTTP 500", None)
+            .await
+            .unwrap();
+        assert_eq!(alerts.next_due().await.unwrap(), None);
+
+        // Resolving queues the resolved messages, once.
+        assert!(alerts.resolve(id, 5_000, &channels).await.unwrap());
+        assert!(!alerts.resolve(id, 6_000, &channels).await.unwrap());
+        assert_eq!(alerts.open_alerts().await.unwrap().len(), 1);
+        let resolved = alerts.due(5_000, 10).await.unwrap();
+        assert_eq!(resolved.len(), 2);
+        assert!(resolved
+            .iter()
+            .all(|d| d.event == "resolved" && d.alert.resolved_at_ms == Some(5_000)));
+        // The rule may fire again once resolved.
+        alerts.fire(&down, &channels).await.unwrap();
+
+        // The log, newest first, pages by id.
+        let all = alerts.deliveries(None, 100).await.unwrap();
+        assert_eq!(all.len(), 6);
+        assert!(all.windows(2).all(|w| w[0].id > w[1].id));
+        let given_up = all.iter().find(|d| d.given_up_at_ms.is_some()).unwrap();
+        assert_eq!((given_up.attempts, given_up.due_at_ms), (2, None));
+        let delivered = all.iter().find(|d| d.delivered_at_ms.is_some()).unwrap();
+        assert_eq!(delivered.delivered_at_ms, Some(1_100));
+        let older = alerts.deliveries(Some(all[1].id), 100).await.unwrap();
+        assert_eq!(older.len(), 4);
+        store.close().await;
+    }
+);

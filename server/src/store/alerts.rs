@@ -1,0 +1,334 @@
+//! What alerting keeps (docs/api.md, "Alerts"): each alert, and the
+//! outbox of its messages to channels, on both backends with one body of
+//! queries. An alert and its messages are written in one transaction
+//! before anything is sent; the sender records every attempt.
+
+use super::sql::{PostgresStore, SqliteStore};
+use super::StoreError;
+use async_trait::async_trait;
+
+/// An alert: a rule of a service that fired, and when it resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AlertRow {
+    /// The store's; 0 for a new one.
+    pub id: i64,
+    pub service: String,
+    pub rule: String,
+    pub severity: String,
+    pub fired_at_ms: i64,
+    pub resolved_at_ms: Option<i64>,
+    pub message: String,
+}
+
+/// One message of an alert to one channel, with its alert.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DeliveryRow {
+    pub id: i64,
+    pub alert: AlertRow,
+    /// `firing`, `resolved` or `renotify`.
+    pub event: String,
+    pub channel: String,
+    pub created_at_ms: i64,
+    /// When the next attempt is due; `None` once delivered or given up.
+    pub due_at_ms: Option<i64>,
+    pub attempts: i64,
+    pub delivered_at_ms: Option<i64>,
+    pub given_up_at_ms: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// Alerts and their outbox.
+#[async_trait]
+pub trait AlertStore: Send + Sync {
+    /// Alerts not resolved yet.
+    async fn open_alerts(&self) -> Result<Vec<AlertRow>, StoreError>;
+    /// Opens `alert` and queues an `event` message to each of `channels`,
+    /// due at once; its id. [`StoreError::Conflict`] when the rule is
+    /// already open for the service.
+    async fn fire(&self, alert: &AlertRow, channels: &[String]) -> Result<i64, StoreError>;
+    /// Resolves alert `id` at `at_ms` and queues a `resolved` message to
+    /// each of `channels`; false if it was not open.
+    async fn resolve(&self, id: i64, at_ms: i64, channels: &[String]) -> Result<bool, StoreError>;
+    /// Queues an `event` message of alert `id` to `channels`, due at `at_ms`.
+    async fn queue(
+        &self,
+        id: i64,
+        event: &str,
+        channels: &[String],
+        at_ms: i64,
+    ) -> Result<(), StoreError>;
+    /// Messages due by `now_ms`, oldest first, at most `limit`.
+    async fn due(&self, now_ms: i64, limit: u32) -> Result<Vec<DeliveryRow>, StoreError>;
+    /// When the next message is due, if any is waiting.
+    async fn next_due(&self) -> Result<Option<i64>, StoreError>;
+    /// An attempt that delivered message `id`.
+    async fn delivered(&self, id: i64, at_ms: i64) -> Result<(), StoreError>;
+    /// An attempt that failed with `error`: tried again at `retry_at_ms`,
+    /// or given up at `at_ms` when `None`.
+    async fn failed(
+        &self,
+        id: i64,
+        at_ms: i64,
+        error: &str,
+        retry_at_ms: Option<i64>,
+    ) -> Result<(), StoreError>;
+    /// Messages older than `before` (an id; all when `None`), newest first.
+    async fn deliveries(
+        &self,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<DeliveryRow>, StoreError>;
+}
+
+#[derive(sqlx::FromRow)]
+struct AlertSql {
+    id: i64,
+    service: String,
+    rule: String,
+    severity: String,
+    fired_at_ms: i64,
+    resolved_at_ms: Option<i64>,
+    message: String,
+}
+
+impl From<AlertSql> for AlertRow {
+    fn from(r: AlertSql) -> AlertRow {
+        AlertRow {
+            id: r.id,
+            service: r.service,
+            rule: r.rule,
+            severity: r.severity,
+            fired_at_ms: r.fired_at_ms,
+            resolved_at_ms: r.resolved_at_ms,
+            message: r.message,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct DeliverySql {
+    id: i64,
+    alert_id: i64,
+    event: String,
+    channel: String,
+    created_at_ms: i64,
+    due_at_ms: Option<i64>,
+    attempts: i64,
+    delivered_at_ms: Option<i64>,
+    given_up_at_ms: Option<i64>,
+    last_error: Option<String>,
+    service: String,
+    rule: String,
+    severity: String,
+    fired_at_ms: i64,
+    resolved_at_ms: Option<i64>,
+    message: String,
+}
+
+impl From<DeliverySql> for DeliveryRow {
+    fn from(r: DeliverySql) -> DeliveryRow {
+        DeliveryRow {
+            id: r.id,
+            alert: AlertRow {
+                id: r.alert_id,
+                service: r.service,
+                rule: r.rule,
+                severity: r.severity,
+                fired_at_ms: r.fired_at_ms,
+                resolved_at_ms: r.resolved_at_ms,
+                message: r.message,
+            },
+            event: r.event,
+            channel: r.channel,
+            created_at_ms: r.created_at_ms,
+            due_at_ms: r.due_at_ms,
+            attempts: r.attempts,
+            delivered_at_ms: r.delivered_at_ms,
+            given_up_at_ms: r.given_up_at_ms,
+            last_error: r.last_error,
+        }
+    }
+}
+
+const ALERT_COLUMNS: &str = "id, service, rule, severity, fired_at_ms, resolved_at_ms, message";
+const DELIVERY_SELECT: &str = "SELECT d.id, d.alert_id, d.event, d.channel, d.created_at_ms, \
+     d.due_at_ms, d.attempts, d.delivered_at_ms, d.given_up_at_ms, d.last_error, a.service, \
+     a.rule, a.severity, a.fired_at_ms, a.resolved_at_ms, a.message \
+     FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id";
+const INSERT_DELIVERY: &str = "INSERT INTO alert_deliveries (alert_id, event, channel, \
+     created_at_ms, due_at_ms) VALUES ($1, $2, $3, $4, $4)";
+
+macro_rules! alert_store {
+    ($store:ty) => {
+        #[async_trait]
+        impl AlertStore for $store {
+            async fn open_alerts(&self) -> Result<Vec<AlertRow>, StoreError> {
+                Ok(sqlx::query_as::<_, AlertSql>(&format!(
+                    "SELECT {ALERT_COLUMNS} FROM alerts WHERE resolved_at_ms IS NULL ORDER BY id"
+                ))
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(AlertRow::from)
+                .collect())
+            }
+
+            async fn fire(&self, a: &AlertRow, channels: &[String]) -> Result<i64, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO alerts (service, rule, severity, fired_at_ms, message)
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(&a.service)
+                .bind(&a.rule)
+                .bind(&a.severity)
+                .bind(a.fired_at_ms)
+                .bind(&a.message)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(d) if d.is_unique_violation() => StoreError::Conflict(
+                        format!("{} of {} is already firing", a.rule, a.service),
+                    ),
+                    _ => StoreError::Database(e),
+                })?;
+                for channel in channels {
+                    sqlx::query(INSERT_DELIVERY)
+                        .bind(id)
+                        .bind("firing")
+                        .bind(channel)
+                        .bind(a.fired_at_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(id)
+            }
+
+            async fn resolve(
+                &self,
+                id: i64,
+                at_ms: i64,
+                channels: &[String],
+            ) -> Result<bool, StoreError> {
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query(
+                    "UPDATE alerts SET resolved_at_ms = $1 WHERE id = $2 AND resolved_at_ms IS NULL",
+                )
+                .bind(at_ms)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                for channel in channels {
+                    sqlx::query(INSERT_DELIVERY)
+                        .bind(id)
+                        .bind("resolved")
+                        .bind(channel)
+                        .bind(at_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            async fn queue(
+                &self,
+                id: i64,
+                event: &str,
+                channels: &[String],
+                at_ms: i64,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                for channel in channels {
+                    sqlx::query(INSERT_DELIVERY)
+                        .bind(id)
+                        .bind(event)
+                        .bind(channel)
+                        .bind(at_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn due(&self, now_ms: i64, limit: u32) -> Result<Vec<DeliveryRow>, StoreError> {
+                Ok(sqlx::query_as::<_, DeliverySql>(&format!(
+                    "{DELIVERY_SELECT} WHERE d.due_at_ms IS NOT NULL AND d.due_at_ms <= $1
+                     ORDER BY d.due_at_ms, d.id LIMIT $2"
+                ))
+                .bind(now_ms)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(DeliveryRow::from)
+                .collect())
+            }
+
+            async fn next_due(&self) -> Result<Option<i64>, StoreError> {
+                Ok(sqlx::query_scalar(
+                    "SELECT MIN(due_at_ms) FROM alert_deliveries WHERE due_at_ms IS NOT NULL",
+                )
+                .fetch_one(&self.pool)
+                .await?)
+            }
+
+            async fn delivered(&self, id: i64, at_ms: i64) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE alert_deliveries SET attempts = attempts + 1, delivered_at_ms = $1,
+                        due_at_ms = NULL, last_error = NULL WHERE id = $2",
+                )
+                .bind(at_ms)
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn failed(
+                &self,
+                id: i64,
+                at_ms: i64,
+                error: &str,
+                retry_at_ms: Option<i64>,
+            ) -> Result<(), StoreError> {
+                sqlx::query(
+                    "UPDATE alert_deliveries SET attempts = attempts + 1, last_error = $1,
+                        due_at_ms = $2, given_up_at_ms = $3 WHERE id = $4",
+                )
+                .bind(error)
+                .bind(retry_at_ms)
+                .bind(retry_at_ms.is_none().then_some(at_ms))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            async fn deliveries(
+                &self,
+                before: Option<i64>,
+                limit: u32,
+            ) -> Result<Vec<DeliveryRow>, StoreError> {
+                Ok(sqlx::query_as::<_, DeliverySql>(&format!(
+                    "{DELIVERY_SELECT} WHERE d.id < $1 ORDER BY d.id DESC LIMIT $2"
+                ))
+                .bind(before.unwrap_or(i64::MAX))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?
+                .into_iter()
+                .map(DeliveryRow::from)
+                .collect())
+            }
+        }
+    };
+}
+
+alert_store!(SqliteStore);
+alert_store!(PostgresStore);
