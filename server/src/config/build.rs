@@ -47,8 +47,13 @@ impl Issues {
 /// `("endpoints", …)`.
 pub type Section = (&'static str, Vec<(usize, Spanned<RawService>)>);
 
-/// Builds the services of every section, in order.
-pub fn services(sections: Vec<Section>, issues: &mut Issues) -> Vec<ServiceConfig> {
+/// Builds the services of every section, in order. `channels` are the
+/// alerting channels' names a service's `alerts` may list.
+pub fn services(
+    sections: Vec<Section>,
+    channels: &HashSet<&str>,
+    issues: &mut Issues,
+) -> Vec<ServiceConfig> {
     let mut names = HashSet::new();
     let mut push_tokens = HashSet::new();
     let mut services = Vec::new();
@@ -60,7 +65,7 @@ pub fn services(sections: Vec<Section>, issues: &mut Issues) -> Vec<ServiceConfi
                 item: entry.defined,
             };
             let (name_at, url_at) = (entry.value.name.defined, entry.value.url.defined);
-            let Some(service) = service(&place, entry.value, issues) else {
+            let Some(service) = service(&place, entry.value, channels, issues) else {
                 continue;
             };
             if !names.insert(service.name.clone()) {
@@ -108,8 +113,36 @@ fn located<T>(value: &Option<Spanned<T>>, fallback: &Location) -> Location {
 }
 
 /// One service, or `None` (with its problems in `issues`).
-fn service(place: &Place, raw: RawService, issues: &mut Issues) -> Option<ServiceConfig> {
+fn service(
+    place: &Place,
+    raw: RawService,
+    channels: &HashSet<&str>,
+    issues: &mut Issues,
+) -> Option<ServiceConfig> {
     let before = issues.0.len();
+    let mut alerts = Vec::new();
+    for (i, channel) in raw.alerts.iter().flatten().enumerate() {
+        let name = channel.value.trim();
+        if !channels.contains(name) {
+            let message = if channels.is_empty() {
+                format!("no channel {name:?}: `alerting.channels` names none")
+            } else {
+                let mut known: Vec<&str> = channels.iter().copied().collect();
+                known.sort_unstable();
+                format!(
+                    "no channel {name:?} (alerting.channels has {})",
+                    known.join(", ")
+                )
+            };
+            issues.at(
+                &channel.defined,
+                place.field(&format!("alerts[{i}]")),
+                message,
+            );
+        } else if !alerts.iter().any(|a| a == name) {
+            alerts.push(name.to_string());
+        }
+    }
     let name = raw.name.value.trim().to_string();
     if name.is_empty() {
         issues.at(&raw.name.defined, place.field("name"), "must not be empty");
@@ -306,6 +339,7 @@ fn service(place: &Place, raw: RawService, issues: &mut Issues) -> Option<Servic
         degraded_error_rate,
         failure_threshold,
         success_threshold,
+        alerts,
     })
 }
 

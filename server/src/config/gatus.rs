@@ -221,6 +221,7 @@ pub fn convert(endpoints: Vec<Spanned<Endpoint>>, text: &str) -> Converted {
             degraded_error_rate: None,
             failure_threshold: None,
             success_threshold: None,
+            alerts: None,
         };
         out.services.push((
             i,

@@ -12,6 +12,7 @@
 //! every problem is reported at once. Checking a file touches nothing but
 //! the file: `hale validate` gives the same answer on any machine.
 
+pub mod alerting;
 mod build;
 mod env;
 mod gatus;
@@ -21,6 +22,7 @@ pub use build::limits;
 
 use crate::history::{HistoryConfig, HistorySettings};
 use crate::probe::ProbeSpec;
+pub use alerting::{AlertingConfig, Channel, ChannelKind};
 use serde_saphyr::{Location, Spanned};
 use std::{collections::HashSet, fmt, path::Path, path::PathBuf, time::Duration};
 
@@ -44,6 +46,8 @@ pub struct Config {
     pub history: HistoryConfig,
     /// Who may run diagnostics (`diagnostics:`).
     pub diagnostics: DiagnosticsAccess,
+    /// Where alerts go (`alerting:`).
+    pub alerting: AlertingConfig,
 }
 
 /// `diagnostics:` — who may run a service's diagnostics.
@@ -77,6 +81,8 @@ pub struct ServiceConfig {
     pub failure_threshold: u32,
     /// Consecutive successes before a down service is called operational.
     pub success_threshold: u32,
+    /// The alerting channels its alerts go to, by name.
+    pub alerts: Vec<String>,
 }
 
 impl ServiceConfig {
@@ -283,6 +289,8 @@ impl Config {
         let gatus = gatus::convert(raw.endpoints, &expanded);
         warnings.extend(gatus.warnings);
         let mut issues = build::Issues(gatus.errors);
+        let alerting = alerting::build(raw.alerting, &expanded, &mut issues.0, &mut warnings);
+        let channels: HashSet<&str> = alerting.channels.iter().map(|c| c.name.as_str()).collect();
         let native: Vec<_> = raw.services.into_iter().enumerate().collect();
         // Every name written counts for the pages, so a service with a
         // mistake of its own doesn't also make every page that lists it
@@ -294,6 +302,7 @@ impl Config {
             .collect();
         let services = build::services(
             vec![("services", native), ("endpoints", gatus.services)],
+            &channels,
             &mut issues,
         );
         let names = written.iter().map(String::as_str).collect();
@@ -320,6 +329,7 @@ impl Config {
             warnings,
             history,
             diagnostics: raw.diagnostics.unwrap_or_default(),
+            alerting,
         })
     }
 
@@ -589,10 +599,10 @@ endpoints:
         assert_eq!(
             warnings,
             [
-                "gatus.yaml:4:1: alerting: Gatus key `alerting` is not supported by Hale and is ignored",
                 "gatus.yaml:1:1: storage: Gatus key `storage` is not supported by Hale and is ignored",
                 "gatus.yaml:20:5: endpoints[0].alerts: Gatus key `alerts` is not supported by Hale and is ignored",
                 "gatus.yaml:16:7: endpoints[0].client.dns-resolver: Gatus key `client.dns-resolver` is not supported by Hale and is ignored",
+                "gatus.yaml:5:3: alerting.slack: Gatus alerting provider `slack` is not supported by Hale yet and is ignored; write Hale's channels under `alerting.channels`",
             ]
         );
     }

@@ -29,12 +29,13 @@ pub struct RawConfig {
     pub history: Option<Spanned<HistoryConfig>>,
     #[serde(default)]
     pub diagnostics: Option<super::DiagnosticsAccess>,
+    /// Hale's channels, or Gatus's providers (ignored with a warning).
+    #[serde(default)]
+    pub alerting: Option<Spanned<super::alerting::RawAlerting>>,
     // Gatus's other top-level keys, accepted with a warning each so that
     // a Gatus config loads as it is. Named one by one rather than caught
     // by a flattened map: that would make serde buffer the document and
     // lose every position in it.
-    #[serde(default)]
-    alerting: Option<Spanned<IgnoredAny>>,
     #[serde(default)]
     announcements: Option<Spanned<IgnoredAny>>,
     #[serde(default)]
@@ -73,7 +74,6 @@ impl RawConfig {
     /// Gatus's top-level settings present, with where their values are.
     pub fn gatus_settings(&self) -> Vec<(&'static str, &serde_saphyr::Location)> {
         let keys = [
-            ("alerting", &self.alerting),
             ("announcements", &self.announcements),
             ("concurrency", &self.concurrency),
             ("connectivity", &self.connectivity),
@@ -154,6 +154,9 @@ pub struct RawService {
     /// Consecutive successes before a down service is called operational.
     #[serde(default)]
     pub success_threshold: Option<Spanned<u32>>,
+    /// Channels (of `alerting.channels`) its alerts go to.
+    #[serde(default)]
+    pub alerts: Option<Vec<Spanned<String>>>,
 }
 
 /// One entry of `status_pages:`.
