@@ -26,6 +26,8 @@
 //! - [`engine`]: the scheduler, push services, and the pipeline every
 //!   result and status change goes through, to the board, the live hub,
 //!   the history writer and the notifier.
+//! - [`alert`]: alerting, the pipeline's notifier: rules, the outbox in
+//!   the store, and the channels messages are sent to.
 //! - [`api`]: the axum router: health, the WebSocket, the JSON APIs and the
 //!   Leptos pages from the `app` crate, rendered from the board.
 //! - [`runtime`] wires it all; [`cli`] is `hale serve`, `hale validate` and
@@ -42,6 +44,7 @@
 //!    `probe::Fields` and in the list of given fields in `config/build.rs`.
 //! 4. A line in docs/configuration.md.
 
+pub mod alert;
 pub mod api;
 pub mod auth;
 pub mod cli;

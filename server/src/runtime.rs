@@ -5,10 +5,11 @@
 //! stop, an unclean stop repaired) goes into the pipeline like any other;
 //! nothing here publishes or stores one itself.
 
+use crate::alert::Alerting;
 use crate::api::{self, AppState};
 use crate::config::Config;
 use crate::engine::board::StatusBoard;
-use crate::engine::pipeline::{Events, Notifier, Pipeline, Silent};
+use crate::engine::pipeline::{Events, Notifier, Notifiers, Pipeline, Silent};
 use crate::engine::push::PushBoard;
 use crate::engine::scheduler::{Reconciled, Scheduler, DEFAULT_CONCURRENCY};
 use crate::engine::writer::{self, WriteQueue};
@@ -44,8 +45,11 @@ pub struct Settings {
     /// Whether status page renders are kept while nothing changed
     /// (`api::page_cache`); off renders every request.
     pub keep_renders: bool,
-    /// Told of every status change and result (alerting's slot).
+    /// Told of every status change and result, after alerting (tests
+    /// watch the pipeline with it).
     pub notifier: Arc<dyn Notifier>,
+    /// How alert messages are retried, and the clock they are stamped by.
+    pub alerts: crate::alert::DeliveryRules,
     /// Connection hygiene: the request-head deadline and the cap on open
     /// connections (`api::serve`).
     pub serve: api::serve::ServeLimits,
@@ -69,6 +73,7 @@ impl Settings {
             rollup_every: Duration::from_secs(60),
             keep_renders: true,
             notifier: Arc::new(Silent),
+            alerts: crate::alert::DeliveryRules::default(),
             serve: Default::default(),
             clients: Default::default(),
             accounts: Default::default(),
@@ -87,6 +92,7 @@ pub struct Hale {
     scheduler: Scheduler,
     push_watch: JoinHandle<()>,
     writer: JoinHandle<()>,
+    alerting: Arc<Alerting>,
     heartbeat: JoinHandle<()>,
     rollup: JoinHandle<()>,
     server: JoinHandle<std::io::Result<()>>,
@@ -166,11 +172,13 @@ impl Hale {
             writes.clone(),
         ));
         let probes = Arc::new(ProbeStats::default());
+        let alerting = Alerting::start(store.clone(), &config, settings.alerts.clone());
+        let notifiers = Notifiers(vec![alerting.clone(), settings.notifier]);
         let pipeline = Pipeline::new(
             board.clone(),
             hub.clone(),
             write_queue,
-            settings.notifier,
+            Arc::new(notifiers),
             probes.clone(),
         );
         let events = Events::new(pipeline.clone());
@@ -270,6 +278,7 @@ impl Hale {
             scheduler,
             push_watch,
             writer,
+            alerting,
             heartbeat,
             rollup,
             server,
@@ -313,6 +322,7 @@ impl Hale {
         history.reconfigure(config.history_settings());
         load_bars(history, &board, &config).await;
         self.state.push.board.reconfigure(&config.services);
+        self.alerting.reconfigure(&config);
         let outcome = self.scheduler.reconcile(&probed(&config));
         tracing::info!(?outcome, "configuration reloaded");
         Ok(outcome)
@@ -328,6 +338,7 @@ impl Hale {
         // Pushes are refused from here on; every service becomes unknown,
         // and the writer stores what it holds and ends.
         self.pipeline.stop(crate::clock::now());
+        self.alerting.stop().await;
         let mut writer = self.writer;
         if tokio::time::timeout(Duration::from_secs(10), &mut writer)
             .await

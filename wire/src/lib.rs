@@ -12,9 +12,11 @@
 //! - [`api`]: the answers of `/api/metrics…` and the history API;
 //! - [`report`]: the health report;
 //! - [`diagnosis`]: `hale check`'s figures and a service's diagnosis;
-//! - [`account`]: roles, who is signed in, tokens and the audit log.
+//! - [`account`]: roles, who is signed in, tokens and the audit log;
+//! - [`alert`]: the alerts' messages and their delivery.
 
 pub mod account;
+pub mod alert;
 pub mod api;
 pub mod diagnosis;
 pub mod figures;

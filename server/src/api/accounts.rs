@@ -450,32 +450,41 @@ pub async fn remove_token(
 }
 
 #[derive(Deserialize)]
-pub struct AuditQuery {
+pub struct PageQuery {
     before: Option<String>,
     limit: Option<String>,
+}
+
+impl PageQuery {
+    /// `before` (an id; from the start when absent) and `limit` (100
+    /// unless given, at most 1,000).
+    pub(super) fn parse(&self) -> Result<(Option<i64>, u32), ApiError> {
+        let before = match &self.before {
+            None => None,
+            Some(text) => Some(
+                text.parse::<i64>()
+                    .map_err(|_| bad_parameter("before", format!("{text:?} is not an id")))?,
+            ),
+        };
+        let limit = match &self.limit {
+            None => 100,
+            Some(text) => text
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=1_000).contains(n))
+                .ok_or_else(|| bad_parameter("limit", format!("{text:?} is not from 1 to 1000")))?,
+        };
+        Ok((before, limit))
+    }
 }
 
 /// `GET /api/audit[?before=ID&limit=N]`: newest first, 100 a page (at
 /// most 1,000).
 pub async fn audit(
     State(auth): State<AuthState>,
-    Query(query): Query<AuditQuery>,
+    Query(query): Query<PageQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    let before = match &query.before {
-        None => None,
-        Some(text) => Some(
-            text.parse::<i64>()
-                .map_err(|_| bad_parameter("before", format!("{text:?} is not an entry id")))?,
-        ),
-    };
-    let limit = match &query.limit {
-        None => 100,
-        Some(text) => text
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=1_000).contains(n))
-            .ok_or_else(|| bad_parameter("limit", format!("{text:?} is not from 1 to 1000")))?,
-    };
+    let (before, limit) = query.parse()?;
     let rows = auth.accounts.store().audit_log(before, limit).await?;
     let next_before = (rows.len() == limit as usize)
         .then(|| rows.last().map(|r| r.id))

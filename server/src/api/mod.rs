@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod accounts;
+mod alerts;
 pub mod clients;
 mod details;
 mod diagnostics;
@@ -385,6 +386,7 @@ pub fn routes() -> Vec<Route> {
             Needs(crate::auth::Permission::AuditLog),
             get(accounts::audit),
         ),
+        route("/api/alerts", Method::GET, signed_in, get(alerts::list)),
     ]
 }
 

@@ -93,11 +93,28 @@ pub trait Notifier: Send + Sync + 'static {
     fn probed(&self, _result: &ProbeResult) {}
 }
 
-/// The notifier until alerting exists: tells nobody.
+/// A notifier that tells nobody (tests that watch nothing).
 pub struct Silent;
 
 impl Notifier for Silent {
     fn status_changed(&self, _: &StatusChange) {}
+}
+
+/// Several notifiers, told in order: alerting, and a test's watcher.
+pub struct Notifiers(pub Vec<Arc<dyn Notifier>>);
+
+impl Notifier for Notifiers {
+    fn status_changed(&self, change: &StatusChange) {
+        for notifier in &self.0 {
+            notifier.status_changed(change);
+        }
+    }
+
+    fn probed(&self, result: &ProbeResult) {
+        for notifier in &self.0 {
+            notifier.probed(result);
+        }
+    }
 }
 
 /// The subscribers.

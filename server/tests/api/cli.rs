@@ -186,8 +186,11 @@ async fn serve_file(
     spawn_serving(command).await
 }
 
-/// Spawns `hale serve` and waits for the line that names its URL.
-async fn spawn_serving(mut command: tokio::process::Command) -> (tokio::process::Child, String) {
+/// Spawns `hale serve` and waits for the line that names its URL (the
+/// URL ends in `/`).
+pub(crate) async fn spawn_serving(
+    mut command: tokio::process::Command,
+) -> (tokio::process::Child, String) {
     use tokio::io::AsyncBufReadExt;
     let mut child = command
         .stdout(std::process::Stdio::piped())

@@ -22,6 +22,7 @@ const LAYERS: &[&str] = &[
     "live",
     "ops",
     "engine",
+    "alert",
     "api",
     "runtime",
     "cli",

@@ -2,6 +2,7 @@
 //! fresh database per test on both backends (Postgres at
 //! HALE_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres).
 
+mod alerts;
 mod cli;
 mod clients;
 mod connections;
