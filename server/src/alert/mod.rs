@@ -96,21 +96,31 @@ impl Routes {
                 .services
                 .iter()
                 .map(|s| {
-                    let mut url = s.url.clone();
-                    let _ = url.set_username("");
-                    let _ = url.set_password(None);
-                    url.set_query(None);
-                    url.set_fragment(None);
                     let route = ServiceRoute {
                         channels: s.alerts.clone(),
                         group: s.group.clone(),
-                        url: url.to_string(),
+                        url: shown_url(s),
                     };
                     (s.name.clone(), route)
                 })
                 .collect(),
         }
     }
+}
+
+/// A service's URL as a message may show it: without userinfo, query or
+/// fragment, and a push service's without its token (which lets anyone
+/// holding it push).
+fn shown_url(service: &crate::config::ServiceConfig) -> String {
+    if service.kind() == crate::probe::ProbeKind::Push {
+        return "push://".into();
+    }
+    let mut url = service.url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url.set_fragment(None);
+    url.to_string()
 }
 
 /// The notifier: told of changes by the pipeline, it hands them to its
@@ -403,6 +413,19 @@ impl Sender {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_show_no_credentials_query_or_push_token() {
+        let config = Config::parse(
+            "services:\n  - {name: a, url: 'https://user:pw@api.example/health?key=k#x'}\n  - {name: b, url: 'push://token-0123456789abcdef'}\n",
+            std::path::Path::new("t.yaml"),
+            |_| None,
+        )
+        .unwrap();
+        let routes = Routes::of(&config);
+        assert_eq!(routes.services["a"].url, "https://api.example/health");
+        assert_eq!(routes.services["b"].url, "push://");
+    }
 
     #[test]
     fn retries_double_from_the_first_wait_up_to_the_longest() {
