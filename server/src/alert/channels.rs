@@ -309,7 +309,11 @@ pub async fn send(
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
-    let response = builder.send().await.map_err(describe)?;
+    // The probe's wording: the innermost cause, never the URL.
+    let response = builder
+        .send()
+        .await
+        .map_err(|e| crate::probe::http::describe(&e.without_url()))?;
     let status = response.status();
     if status.is_success() {
         return Ok(());
@@ -321,27 +325,6 @@ pub async fn send(
     } else {
         format!("HTTP {}: {body}", status.as_u16())
     })
-}
-
-/// A failed request, without its URL, down to the cause people can act on.
-fn describe(error: reqwest::Error) -> String {
-    use std::error::Error;
-    let error = error.without_url();
-    let kind = if error.is_timeout() {
-        "timed out"
-    } else if error.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    let mut root = error.source();
-    while let Some(deeper) = root.and_then(|e| e.source()) {
-        root = Some(deeper);
-    }
-    match root {
-        Some(cause) => format!("{kind}: {cause}"),
-        None => kind.to_string(),
-    }
 }
 
 #[cfg(test)]

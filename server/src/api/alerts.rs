@@ -1,17 +1,12 @@
 //! `GET /api/alerts`: every alert's messages to channels and how their
 //! delivery went, newest first (docs/api.md, "Alerts").
 
-use super::accounts::PageQuery;
+use super::accounts::{time, PageQuery};
 use super::{ApiError, OpsState};
 use crate::store::alerts::DeliveryRow;
 use axum::extract::{Query, State};
 use axum::Json;
-use chrono::{DateTime, TimeZone, Utc};
 use wire::alert::{AlertEntry, AlertPage};
-
-fn time(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms).single().unwrap_or_default()
-}
 
 /// The state a message is in, as the answer names it.
 fn state(d: &DeliveryRow) -> &'static str {

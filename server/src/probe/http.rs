@@ -407,7 +407,7 @@ impl HttpProber {
 
 /// The innermost cause, which is the part people can act on
 /// ("connection failed: Connection refused (os error 111)").
-fn describe(error: &reqwest::Error) -> String {
+pub fn describe(error: &reqwest::Error) -> String {
     use std::error::Error;
     let kind = if error.is_timeout() {
         "timed out"

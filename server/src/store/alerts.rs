@@ -159,7 +159,30 @@ const INSERT_DELIVERY: &str = "INSERT INTO alert_deliveries (alert_id, event, ch
      created_at_ms, due_at_ms) VALUES ($1, $2, $3, $4, $4)";
 
 macro_rules! alert_store {
-    ($store:ty) => {
+    ($store:ty, $db:ty) => {
+        impl $store {
+            /// Queues an `event` message of alert `id` to each of
+            /// `channels`, due at `at_ms`, in `tx`.
+            async fn insert_deliveries(
+                tx: &mut sqlx::Transaction<'static, $db>,
+                id: i64,
+                event: &str,
+                channels: &[String],
+                at_ms: i64,
+            ) -> Result<(), StoreError> {
+                for channel in channels {
+                    sqlx::query(INSERT_DELIVERY)
+                        .bind(id)
+                        .bind(event)
+                        .bind(channel)
+                        .bind(at_ms)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                Ok(())
+            }
+        }
+
         #[async_trait]
         impl AlertStore for $store {
             async fn open_alerts(&self) -> Result<Vec<AlertRow>, StoreError> {
@@ -192,15 +215,7 @@ macro_rules! alert_store {
                     ),
                     _ => StoreError::Database(e),
                 })?;
-                for channel in channels {
-                    sqlx::query(INSERT_DELIVERY)
-                        .bind(id)
-                        .bind("firing")
-                        .bind(channel)
-                        .bind(a.fired_at_ms)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                Self::insert_deliveries(&mut tx, id, "firing", channels, a.fired_at_ms).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -222,15 +237,7 @@ macro_rules! alert_store {
                 if done.rows_affected() == 0 {
                     return Ok(false);
                 }
-                for channel in channels {
-                    sqlx::query(INSERT_DELIVERY)
-                        .bind(id)
-                        .bind("resolved")
-                        .bind(channel)
-                        .bind(at_ms)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                Self::insert_deliveries(&mut tx, id, "resolved", channels, at_ms).await?;
                 tx.commit().await?;
                 Ok(true)
             }
@@ -243,15 +250,7 @@ macro_rules! alert_store {
                 at_ms: i64,
             ) -> Result<(), StoreError> {
                 let mut tx = self.pool.begin().await?;
-                for channel in channels {
-                    sqlx::query(INSERT_DELIVERY)
-                        .bind(id)
-                        .bind(event)
-                        .bind(channel)
-                        .bind(at_ms)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                Self::insert_deliveries(&mut tx, id, event, channels, at_ms).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -330,5 +329,5 @@ macro_rules! alert_store {
     };
 }
 
-alert_store!(SqliteStore);
-alert_store!(PostgresStore);
+alert_store!(SqliteStore, sqlx::Sqlite);
+alert_store!(PostgresStore, sqlx::Postgres);

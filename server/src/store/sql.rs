@@ -210,6 +210,26 @@ fn push_names<'a, DB: sqlx::Database>(
     q.push(")");
 }
 
+/// `<table> b` joined to `s` for buckets starting in `[from, to)`, of
+/// `services` (all when empty): what every bucket read selects from.
+fn push_buckets_in<'a, DB: sqlx::Database>(
+    q: &mut QueryBuilder<'a, DB>,
+    resolution: Resolution,
+    services: &[String],
+    from_ms: i64,
+    to_ms: i64,
+) where
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    i64: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    q.push(resolution.table())
+        .push(" b ON b.service_id = s.id AND b.start_ms >= ")
+        .push_bind(from_ms)
+        .push(" AND b.start_ms < ")
+        .push_bind(to_ms);
+    push_names(q, " WHERE", services);
+}
+
 /// A count or duration as the INTEGER columns of buckets hold it.
 fn int(v: impl TryInto<i32>) -> i32 {
     v.try_into().unwrap_or(i32::MAX)
@@ -400,14 +420,8 @@ macro_rules! sql_store {
                     }
                 }
                 let mut q = QueryBuilder::<$db>::new("SELECT ");
-                q.push(BUCKET_COLUMNS)
-                    .push(" FROM services s JOIN ")
-                    .push(resolution.table())
-                    .push(" b ON b.service_id = s.id AND b.start_ms >= ")
-                    .push_bind(from_ms)
-                    .push(" AND b.start_ms < ")
-                    .push_bind(to_ms);
-                push_names(&mut q, " WHERE", services);
+                q.push(BUCKET_COLUMNS).push(" FROM services s JOIN ");
+                push_buckets_in(&mut q, resolution, services, from_ms, to_ms);
                 q.push(" ORDER BY s.name, b.start_ms");
                 let rows: Vec<BucketRow> = q.build_query_as().fetch_all(&mut **tx).await?;
                 rows.into_iter().map(<(String, Bucket)>::try_from).collect()
@@ -429,12 +443,7 @@ macro_rules! sql_store {
                     "(b.start_ms || ',' || b.total || ',' || b.successful || ',' || b.known_ms \
                      || ',' || COALESCE(b.last_at_ms, -1), ';') FROM services s JOIN "
                 ));
-                q.push(resolution.table())
-                    .push(" b ON b.service_id = s.id AND b.start_ms >= ")
-                    .push_bind(from_ms)
-                    .push(" AND b.start_ms < ")
-                    .push_bind(to_ms);
-                push_names(&mut q, " WHERE", services);
+                push_buckets_in(&mut q, resolution, services, from_ms, to_ms);
                 q.push(" GROUP BY s.name ORDER BY s.name");
                 let rows: Vec<(String, String)> = q.build_query_as().fetch_all(&mut **tx).await?;
                 let mut buckets = Vec::new();
@@ -463,12 +472,7 @@ macro_rules! sql_store {
                     "SELECT b.start_ms, CAST(SUM(b.total) AS BIGINT), CAST(SUM(b.successful) AS BIGINT) \
                      FROM services s JOIN ",
                 );
-                q.push(resolution.table())
-                    .push(" b ON b.service_id = s.id AND b.start_ms >= ")
-                    .push_bind(from_ms)
-                    .push(" AND b.start_ms < ")
-                    .push_bind(to_ms);
-                push_names(&mut q, " WHERE", services);
+                push_buckets_in(&mut q, resolution, services, from_ms, to_ms);
                 q.push(" GROUP BY b.start_ms ORDER BY b.start_ms");
                 let rows: Vec<(i64, i64, i64)> = q.build_query_as().fetch_all(&mut **tx).await?;
                 Ok(rows
