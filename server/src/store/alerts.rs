@@ -42,14 +42,22 @@ pub struct DeliveryRow {
 pub trait AlertStore: Send + Sync {
     /// Alerts not resolved yet.
     async fn open_alerts(&self) -> Result<Vec<AlertRow>, StoreError>;
-    /// Opens `alert` and queues an `event` message to each of `channels`,
-    /// due at once; its id. [`StoreError::Conflict`] when the rule is
-    /// already open for the service.
-    async fn fire(&self, alert: &AlertRow, channels: &[String]) -> Result<i64, StoreError>;
-    /// Resolves alert `id` at `at_ms` and queues a `resolved` message to
-    /// each of `channels`; false if it was not open.
+    /// Opens `alert` and queues a `firing` message to each of `channels`,
+    /// due at once, and a `renotify` one due at `renotify_at_ms` if given;
+    /// its id. [`StoreError::Conflict`] when the rule is already open for
+    /// the service.
+    async fn fire(
+        &self,
+        alert: &AlertRow,
+        channels: &[String],
+        renotify_at_ms: Option<i64>,
+    ) -> Result<i64, StoreError>;
+    /// Resolves alert `id` at `at_ms`, drops its `renotify` messages not
+    /// sent yet and queues a `resolved` message to each of `channels`;
+    /// false if it was not open.
     async fn resolve(&self, id: i64, at_ms: i64, channels: &[String]) -> Result<bool, StoreError>;
-    /// Queues an `event` message of alert `id` to `channels`, due at `at_ms`.
+    /// Queues an `event` message of alert `id` to `channels`, due at
+    /// `at_ms`, if the alert is still open.
     async fn queue(
         &self,
         id: i64,
@@ -57,6 +65,8 @@ pub trait AlertStore: Send + Sync {
         channels: &[String],
         at_ms: i64,
     ) -> Result<(), StoreError>;
+    /// Messages `ids`, not sent yet, wait until `at_ms`.
+    async fn postpone(&self, ids: &[i64], at_ms: i64) -> Result<(), StoreError>;
     /// Messages due by `now_ms`, oldest first, at most `limit`.
     async fn due(&self, now_ms: i64, limit: u32) -> Result<Vec<DeliveryRow>, StoreError>;
     /// When the next message is due, if any is waiting.
@@ -72,12 +82,24 @@ pub trait AlertStore: Send + Sync {
         error: &str,
         retry_at_ms: Option<i64>,
     ) -> Result<(), StoreError>;
+    /// Open alerts by severity, and messages by channel and outcome.
+    async fn counts(&self) -> Result<AlertCounts, StoreError>;
     /// Messages older than `before` (an id; all when `None`), newest first.
     async fn deliveries(
         &self,
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<DeliveryRow>, StoreError>;
+}
+
+/// What `/metrics` shows of alerting.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AlertCounts {
+    /// (severity, alerts open).
+    pub open: Vec<(String, i64)>,
+    /// (channel, outcome, messages): outcome `delivered`, `queued`
+    /// (waiting for its time, a first attempt or a retry) or `given_up`.
+    pub messages: Vec<(String, String, i64)>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -196,7 +218,12 @@ macro_rules! alert_store {
                 .collect())
             }
 
-            async fn fire(&self, a: &AlertRow, channels: &[String]) -> Result<i64, StoreError> {
+            async fn fire(
+                &self,
+                a: &AlertRow,
+                channels: &[String],
+                renotify_at_ms: Option<i64>,
+            ) -> Result<i64, StoreError> {
                 let mut tx = self.pool.begin().await?;
                 let id: i64 = sqlx::query_scalar(
                     "INSERT INTO alerts (service, rule, severity, fired_at_ms, message)
@@ -216,6 +243,9 @@ macro_rules! alert_store {
                     _ => StoreError::Database(e),
                 })?;
                 Self::insert_deliveries(&mut tx, id, "firing", channels, a.fired_at_ms).await?;
+                if let Some(at_ms) = renotify_at_ms {
+                    Self::insert_deliveries(&mut tx, id, "renotify", channels, at_ms).await?;
+                }
                 tx.commit().await?;
                 Ok(id)
             }
@@ -237,6 +267,13 @@ macro_rules! alert_store {
                 if done.rows_affected() == 0 {
                     return Ok(false);
                 }
+                sqlx::query(
+                    "DELETE FROM alert_deliveries WHERE alert_id = $1 AND event = 'renotify'
+                        AND delivered_at_ms IS NULL AND given_up_at_ms IS NULL",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
                 Self::insert_deliveries(&mut tx, id, "resolved", channels, at_ms).await?;
                 tx.commit().await?;
                 Ok(true)
@@ -249,10 +286,57 @@ macro_rules! alert_store {
                 channels: &[String],
                 at_ms: i64,
             ) -> Result<(), StoreError> {
+                // One statement each, writing first: no read lock to
+                // upgrade on SQLite.
                 let mut tx = self.pool.begin().await?;
-                Self::insert_deliveries(&mut tx, id, event, channels, at_ms).await?;
+                for channel in channels {
+                    sqlx::query(
+                        "INSERT INTO alert_deliveries (alert_id, event, channel, created_at_ms,
+                            due_at_ms) SELECT $1, $2, $3, $4, $4 WHERE EXISTS
+                            (SELECT 1 FROM alerts WHERE id = $1 AND resolved_at_ms IS NULL)",
+                    )
+                    .bind(id)
+                    .bind(event)
+                    .bind(channel)
+                    .bind(at_ms)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 tx.commit().await?;
                 Ok(())
+            }
+
+            async fn postpone(&self, ids: &[i64], at_ms: i64) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                for id in ids {
+                    sqlx::query(
+                        "UPDATE alert_deliveries SET due_at_ms = $1
+                         WHERE id = $2 AND due_at_ms IS NOT NULL",
+                    )
+                    .bind(at_ms)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn counts(&self) -> Result<AlertCounts, StoreError> {
+                let open = sqlx::query_as::<_, (String, i64)>(
+                    "SELECT severity, COUNT(*) FROM alerts WHERE resolved_at_ms IS NULL
+                     GROUP BY severity ORDER BY severity",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let messages = sqlx::query_as::<_, (String, String, i64)>(
+                    "SELECT channel, CASE WHEN delivered_at_ms IS NOT NULL THEN 'delivered'
+                        WHEN given_up_at_ms IS NOT NULL THEN 'given_up' ELSE 'queued' END AS outcome,
+                        COUNT(*) FROM alert_deliveries GROUP BY 1, 2 ORDER BY 1, 2",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                Ok(AlertCounts { open, messages })
             }
 
             async fn due(&self, now_ms: i64, limit: u32) -> Result<Vec<DeliveryRow>, StoreError> {

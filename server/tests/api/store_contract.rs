@@ -193,17 +193,17 @@ on_both_backends!(
             message: "api is down: connection refused".into(),
         };
         let channels = ["ops".to_string(), "team".to_string()];
-        let id = alerts.fire(&down, &channels).await.unwrap();
+        let id = alerts.fire(&down, &channels, None).await.unwrap();
         // One open alert of a rule per service: a second is refused.
         assert!(matches!(
-            alerts.fire(&down, &channels).await,
+            alerts.fire(&down, &channels, None).await,
             Err(StoreError::Conflict(_))
         ));
         let other = AlertRow {
             service: "web".into(),
             ..down.clone()
         };
-        alerts.fire(&other, &[]).await.unwrap();
+        alerts.fire(&other, &[], None).await.unwrap();
 
         // Both messages are due at once, oldest first.
         assert_eq!(alerts.next_due().await.unwrap(), Some(1_000));
@@ -251,7 +251,7 @@ on_both_backends!(
             .iter()
             .all(|d| d.event == "resolved" && d.alert.resolved_at_ms == Some(5_000)));
         // The rule may fire again once resolved.
-        alerts.fire(&down, &channels).await.unwrap();
+        alerts.fire(&down, &channels, None).await.unwrap();
 
         // The log, newest first, pages by id.
         let all = alerts.deliveries(None, 100).await.unwrap();
@@ -263,6 +263,67 @@ on_both_backends!(
         assert_eq!(delivered.delivered_at_ms, Some(1_100));
         let older = alerts.deliveries(Some(all[1].id), 100).await.unwrap();
         assert_eq!(older.len(), 4);
+        store.close().await;
+    }
+);
+
+on_both_backends!(
+    reminders_wait_for_their_time_and_go_with_the_alert,
+    |backend| async move {
+        use server::store::alerts::{AlertCounts, AlertRow};
+        let db = TestDb::new(backend).await;
+        let store = store::connect(&db.url).await.unwrap();
+        let alerts = store.alerts();
+        let down = AlertRow {
+            id: 0,
+            service: "api".into(),
+            rule: "down".into(),
+            severity: "critical".into(),
+            fired_at_ms: 1_000,
+            resolved_at_ms: None,
+            message: "api is down".into(),
+        };
+        let channels = ["ops".to_string()];
+        let id = alerts.fire(&down, &channels, Some(61_000)).await.unwrap();
+        // The reminder waits for its time.
+        let now = alerts.due(1_000, 10).await.unwrap();
+        assert_eq!(now.len(), 1);
+        assert_eq!(now[0].event, "firing");
+        // Held back (a storm's window), a message waits; a sent one is
+        // not brought back.
+        alerts.postpone(&[now[0].id], 30_000).await.unwrap();
+        assert!(alerts.due(29_999, 10).await.unwrap().is_empty());
+        let later = alerts.due(30_000, 10).await.unwrap();
+        assert_eq!(later.len(), 1);
+        alerts.delivered(later[0].id, 30_000).await.unwrap();
+        alerts.postpone(&[later[0].id], 40_000).await.unwrap();
+        assert_eq!(alerts.next_due().await.unwrap(), Some(61_000));
+        let reminder = alerts.due(61_000, 10).await.unwrap();
+        assert_eq!(reminder.len(), 1);
+        assert_eq!(reminder[0].event, "renotify");
+        assert_eq!(
+            alerts.counts().await.unwrap(),
+            AlertCounts {
+                open: vec![("critical".into(), 1)],
+                messages: vec![
+                    ("ops".into(), "delivered".into(), 1),
+                    ("ops".into(), "queued".into(), 1),
+                ],
+            }
+        );
+        // Resolved, the reminder not sent yet is dropped.
+        assert!(alerts.resolve(id, 70_000, &channels).await.unwrap());
+        // A reminder queued after it resolved is not kept.
+        alerts
+            .queue(id, "renotify", &channels, 80_000)
+            .await
+            .unwrap();
+        let due = alerts.due(100_000, 10).await.unwrap();
+        assert_eq!(
+            due.iter().map(|d| d.event.as_str()).collect::<Vec<_>>(),
+            ["resolved"]
+        );
+        assert!(alerts.counts().await.unwrap().open.is_empty());
         store.close().await;
     }
 );
