@@ -48,6 +48,16 @@ pub enum Command {
     /// Manage API tokens for automation: add (printed once), list, revoke.
     #[command(subcommand, name = "api-token")]
     ApiToken(crate::ops::accounts::TokenCommand),
+    /// Send a test message to an alert channel of the config now (exit 0
+    /// delivered, 1 not delivered or no such channel).
+    #[command(name = "notify-test")]
+    NotifyTest {
+        #[arg(long, env = "HALE_CONFIG", default_value = "hale.yaml")]
+        config: PathBuf,
+        /// The channel's `name`.
+        #[arg(long)]
+        channel: String,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -355,6 +365,37 @@ pub fn validate(path: &Path) -> Result<String, crate::config::ConfigError> {
     Ok(report)
 }
 
+/// `hale notify-test`: a test message to channel `name` of `path`.
+pub async fn notify_test(path: &Path, name: &str) -> Result<String, String> {
+    let config = Config::load(path).map_err(|e| e.to_string())?;
+    let alerting = &config.alerting;
+    let Some(channel) = alerting.channel(name) else {
+        let names: Vec<&str> = alerting.channels.iter().map(|c| c.name.as_str()).collect();
+        return Err(if names.is_empty() {
+            format!(
+                "{}: no channel {name:?}: `alerting.channels` names none",
+                path.display()
+            )
+        } else {
+            format!(
+                "{}: no channel {name:?} (alerting.channels has {})",
+                path.display(),
+                names.join(", ")
+            )
+        });
+    };
+    let timeout = crate::alert::DeliveryRules::default().send_timeout;
+    crate::alert::send_test(&crate::alert::http_client(), channel, timeout)
+        .await
+        .map(|()| {
+            format!(
+                "{name} ({}): test message delivered",
+                channel.kind.type_name()
+            )
+        })
+        .map_err(|e| format!("{name} ({}): not delivered: {e}", channel.kind.type_name()))
+}
+
 /// Runs the command line; the process exit code.
 pub async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
@@ -374,6 +415,16 @@ pub async fn main() -> std::process::ExitCode {
         }
         Command::User(command) => crate::ops::accounts::user(command).await,
         Command::ApiToken(command) => crate::ops::accounts::token(command).await,
+        Command::NotifyTest { config, channel } => match notify_test(&config, &channel).await {
+            Ok(done) => {
+                println!("{done}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hale: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
         Command::Validate { config } => match validate(&config) {
             Ok(summary) => {
                 println!("{summary}");

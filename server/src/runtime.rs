@@ -245,6 +245,7 @@ impl Hale {
                 started_at: crate::clock::now(),
                 connections: connections.clone(),
                 clients: clients.clone(),
+                alerting: alerting.clone(),
             },
             push: api::PushState {
                 board: push,

@@ -37,3 +37,10 @@ pub struct AlertPage {
     /// Pass as `before=` for the next, older page; absent at the end.
     pub next_before: Option<i64>,
 }
+
+/// The answer of `POST /api/alerts/test` when the message arrived.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelTested {
+    pub channel: String,
+    pub delivered: bool,
+}

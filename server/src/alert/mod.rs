@@ -7,7 +7,19 @@
 //!
 //! Rules so far: `down` (critical) while a service is down, `degraded`
 //! (warning) while it is degraded. Changes to unknown (Hale stopping or
-//! starting, a service removed) neither fire nor resolve anything.
+//! starting, a service removed) neither fire nor resolve anything. The
+//! rules of `alerting.rules` (error rate, latency p95) are judged on each
+//! result ([`rules`]). An alert that stays is sent again every
+//! `renotify`.
+//!
+//! Each channel is paced ([`Pace`]): after a message, what else comes for
+//! it within `group_window` waits for the window's end and goes out as one
+//! message listing every alert (a storm: fifty services behind one broken
+//! database make two messages, not fifty); and it is sent at most
+//! `flood_limit` messages a minute, the rest folded the same way. No
+//! alert is dropped: each keeps its own row, delivered with the message
+//! that carried it. PagerDuty is not folded: each alert is its own
+//! incident there, triggered and resolved by its own key.
 //!
 //! # Adding a channel
 //!
@@ -21,14 +33,15 @@
 //! [`ChannelKind`]: crate::config::ChannelKind
 
 pub mod channels;
+pub mod rules;
 
 use crate::clock::WallClock;
-use crate::config::{AlertingConfig, Config};
+use crate::config::{AlertingConfig, Channel, ChannelKind, Config};
 use crate::engine::pipeline::Notifier;
-use crate::event::StatusChange;
+use crate::event::{ProbeResult, StatusChange};
 use crate::store::alerts::{AlertRow, DeliveryRow};
 use crate::store::{Store, StoreError};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::{mpsc, Notify};
@@ -123,20 +136,73 @@ fn shown_url(service: &crate::config::ServiceConfig) -> String {
     url.to_string()
 }
 
+/// The client every HTTP channel is sent with: no redirects followed.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("Hale/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("an HTTP client")
+}
+
+/// Sends `channel` a test message now, not through the outbox
+/// (`hale notify-test`, `POST /api/alerts/test`). PagerDuty's test
+/// incident is resolved right after it is opened.
+pub async fn send_test(
+    client: &reqwest::Client,
+    channel: &Channel,
+    timeout: Duration,
+) -> Result<(), String> {
+    let notice = channels::Notice::test(&channel.name);
+    channels::send(client, channel, &notice, timeout).await?;
+    if let ChannelKind::PagerDuty { .. } = channel.kind {
+        let resolve = channels::Notice {
+            event: "resolved".into(),
+            ..notice
+        };
+        channels::send(client, channel, &resolve, timeout).await?;
+    }
+    Ok(())
+}
+
 /// The notifier: told of changes by the pipeline, it hands them to its
 /// own task and returns at once.
 pub struct Alerting {
     /// `None` asks the rules' task to end, once it has judged what came
     /// before.
-    changes: mpsc::UnboundedSender<Option<StatusChange>>,
+    changes: mpsc::UnboundedSender<Option<Judged>>,
+    figures: rules::Figures,
     routes: Arc<RwLock<Routes>>,
     judge: std::sync::Mutex<Option<JoinHandle<()>>>,
     sender: JoinHandle<()>,
+    client: reqwest::Client,
+    send_timeout: Duration,
+}
+
+/// What the rules' task is told.
+enum Judged {
+    Change(StatusChange),
+    Rule(rules::RuleVerdict),
 }
 
 impl Notifier for Alerting {
     fn status_changed(&self, change: &StatusChange) {
-        let _ = self.changes.send(Some(change.clone()));
+        let _ = self.changes.send(Some(Judged::Change(change.clone())));
+    }
+
+    fn probed(&self, result: &ProbeResult) {
+        let routes = self.routes.read().expect("routes lock");
+        // A service that alerts nobody is not judged.
+        let alerted = routes
+            .services
+            .get(&*result.service)
+            .is_some_and(|s| !s.channels.is_empty());
+        if !alerted {
+            return;
+        }
+        for verdict in self.figures.judge(result, &routes.alerting.rules) {
+            let _ = self.changes.send(Some(Judged::Rule(verdict)));
+        }
     }
 }
 
@@ -155,25 +221,50 @@ impl Alerting {
         let routes = Arc::new(RwLock::new(Routes::of(config)));
         let wake = Arc::new(Notify::new());
         let (tx, rx) = mpsc::unbounded_channel();
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("Hale/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("an HTTP client");
+        let client = http_client();
+        let send_timeout = rules.send_timeout;
         let judge = tokio::spawn(judge(store.clone(), routes.clone(), rx, wake.clone()));
         let sender = Sender {
             store,
             routes: routes.clone(),
-            client,
+            client: client.clone(),
             rules,
+            paces: HashMap::new(),
         };
         let send = tokio::spawn(sender.run(wake));
         Arc::new(Alerting {
             changes: tx,
+            figures: rules::Figures::default(),
             routes,
             judge: std::sync::Mutex::new(Some(judge)),
             sender: send,
+            client,
+            send_timeout,
         })
+    }
+
+    /// A test message to the configured channel `name`; `None` when no
+    /// channel has that name.
+    pub async fn send_test(&self, name: &str) -> Option<Result<(), String>> {
+        let channel = self
+            .routes
+            .read()
+            .expect("routes lock")
+            .alerting
+            .channel(name)
+            .cloned()?;
+        Some(send_test(&self.client, &channel, self.send_timeout).await)
+    }
+
+    /// The configured channels' names and types.
+    pub fn channels(&self) -> Vec<(String, &'static str)> {
+        let routes = self.routes.read().expect("routes lock");
+        routes
+            .alerting
+            .channels
+            .iter()
+            .map(|c| (c.name.clone(), c.kind.type_name()))
+            .collect()
     }
 
     /// Hale stops: the changes already told are judged and written (for
@@ -197,7 +288,14 @@ impl Alerting {
     /// A reloaded config: its channels and services from now on. Open
     /// alerts stay open; none is sent again.
     pub fn reconfigure(&self, config: &Config) {
-        *self.routes.write().expect("routes lock") = Routes::of(config);
+        let routes = Routes::of(config);
+        self.figures.retain(|service| {
+            routes
+                .services
+                .get(service)
+                .is_some_and(|s| !s.channels.is_empty())
+        });
+        *self.routes.write().expect("routes lock") = routes;
     }
 }
 
@@ -210,6 +308,44 @@ fn verdicts(change: &StatusChange) -> Vec<(&'static str, &'static str, bool)> {
         ("down", "critical", change.to == ServiceStatus::Down),
         ("degraded", "warning", change.to == ServiceStatus::Degraded),
     ]
+}
+
+/// A rule's verdict on a service, as the rules' task acts on it.
+struct Verdict {
+    rule: String,
+    severity: &'static str,
+    holds: bool,
+    /// The alert's message, if it fires.
+    message: String,
+}
+
+/// What the rules' task does with one thing it was told: the service,
+/// when, and each rule's verdict.
+fn judged(told: Judged) -> (String, i64, Vec<Verdict>) {
+    match told {
+        Judged::Change(change) => {
+            let message = format!("{} is {}: {}", change.service, change.to, change.cause);
+            let verdicts = verdicts(&change)
+                .into_iter()
+                .map(|(rule, severity, holds)| Verdict {
+                    rule: rule.to_string(),
+                    severity,
+                    holds,
+                    message: message.clone(),
+                })
+                .collect();
+            (change.service, change.at.timestamp_millis(), verdicts)
+        }
+        Judged::Rule(v) => {
+            let verdict = Verdict {
+                rule: v.rule,
+                severity: v.severity,
+                holds: v.holds,
+                message: v.message,
+            };
+            (v.service, v.at_ms, vec![verdict])
+        }
+    }
 }
 
 /// Runs `op` until the store takes it, waiting longer each time: an
@@ -237,7 +373,7 @@ where
 async fn judge(
     store: Arc<dyn Store>,
     routes: Arc<RwLock<Routes>>,
-    mut changes: mpsc::UnboundedReceiver<Option<StatusChange>>,
+    mut changes: mpsc::UnboundedReceiver<Option<Judged>>,
     wake: Arc<Notify>,
 ) {
     let alerts = store.alerts();
@@ -256,29 +392,42 @@ async fn judge(
             return;
         }
     };
-    while let Some(Some(change)) = changes.recv().await {
-        let channels = routes
-            .read()
-            .expect("routes lock")
-            .services
-            .get(&change.service)
-            .map(|s| s.channels.clone())
-            .unwrap_or_default();
-        let at_ms = change.at.timestamp_millis();
-        for (rule, severity, holds) in verdicts(&change) {
-            let key = (change.service.clone(), rule.to_string());
+    while let Some(Some(told)) = changes.recv().await {
+        let (service, at_ms, verdicts) = judged(told);
+        let (channels, renotify) = {
+            let routes = routes.read().expect("routes lock");
+            let channels = routes
+                .services
+                .get(&service)
+                .map(|s| s.channels.clone())
+                .unwrap_or_default();
+            (channels, routes.alerting.renotify)
+        };
+        let renotify_at = (!renotify.is_zero()).then(|| at_ms + millis(renotify));
+        for Verdict {
+            rule,
+            severity,
+            holds,
+            message,
+        } in verdicts
+        {
+            let key = (service.clone(), rule.clone());
             let written = match (holds, open.get(&key).copied()) {
                 (true, None) => {
                     let alert = AlertRow {
                         id: 0,
-                        service: change.service.clone(),
-                        rule: rule.into(),
+                        service: service.clone(),
+                        rule,
                         severity: severity.into(),
                         fired_at_ms: at_ms,
                         resolved_at_ms: None,
-                        message: format!("{} is {}: {}", change.service, change.to, change.cause),
+                        message,
                     };
-                    match persist("firing an alert", || alerts.fire(&alert, &channels)).await {
+                    match persist("firing an alert", || {
+                        alerts.fire(&alert, &channels, renotify_at)
+                    })
+                    .await
+                    {
                         Ok(id) => {
                             open.insert(key, id);
                             true
@@ -317,30 +466,71 @@ async fn judge(
     }
 }
 
-/// Delivers what is due, records each attempt, and sleeps until the next
-/// is due or a new one is queued.
+fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
+}
+
+/// One channel's pace: when it may next be sent a message, and what it
+/// was sent in the last minute.
+#[derive(Debug, Default)]
+pub struct Pace {
+    /// The end of the window the last message opened.
+    quiet_at_ms: i64,
+    /// When each message of the last minute went.
+    sent_ms: VecDeque<i64>,
+}
+
+impl Pace {
+    /// When the channel may be sent its next message: at once after a
+    /// quiet spell; else at the end of the last message's window, or when
+    /// the oldest of `flood_limit` messages in the last minute is a minute
+    /// old.
+    pub fn open_at(&mut self, now_ms: i64, flood_limit: u32) -> i64 {
+        while self.sent_ms.front().is_some_and(|&t| t <= now_ms - 60_000) {
+            self.sent_ms.pop_front();
+        }
+        let flood = usize::try_from(flood_limit).unwrap_or(usize::MAX);
+        let flooded_until = match self.sent_ms.front() {
+            Some(&oldest) if flood > 0 && self.sent_ms.len() >= flood => oldest + 60_000,
+            _ => i64::MIN,
+        };
+        self.quiet_at_ms.max(flooded_until)
+    }
+
+    /// A message went at `now_ms`.
+    pub fn sent(&mut self, now_ms: i64, window: Duration) {
+        self.quiet_at_ms = now_ms + millis(window);
+        self.sent_ms.push_back(now_ms);
+    }
+}
+
+/// Delivers what is due, paced per channel, records each attempt, and
+/// sleeps until the next is due or a new one is queued.
 struct Sender {
     store: Arc<dyn Store>,
     routes: Arc<RwLock<Routes>>,
     client: reqwest::Client,
     rules: DeliveryRules,
+    paces: HashMap<String, Pace>,
 }
 
 /// Messages taken from the outbox at a time.
-const BATCH: u32 = 100;
+const BATCH: u32 = 1_000;
 /// The longest the sender sleeps without looking at the outbox.
 const IDLE: Duration = Duration::from_secs(60);
 
 impl Sender {
-    async fn run(self, wake: Arc<Notify>) {
-        let alerts = self.store.alerts();
+    async fn run(mut self, wake: Arc<Notify>) {
+        let store = self.store.clone();
+        let alerts = store.alerts();
         loop {
             let now = self.rules.clock.now_ms();
             match alerts.due(now, BATCH).await {
                 Ok(due) if !due.is_empty() => {
-                    // Each at once: a slow channel holds up no other.
-                    let sends = due.into_iter().map(|d| self.deliver(d));
-                    futures_util::future::join_all(sends).await;
+                    if let Err(error) = self.send_due(due, now).await {
+                        tracing::warn!(%error, "alerting: holding messages back failed");
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                    }
                     continue;
                 }
                 Ok(_) => {}
@@ -361,37 +551,123 @@ impl Sender {
         }
     }
 
-    async fn deliver(&self, delivery: DeliveryRow) {
-        let (channel, service) = {
+    /// Sends what is due: per channel one message, or holds it all back
+    /// until the channel's pace allows one.
+    async fn send_due(&mut self, due: Vec<DeliveryRow>, now: i64) -> Result<(), StoreError> {
+        let mut by_channel: BTreeMap<String, Vec<DeliveryRow>> = BTreeMap::new();
+        for delivery in due {
+            by_channel
+                .entry(delivery.channel.clone())
+                .or_default()
+                .push(delivery);
+        }
+        let (window, flood_limit) = {
             let routes = self.routes.read().expect("routes lock");
+            (routes.alerting.group_window, routes.alerting.flood_limit)
+        };
+        let mut messages: Vec<Vec<DeliveryRow>> = Vec::new();
+        for (name, rows) in by_channel {
+            let channel = self
+                .routes
+                .read()
+                .expect("routes lock")
+                .alerting
+                .channel(&name)
+                .cloned();
+            match channel {
+                // Each alert its own incident; an unknown channel fails
+                // each message on its own.
+                Some(Channel {
+                    kind: ChannelKind::PagerDuty { .. },
+                    ..
+                })
+                | None => messages.extend(rows.into_iter().map(|r| vec![r])),
+                Some(_) => {
+                    let pace = self.paces.entry(name).or_default();
+                    let open_at = pace.open_at(now, flood_limit);
+                    if now < open_at {
+                        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                        self.store.alerts().postpone(&ids, open_at).await?;
+                    } else {
+                        pace.sent(now, window);
+                        messages.push(rows);
+                    }
+                }
+            }
+        }
+        // Each at once: a slow channel holds up no other.
+        let sends = messages.into_iter().map(|rows| self.deliver(rows));
+        futures_util::future::join_all(sends).await;
+        Ok(())
+    }
+
+    /// Sends one message carrying `rows` (all to one channel) and records
+    /// the attempt on each.
+    async fn deliver(&self, rows: Vec<DeliveryRow>) {
+        let Some(first) = rows.first() else {
+            return;
+        };
+        let (channel, notices, renotify) = {
+            let routes = self.routes.read().expect("routes lock");
+            let notices: Vec<channels::Notice> = rows
+                .iter()
+                .map(|row| {
+                    let service = routes
+                        .services
+                        .get(&row.alert.service)
+                        .cloned()
+                        .unwrap_or_default();
+                    channels::Notice::of(row, &service)
+                })
+                .collect();
             (
-                routes.alerting.channel(&delivery.channel).cloned(),
-                routes
-                    .services
-                    .get(&delivery.alert.service)
-                    .cloned()
-                    .unwrap_or_default(),
+                routes.alerting.channel(&first.channel).cloned(),
+                notices,
+                routes.alerting.renotify,
             )
         };
         let outcome = match channel {
             None => Err(format!(
                 "channel {:?} is no longer in the config",
-                delivery.channel
+                first.channel
             )),
             Some(channel) => {
-                let notice = channels::Notice::of(&delivery, &service);
+                let notice = match <[_; 1]>::try_from(notices) {
+                    Ok([one]) => one,
+                    Err(many) => channels::Notice::fold(
+                        many,
+                        (first.id, rows.last().map_or(first.id, |r| r.id)),
+                    ),
+                };
                 channels::send(&self.client, &channel, &notice, self.rules.send_timeout).await
             }
         };
         let now = self.rules.clock.now_ms();
+        for delivery in &rows {
+            if let Err(error) = self.record(delivery, &outcome, now, renotify).await {
+                tracing::warn!(%error, "alerting: recording an attempt failed");
+            }
+        }
+    }
+
+    /// Records an attempt at `delivery`; a reminder that is done queues
+    /// the next one.
+    async fn record(
+        &self,
+        delivery: &DeliveryRow,
+        outcome: &Result<(), String>,
+        now: i64,
+        renotify: Duration,
+    ) -> Result<(), StoreError> {
         let alerts = self.store.alerts();
-        let recorded = match outcome {
-            Ok(()) => alerts.delivered(delivery.id, now).await,
+        let done = match outcome {
+            Ok(()) => {
+                alerts.delivered(delivery.id, now).await?;
+                true
+            }
             Err(error) => {
-                let wait = self.rules.backoff(delivery.attempts + 1);
-                let retry_at = now + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
-                let deadline = delivery.created_at_ms
-                    + i64::try_from(self.rules.give_up_after.as_millis()).unwrap_or(i64::MAX / 2);
+                let retry_at = now + millis(self.rules.backoff(delivery.attempts + 1));
+                let deadline = delivery.created_at_ms + millis(self.rules.give_up_after);
                 let retry = (retry_at <= deadline).then_some(retry_at);
                 tracing::warn!(
                     channel = %delivery.channel,
@@ -401,12 +677,22 @@ impl Sender {
                     given_up = retry.is_none(),
                     "alerting: a message was not delivered"
                 );
-                alerts.failed(delivery.id, now, &error, retry).await
+                alerts.failed(delivery.id, now, error, retry).await?;
+                retry.is_none()
             }
         };
-        if let Err(error) = recorded {
-            tracing::warn!(%error, "alerting: recording an attempt failed");
+        if done && delivery.event == "renotify" && !renotify.is_zero() {
+            let next = delivery.created_at_ms.max(now - millis(renotify)) + millis(renotify);
+            alerts
+                .queue(
+                    delivery.alert.id,
+                    "renotify",
+                    std::slice::from_ref(&delivery.channel),
+                    next,
+                )
+                .await?;
         }
+        Ok(())
     }
 }
 
@@ -425,6 +711,36 @@ mod tests {
         let routes = Routes::of(&config);
         assert_eq!(routes.services["a"].url, "https://api.example/health");
         assert_eq!(routes.services["b"].url, "push://");
+    }
+
+    #[test]
+    fn a_channel_gets_one_message_a_window_and_at_most_its_flood_limit_a_minute() {
+        let window = Duration::from_secs(30);
+        let mut pace = Pace::default();
+        // Quiet: at once; then not before the window ends.
+        assert!(pace.open_at(1_000, 20) <= 1_000);
+        pace.sent(1_000, window);
+        assert_eq!(pace.open_at(5_000, 20), 31_000);
+        pace.sent(31_000, window);
+        assert_eq!(pace.open_at(40_000, 20), 61_000);
+        // Long quiet again: at once.
+        assert!(pace.open_at(200_000, 20) <= 200_000);
+
+        // No window: the flood limit alone, by the minute.
+        let mut pace = Pace::default();
+        for i in 0..3 {
+            let now = 10_000 + i * 100;
+            assert!(pace.open_at(now, 3) <= now);
+            pace.sent(now, Duration::ZERO);
+        }
+        assert_eq!(pace.open_at(10_300, 3), 70_000);
+        assert!(pace.open_at(70_000, 3) <= 70_000);
+        // No limit at all.
+        let mut free = Pace::default();
+        for now in 0..100 {
+            free.sent(now, Duration::ZERO);
+        }
+        assert!(free.open_at(100, 0) <= 100);
     }
 
     #[test]

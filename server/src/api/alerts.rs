@@ -1,12 +1,15 @@
 //! `GET /api/alerts`: every alert's messages to channels and how their
-//! delivery went, newest first (docs/api.md, "Alerts").
+//! delivery went, newest first; `POST /api/alerts/test`: a test message
+//! to a channel (docs/api.md, "Alerts").
 
-use super::accounts::{time, PageQuery};
-use super::{ApiError, OpsState};
+use super::access::Caller;
+use super::accounts::{time, ClientAddress, PageQuery};
+use super::{ApiError, AuthState, OpsState};
 use crate::store::alerts::DeliveryRow;
 use axum::extract::{Query, State};
 use axum::Json;
-use wire::alert::{AlertEntry, AlertPage};
+use serde::Deserialize;
+use wire::alert::{AlertEntry, AlertPage, ChannelTested};
 
 /// The state a message is in, as the answer names it.
 fn state(d: &DeliveryRow) -> &'static str {
@@ -50,4 +53,51 @@ pub async fn list(
         alerts,
         next_before,
     }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestRequest {
+    channel: String,
+}
+
+/// `POST /api/alerts/test` `{"channel": NAME}`: sends the channel a test
+/// message now (not through the outbox), and says whether it arrived:
+/// 200, or 502 with the channel's answer. Audit-logged.
+pub async fn test(
+    State(ops): State<OpsState>,
+    State(auth): State<AuthState>,
+    caller: Caller,
+    client: ClientAddress,
+    Json(request): Json<TestRequest>,
+) -> Result<Json<ChannelTested>, ApiError> {
+    let name = request.channel.trim();
+    let Some(outcome) = ops.alerting.send_test(name).await else {
+        let known: Vec<String> = ops
+            .alerting
+            .channels()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
+        return Err(ApiError::NotFound(if known.is_empty() {
+            format!("no channel {name:?}: the config names none")
+        } else {
+            format!("no channel {name:?} (the config has {})", known.join(", "))
+        }));
+    };
+    let detail = match &outcome {
+        Ok(()) => "delivered".to_string(),
+        Err(error) => format!("failed: {error}"),
+    };
+    auth.record(&caller, &client, "alert.test", name, &detail)
+        .await;
+    match outcome {
+        Ok(()) => Ok(Json(ChannelTested {
+            channel: name.to_string(),
+            delivered: true,
+        })),
+        Err(error) => Err(ApiError::Upstream(format!(
+            "the test message to {name:?} was not delivered: {error}"
+        ))),
+    }
 }

@@ -94,6 +94,33 @@ pub async fn prometheus(State(state): State<OpsState>) -> impl IntoResponse {
             )],
         );
     }
+    if let Ok(counts) = state.store.alerts().counts().await {
+        let open = |severity: &str| {
+            counts
+                .open
+                .iter()
+                .find(|(s, _)| s == severity)
+                .map_or(0, |(_, n)| *n)
+        };
+        labelled(
+            &mut now,
+            "hale_alerts_open",
+            "Alerts firing now, by severity",
+            "severity",
+            ["critical", "warning"].map(|s| (s.to_string(), open(s))),
+        );
+        let messages = Labelled::default();
+        for (channel, outcome, n) in counts.messages {
+            messages
+                .get_or_create(&vec![("channel", channel), ("outcome", outcome)])
+                .set(n);
+        }
+        now.register(
+            "hale_alert_messages",
+            "Alert messages in the outbox by channel and outcome (delivered, queued, given_up)",
+            messages,
+        );
+    }
     gauge(
         &mut now,
         "hale_websocket_clients",

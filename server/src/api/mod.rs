@@ -95,6 +95,8 @@ pub struct OpsState {
     /// Requests and live connections refused per client (`clients`).
     pub clients: clients::Clients,
     pub started_at: DateTime<Utc>,
+    /// Channels to test, and what alerting has sent (`/metrics`).
+    pub alerting: Arc<crate::alert::Alerting>,
 }
 
 /// Push services: who expects which token, and where results go (the
@@ -387,6 +389,7 @@ pub fn routes() -> Vec<Route> {
             get(accounts::audit),
         ),
         route("/api/alerts", Method::GET, signed_in, get(alerts::list)),
+        route("/api/alerts/test", Method::POST, admin, post(alerts::test)),
     ]
 }
 
@@ -481,6 +484,9 @@ pub enum ApiError {
     /// A name already taken: 409.
     #[error("{0}")]
     Conflict(String),
+    /// Something Hale asked of another server failed: 502.
+    #[error("{0}")]
+    Upstream(String),
     /// Too many requests: 429 with `Retry-After` (whole seconds, at
     /// least 1).
     #[error("{message}")]
@@ -546,6 +552,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Upstream(_) => StatusCode::BAD_GATEWAY,
             ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(e) => {
                 tracing::error!(error = ?e, "request failed");

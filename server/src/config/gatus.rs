@@ -8,7 +8,9 @@
 //! | `client.insecure` | `verify_tls: false` |
 //! | `client.ignore-redirect` | `follow_redirects: false` |
 //! | `enabled: false` | the endpoint is left out |
-//! | the rest of Gatus's keys (`alerts`, `ui`, `maintenance-windows`, …) | one warning each, ignored |
+//! | `alerts: [{type, enabled, failure-threshold, success-threshold}]` | `alerts:` naming the channel of `alerting.<type>`; the thresholds (Gatus's defaults 3 and 2) as the service's |
+//! | `alerts[].send-on-resolved`, `description`, `minimum-reminder-interval` | one warning each, ignored (Hale always sends the resolution; `alerting.defaults.renotify` sets reminders) |
+//! | the rest of Gatus's keys (`ui`, `maintenance-windows`, …) | one warning each, ignored |
 
 use super::raw::RawService;
 use super::{issue_at, key_issue, ConfigIssue};
@@ -46,7 +48,7 @@ pub struct Endpoint {
     #[serde(default)]
     enabled: Option<bool>,
     #[serde(default)]
-    alerts: Option<Spanned<IgnoredAny>>,
+    alerts: Option<Vec<Spanned<GatusAlert>>>,
     #[serde(default, rename = "always-run")]
     always_run: Option<Spanned<IgnoredAny>>,
     #[serde(default, rename = "extra-labels")]
@@ -62,6 +64,32 @@ pub struct Endpoint {
     #[serde(default)]
     ui: Option<Spanned<IgnoredAny>>,
 }
+
+/// One of an endpoint's `alerts:`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct GatusAlert {
+    #[serde(rename = "type")]
+    kind: Spanned<String>,
+    #[serde(default)]
+    enabled: Option<bool>,
+    #[serde(default)]
+    failure_threshold: Option<Spanned<u32>>,
+    #[serde(default)]
+    success_threshold: Option<Spanned<u32>>,
+    #[serde(default)]
+    send_on_resolved: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    description: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    minimum_reminder_interval: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
+    provider_override: Option<Spanned<IgnoredAny>>,
+}
+
+/// Gatus's thresholds when an alert does not say.
+const GATUS_FAILURE_THRESHOLD: u32 = 3;
+const GATUS_SUCCESS_THRESHOLD: u32 = 2;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,7 +123,6 @@ struct Client {
 impl Endpoint {
     fn unsupported(&self) -> Vec<(&'static str, &Location)> {
         let keys = [
-            ("alerts", &self.alerts),
             ("always-run", &self.always_run),
             ("extra-labels", &self.extra_labels),
             ("graphql", &self.graphql),
@@ -145,7 +172,13 @@ pub struct Converted {
 }
 
 /// Turns Gatus's endpoints into Hale's services, to be checked as any.
-pub fn convert(endpoints: Vec<Spanned<Endpoint>>, text: &str) -> Converted {
+/// An alert of a provider `alerting:` does not set up is ignored with a
+/// warning, as Gatus ignores it.
+pub fn convert(
+    endpoints: Vec<Spanned<Endpoint>>,
+    text: &str,
+    channels: &std::collections::HashSet<&str>,
+) -> Converted {
     let mut out = Converted {
         services: Vec::new(),
         errors: Vec::new(),
@@ -170,6 +203,68 @@ pub fn convert(endpoints: Vec<Spanned<Endpoint>>, text: &str) -> Converted {
                 let message = ignored(&format!("client.{key}"));
                 out.warnings.push(key_issue(text, at, key, field, message));
             }
+        }
+        // Alerts: the channels they name, and their thresholds.
+        let mut alerts = Vec::new();
+        let mut thresholds: (Option<Spanned<u32>>, Option<Spanned<u32>>) = (None, None);
+        for (a, alert) in endpoint.alerts.into_iter().flatten().enumerate() {
+            let alert = alert.value;
+            let ignored_keys = [
+                ("send-on-resolved", &alert.send_on_resolved),
+                ("description", &alert.description),
+                (
+                    "minimum-reminder-interval",
+                    &alert.minimum_reminder_interval,
+                ),
+                ("provider-override", &alert.provider_override),
+            ];
+            for (key, at) in present(ignored_keys) {
+                let field = format!("endpoints[{i}].alerts[{a}].{key}");
+                out.warnings
+                    .push(key_issue(text, at, key, field, ignored(key)));
+            }
+            if alert.enabled == Some(false) {
+                continue;
+            }
+            let at = alert.kind.defined;
+            let kind = alert.kind.value.trim();
+            if !channels.contains(kind) {
+                out.warnings.push(issue_at(
+                    &at,
+                    format!("endpoints[{i}].alerts[{a}].type"),
+                    format!("no `alerting.{kind}` is set up: this alert is ignored"),
+                ));
+                continue;
+            }
+            let failures = alert.failure_threshold.unwrap_or(Spanned {
+                value: GATUS_FAILURE_THRESHOLD,
+                referenced: at,
+                defined: at,
+            });
+            let successes = alert.success_threshold.unwrap_or(Spanned {
+                value: GATUS_SUCCESS_THRESHOLD,
+                referenced: at,
+                defined: at,
+            });
+            // Several alerts: the most patient thresholds win.
+            if thresholds
+                .0
+                .as_ref()
+                .is_none_or(|t| t.value < failures.value)
+            {
+                thresholds.0 = Some(failures);
+            }
+            if thresholds
+                .1
+                .as_ref()
+                .is_none_or(|t| t.value < successes.value)
+            {
+                thresholds.1 = Some(successes);
+            }
+            alerts.push(Spanned {
+                value: alert.kind.value.trim().to_string(),
+                ..alert.kind
+            });
         }
         if endpoint.enabled == Some(false) {
             continue;
@@ -219,9 +314,9 @@ pub fn convert(endpoints: Vec<Spanned<Endpoint>>, text: &str) -> Converted {
             redirect_to_private: None,
             degraded_latency: None,
             degraded_error_rate: None,
-            failure_threshold: None,
-            success_threshold: None,
-            alerts: None,
+            failure_threshold: thresholds.0,
+            success_threshold: thresholds.1,
+            alerts: (!alerts.is_empty()).then_some(alerts),
         };
         out.services.push((
             i,

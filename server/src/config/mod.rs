@@ -22,7 +22,9 @@ pub use build::limits;
 
 use crate::history::{HistoryConfig, HistorySettings};
 use crate::probe::ProbeSpec;
-pub use alerting::{AlertingConfig, Channel, ChannelKind};
+pub use alerting::{
+    default_rules, AlertRule, AlertingConfig, Channel, ChannelKind, RuleKind, SmtpSecurity,
+};
 use serde_saphyr::{Location, Spanned};
 use std::{collections::HashSet, fmt, path::Path, path::PathBuf, time::Duration};
 
@@ -286,11 +288,12 @@ impl Config {
                 key_issue(&expanded, at, key, key.to_string(), message)
             })
             .collect();
-        let gatus = gatus::convert(raw.endpoints, &expanded);
-        warnings.extend(gatus.warnings);
-        let mut issues = build::Issues(gatus.errors);
+        let mut issues = build::Issues(Vec::new());
         let alerting = alerting::build(raw.alerting, &expanded, &mut issues.0, &mut warnings);
         let channels: HashSet<&str> = alerting.channels.iter().map(|c| c.name.as_str()).collect();
+        let gatus = gatus::convert(raw.endpoints, &expanded, &channels);
+        warnings.extend(gatus.warnings);
+        issues.0.extend(gatus.errors);
         let native: Vec<_> = raw.services.into_iter().enumerate().collect();
         // Every name written counts for the pages, so a service with a
         // mistake of its own doesn't also make every page that lists it
@@ -544,6 +547,10 @@ status_pages:
 alerting:
   slack:
     webhook-url: "https://hooks.example/x"
+    default-alert:
+      failure-threshold: 5
+  gotify:
+    server-url: "https://gotify.example"
 endpoints:
   - name: website
     group: core
@@ -559,6 +566,10 @@ endpoints:
       - "[RESPONSE_TIME] < 300"
     alerts:
       - type: slack
+        send-on-resolved: true
+      - type: slack
+        enabled: false
+        failure-threshold: 9
   - name: resolver
     url: "8.8.8.8"
     dns:
@@ -590,6 +601,19 @@ endpoints:
             panic!("a dns target")
         };
         assert_eq!(dns.server, "8.8.8.8:53".parse().unwrap());
+        // Gatus's slack provider is a channel named slack; the website's
+        // alert goes there, with Gatus's thresholds (3 and 2) as its own.
+        let slack = config.alerting.channel("slack").expect("a slack channel");
+        let ChannelKind::Slack { webhook_url } = &slack.kind else {
+            panic!("slack, not {slack:?}")
+        };
+        assert_eq!(webhook_url.as_str(), "https://hooks.example/x");
+        assert_eq!(website.alerts, ["slack"]);
+        assert_eq!(
+            (website.failure_threshold, website.success_threshold),
+            (3, 2)
+        );
+        assert!(resolver.alerts.is_empty());
 
         let warnings: Vec<String> = config
             .warnings
@@ -600,9 +624,10 @@ endpoints:
             warnings,
             [
                 "gatus.yaml:1:1: storage: Gatus key `storage` is not supported by Hale and is ignored",
-                "gatus.yaml:20:5: endpoints[0].alerts: Gatus key `alerts` is not supported by Hale and is ignored",
-                "gatus.yaml:16:7: endpoints[0].client.dns-resolver: Gatus key `client.dns-resolver` is not supported by Hale and is ignored",
-                "gatus.yaml:5:3: alerting.slack: Gatus alerting provider `slack` is not supported by Hale yet and is ignored; write Hale's channels under `alerting.channels`",
+                "gatus.yaml:9:3: alerting.gotify: Gatus alerting provider `gotify` is not supported by Hale yet and is ignored; write Hale's channels under `alerting.channels`",
+                "gatus.yaml:7:5: alerting.slack.default-alert: Gatus's `default-alert` is not supported by Hale and is ignored",
+                "gatus.yaml:20:7: endpoints[0].client.dns-resolver: Gatus key `client.dns-resolver` is not supported by Hale and is ignored",
+                "gatus.yaml:26:9: endpoints[0].alerts[0].send-on-resolved: Gatus key `send-on-resolved` is not supported by Hale and is ignored",
             ]
         );
     }

@@ -1,7 +1,9 @@
 //! Alerting from the outside: a receiver started here stands in for every
 //! channel's API and checks each payload's exact shape; a failing channel
 //! is retried and recorded; a Hale killed in the middle of an outage
-//! neither repeats the `down` nor forgets the `resolved`.
+//! neither repeats the `down` nor forgets the `resolved`; a storm of
+//! fifty alerts is folded into one message; an alert that stays is sent
+//! again.
 
 use crate::helpers::*;
 use axum::body::Bytes;
@@ -97,6 +99,7 @@ fn every_channel(receiver: &str) -> String {
     format!(
         r#"
 alerting:
+  defaults: {{group_window: 0s}}
   channels:
     - {{name: hook, type: webhook, url: "{receiver}/hook", headers: {{X-Hale-Key: k1}}}}
     - {{name: slack, type: slack, webhook_url: "{receiver}/slack"}}
@@ -129,10 +132,10 @@ async fn push(base: &str, status: &str) {
     assert_eq!(response.status(), 200);
 }
 
-/// `GET /api/alerts` as `client`.
+/// `GET /api/alerts?limit=1000` (every row here) as `client`.
 async fn alert_page(client: &reqwest::Client, base: &str) -> wire::alert::AlertPage {
     let response = client
-        .get(format!("{base}/api/alerts"))
+        .get(format!("{base}/api/alerts?limit=1000"))
         .send()
         .await
         .unwrap();
@@ -291,6 +294,7 @@ async fn a_failing_channel_is_retried_with_back_off_and_every_attempt_recorded()
     let config = format!(
         r#"
 alerting:
+  defaults: {{group_window: 0s}}
   channels:
     - {{name: flaky, type: webhook, url: "{r}/flaky"}}
     - {{name: broken, type: webhook, url: "{r}/broken"}}
@@ -310,13 +314,19 @@ services:
     let entries = eventually(
         "the flaky message delivered, the broken one given up",
         || async {
-            let page = alert_page(&admin, &app.base).await;
-            let done = page.alerts.len() == 2
-                && page
-                    .alerts
+            // The reminders (an hour on) wait; the firing messages are
+            // done with.
+            let firing: Vec<_> = alert_page(&admin, &app.base)
+                .await
+                .alerts
+                .into_iter()
+                .filter(|a| a.event == "firing")
+                .collect();
+            let done = firing.len() == 2
+                && firing
                     .iter()
                     .all(|a| a.state == "delivered" || a.state == "failed");
-            done.then_some(page.alerts)
+            done.then_some(firing)
         },
     )
     .await;
@@ -390,4 +400,587 @@ async fn a_hale_killed_during_an_outage_neither_repeats_the_down_nor_forgets_the
         [("firing".to_string(), id), ("resolved".to_string(), id)]
     );
     hale.kill().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_storm_of_fifty_services_goes_out_folded_and_pagerduty_gets_each() {
+    let receiver = Receiver::start().await;
+    let token = |i: usize| format!("storm-token-{i:02}-0123456789abcdef");
+    let mut config = format!(
+        "alerting:\n  defaults: {{group_window: 3s}}\n  channels:\n    \
+         - {{name: hook, type: webhook, url: \"{r}/hook\"}}\n    \
+         - {{name: pager, type: pagerduty, routing_key: \"0123456789abcdef0123456789abcdef\", url: \"{r}/v2/enqueue\"}}\n\
+         services:\n",
+        r = receiver.base
+    );
+    for i in 0..50 {
+        config.push_str(&format!(
+            "  - {{name: job-{i:02}, url: 'push://{}', interval: 1h, failure_threshold: 1, success_threshold: 1, alerts: [hook, pager]}}\n",
+            token(i)
+        ));
+    }
+    let app = spawn_app(Backend::Sqlite, &config).await;
+    let client = reqwest::Client::new();
+    let pushes = (0..50).map(|i| {
+        client
+            .post(format!(
+                "{}/api/push/{}?status=down&msg=db%20gone",
+                app.base,
+                token(i)
+            ))
+            .send()
+    });
+    for response in futures_util::future::join_all(pushes).await {
+        assert_eq!(response.unwrap().status(), 200);
+    }
+
+    // Every service's alert reaches the webhook, in at most two messages:
+    // the first at once, the rest together when the window closes.
+    let services_in = |r: &Received| -> Vec<String> {
+        let body = r.json();
+        match body["alerts"].as_array() {
+            Some(folded) => folded
+                .iter()
+                .map(|a| a["service"].as_str().unwrap().to_string())
+                .collect(),
+            None => vec![body["service"].as_str().unwrap().to_string()],
+        }
+    };
+    let hook = eventually("all fifty alerts at the webhook", || async {
+        let got = receiver.got();
+        let hook: Vec<Received> = by_path(&got, "/hook").into_iter().cloned().collect();
+        let told: std::collections::BTreeSet<String> = hook.iter().flat_map(services_in).collect();
+        (told.len() == 50).then_some(hook)
+    })
+    .await;
+    assert!(hook.len() <= 2, "{} messages: {hook:?}", hook.len());
+    let storm = hook.last().unwrap().json();
+    assert_eq!(storm["event"], "storm");
+    // The first message may already carry a few that were due at once.
+    let folded = storm["alerts"].as_array().unwrap().len();
+    let told: usize = hook.iter().map(|r| services_in(r).len()).sum();
+    assert_eq!(told, 50, "each alert in one message only");
+    assert_eq!(
+        storm["title"],
+        format!("[CRITICAL] {folded} alerts: {folded} down")
+    );
+    assert_eq!(
+        storm["message"].as_str().unwrap().lines().count(),
+        folded,
+        "a line per alert"
+    );
+    // PagerDuty: an incident per alert.
+    let pager = receiver.wait_for(hook.len() + 50).await;
+    let keys: std::collections::BTreeSet<String> = by_path(&pager, "/v2/enqueue")
+        .iter()
+        .map(|r| r.json()["dedup_key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys.len(), 50);
+
+    // Each alert keeps its own row, delivered.
+    // (recorded once the receiver has answered).
+    let viewer = app.client_as(wire::account::Role::Viewer).await;
+    let hook_rows = eventually("each storm row recorded delivered", || async {
+        let page = alert_page(&viewer, &app.base).await;
+        let rows: Vec<_> = page
+            .alerts
+            .into_iter()
+            .filter(|a| a.channel == "hook" && a.event == "firing")
+            .collect();
+        rows.iter().all(|a| a.state == "delivered").then_some(rows)
+    })
+    .await;
+    assert_eq!(hook_rows.len(), 50);
+    assert!(hook_rows.iter().all(|a| a.attempts == 1), "{hook_rows:?}");
+
+    // /metrics counts them: fifty open, a hundred delivered (the
+    // reminders, an hour on, queued).
+    let metrics = eventually("pagerduty's rows recorded too", || async {
+        let text = reqwest::get(format!("{}/metrics", app.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.contains("hale_alert_messages{channel=\"pager\",outcome=\"delivered\"} 50")
+            .then_some(text)
+    })
+    .await;
+    for line in [
+        "hale_alerts_open{severity=\"critical\"} 50",
+        "hale_alerts_open{severity=\"warning\"} 0",
+        "hale_alert_messages{channel=\"hook\",outcome=\"delivered\"} 50",
+        "hale_alert_messages{channel=\"hook\",outcome=\"queued\"} 50",
+    ] {
+        assert!(metrics.contains(line), "no {line:?} in\n{metrics}");
+    }
+    app.hale.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_that_stays_is_sent_again_until_it_resolves() {
+    let receiver = Receiver::start().await;
+    let config = format!(
+        "alerting:\n  defaults: {{group_window: 0s, renotify: 1s}}\n  channels:\n    \
+         - {{name: hook, type: webhook, url: \"{}/hook\"}}\n\
+         services:\n  - {{name: backup, url: 'push://{TOKEN}', interval: 1h, failure_threshold: 1, success_threshold: 1, alerts: [hook]}}\n",
+        receiver.base
+    );
+    let app = spawn_app(Backend::Sqlite, &config).await;
+    push(&app.base, "down").await;
+    let got = receiver.wait_for(3).await;
+    let events: Vec<Value> = got.iter().map(Received::json).collect();
+    assert_eq!(events[0]["event"], "firing");
+    for reminder in &events[1..3] {
+        assert_eq!(reminder["event"], "renotify");
+        assert_eq!(reminder["alert_id"], events[0]["alert_id"]);
+        let message = reminder["message"].as_str().unwrap();
+        assert!(message.contains("(still, after "), "{message}");
+    }
+    assert_ne!(events[1]["id"], events[2]["id"], "each reminder its own id");
+    push(&app.base, "up").await;
+    // Resolved (alone, or folded with a reminder that fell due with it),
+    // every message delivered and none queued: a reminder left queued
+    // would keep one queued forever, a second at a time.
+    let viewer = app.client_as(wire::account::Role::Viewer).await;
+    eventually(
+        "the resolution delivered and no reminder queued",
+        || async {
+            let page = alert_page(&viewer, &app.base).await;
+            let resolved = page
+                .alerts
+                .iter()
+                .any(|a| a.event == "resolved" && a.state == "delivered");
+            let settled = page.alerts.iter().all(|a| a.state == "delivered");
+            (resolved && settled).then_some(())
+        },
+    )
+    .await;
+    let said_resolved = receiver.got().iter().any(|r| {
+        let body = r.json();
+        body["event"] == "resolved"
+            || body["alerts"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|a| a["event"] == "resolved"))
+    });
+    assert!(said_resolved);
+    app.hale.shutdown().await;
+}
+
+/// One mail the SMTP server took: its envelope and data.
+#[derive(Clone, Debug, Default)]
+struct Mail {
+    from: String,
+    to: Vec<String>,
+    data: String,
+}
+
+/// mailin's handler: what each session was sent.
+#[derive(Clone, Default)]
+struct MailSink {
+    current: Mail,
+    taken: Arc<Mutex<Vec<Mail>>>,
+}
+
+impl mailin::Handler for MailSink {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        from: &str,
+        _is8bit: bool,
+        to: &[String],
+    ) -> mailin::Response {
+        self.current = Mail {
+            from: from.to_string(),
+            to: to.to_vec(),
+            data: String::new(),
+        };
+        mailin::response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.current.data.push_str(&String::from_utf8_lossy(buf));
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> mailin::Response {
+        self.taken.lock().unwrap().push(self.current.clone());
+        mailin::response::OK
+    }
+}
+
+/// An SMTP server on a free port: mailin's state machine speaks SMTP,
+/// this moves its lines. Gives the port and the mails taken.
+async fn smtp_server() -> (u16, Arc<Mutex<Vec<Mail>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sink = MailSink::default();
+    let taken = sink.taken.clone();
+    tokio::spawn(async move {
+        loop {
+            let (stream, peer) = listener.accept().await.unwrap();
+            let handler = sink.clone();
+            tokio::spawn(async move {
+                let mut session =
+                    mailin::SessionBuilder::new("mail.test").build(peer.ip(), handler);
+                let (read, mut write) = stream.into_split();
+                let mut lines = BufReader::new(read);
+                let greeting = session.greeting().buffer().unwrap();
+                write.write_all(&greeting).await.unwrap();
+                let mut line = Vec::new();
+                loop {
+                    line.clear();
+                    if lines.read_until(b'\n', &mut line).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let response = session.process(&line);
+                    match response.action {
+                        mailin::Action::NoReply => {}
+                        mailin::Action::Reply | mailin::Action::UpgradeTls => {
+                            write.write_all(&response.buffer().unwrap()).await.unwrap();
+                        }
+                        mailin::Action::Close => {
+                            let _ = write.write_all(&response.buffer().unwrap()).await;
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    (port, taken)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_channel_sends_a_text_and_html_mail_through_a_real_smtp_server() {
+    let (port, taken) = smtp_server().await;
+    let config = format!(
+        "alerting:\n  defaults: {{group_window: 0s}}\n  channels:\n    \
+         - {{name: mail, type: email, smtp: \"smtp://127.0.0.1:{port}?tls=none\", from: \"Hale <hale@example.org>\", to: [ops@example.org, \"On call <oncall@example.org>\"]}}\n\
+         services:\n  - {{name: backup, url: 'push://{TOKEN}', interval: 1h, failure_threshold: 1, success_threshold: 1, alerts: [mail]}}\n"
+    );
+    let app = spawn_app(Backend::Sqlite, &config).await;
+    push(&app.base, "down").await;
+    let mails = eventually("a mail at the SMTP server", || async {
+        let mails = taken.lock().unwrap().clone();
+        (!mails.is_empty()).then_some(mails)
+    })
+    .await;
+    let mail = &mails[0];
+    assert_eq!(mail.from, "hale@example.org");
+    assert_eq!(mail.to, ["ops@example.org", "oncall@example.org"]);
+    let data = mail.data.replace("\r\n", "\n");
+    for header in [
+        "From: Hale <hale@example.org>",
+        "To: ops@example.org, \"On call\" <oncall@example.org>",
+        "Subject: [CRITICAL] backup: down",
+        "Content-Type: multipart/alternative;",
+        "Content-Type: text/plain; charset=utf-8",
+        "Content-Type: text/html; charset=utf-8",
+    ] {
+        assert!(data.contains(header), "no {header:?} in:\n{data}");
+    }
+    assert!(data.contains("backup is down: "), "{data}");
+    assert!(data.contains("<h2>[CRITICAL] backup: down</h2>"), "{data}");
+
+    push(&app.base, "up").await;
+    let mails = eventually("the resolved mail", || async {
+        let mails = taken.lock().unwrap().clone();
+        (mails.len() == 2).then_some(mails)
+    })
+    .await;
+    assert!(mails[1].data.contains("Subject: [RESOLVED] backup: down"));
+    let viewer = app.client_as(wire::account::Role::Viewer).await;
+    let page = alert_page(&viewer, &app.base).await;
+    assert!(page.alerts.iter().all(|a| a.state == "delivered"));
+    app.hale.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mail_server_that_refuses_is_retried_with_its_answer_recorded() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener); // nothing listens: every attempt is refused
+    let config = format!(
+        "alerting:\n  defaults: {{group_window: 0s}}\n  channels:\n    \
+         - {{name: mail, type: email, smtp: \"smtp://127.0.0.1:{port}?tls=none\", from: hale@example.org, to: [ops@example.org]}}\n\
+         services:\n  - {{name: backup, url: 'push://{TOKEN}', interval: 1h, failure_threshold: 1, alerts: [mail]}}\n"
+    );
+    let db = TestDb::new(Backend::Sqlite).await;
+    let app = spawn_app_with(db, &config, |settings| {
+        settings.alerts.retry_first = Duration::from_millis(20);
+    })
+    .await;
+    push(&app.base, "down").await;
+    let admin = app.client_as(wire::account::Role::Admin).await;
+    let entry = eventually("a second failed attempt", || async {
+        let page = alert_page(&admin, &app.base).await;
+        page.alerts.into_iter().find(|a| a.attempts >= 2)
+    })
+    .await;
+    assert_eq!(entry.state, "retrying");
+    let error = entry.last_error.unwrap();
+    assert!(error.contains("refused"), "{error}");
+    app.hale.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_sends_a_test_message_and_it_is_audit_logged() {
+    let receiver = Receiver::start().await;
+    let config = format!(
+        "alerting:\n  channels:\n    \
+         - {{name: ops, type: slack, webhook_url: \"{r}/slack\"}}\n    \
+         - {{name: dead, type: webhook, url: \"{r}/broken\"}}\n",
+        r = receiver.base
+    );
+    let app = spawn_app(Backend::Sqlite, &config).await;
+    let admin = app.client_as(wire::account::Role::Admin).await;
+    let test = |channel: &str| {
+        admin
+            .post(format!("{}/api/alerts/test", app.base))
+            .json_body(&json!({ "channel": channel }))
+            .send()
+    };
+    let response = test("ops").await.unwrap();
+    assert_eq!(response.status(), 200);
+    let answer: Value = read_json(response).await;
+    assert_eq!(answer, json!({"channel": "ops", "delivered": true}));
+    let got = receiver.got();
+    assert_eq!(
+        got[0].json(),
+        json!({"text": "*[INFO] Hale: test message*\nA test message from Hale to channel \"ops\": alerts sent here reach you."})
+    );
+
+    let response = test("dead").await.unwrap();
+    assert_eq!(response.status(), 502);
+    let answer: Value = read_json(response).await;
+    assert_eq!(
+        answer["error"],
+        "the test message to \"dead\" was not delivered: HTTP 503: nope"
+    );
+    let response = test("nowhere").await.unwrap();
+    assert_eq!(response.status(), 404);
+    let answer: Value = read_json(response).await;
+    assert_eq!(
+        answer["error"],
+        "no channel \"nowhere\" (the config has ops, dead)"
+    );
+    // A viewer may not.
+    let viewer = app.client_as(wire::account::Role::Viewer).await;
+    let response = viewer
+        .post(format!("{}/api/alerts/test", app.base))
+        .json_body(&json!({ "channel": "ops" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert_eq!(receiver.got().len(), 2, "one to ops, one to dead");
+
+    // Both tests are in the audit log, with how they went.
+    let audit: wire::account::AuditPage = read_json(
+        admin
+            .get(format!("{}/api/audit", app.base))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let tests: Vec<(String, String)> = audit
+        .entries
+        .iter()
+        .filter(|e| e.action == "alert.test")
+        .map(|e| (e.target.clone(), e.detail.clone()))
+        .collect();
+    assert_eq!(
+        tests,
+        [
+            ("dead".to_string(), "failed: HTTP 503: nope".to_string()),
+            ("ops".to_string(), "delivered".to_string()),
+        ]
+    );
+    app.hale.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hale_notify_test_sends_to_a_channel_of_the_config() {
+    let receiver = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hale.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "alerting:\n  channels:\n    - {{name: pager, type: pagerduty, routing_key: \"0123456789abcdef0123456789abcdef\", url: \"{}/v2/enqueue\"}}\n",
+            receiver.base
+        ),
+    )
+    .unwrap();
+    let run = |channel: &str| {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"))
+            .args(["notify-test", "--config"])
+            .arg(&config)
+            .args(["--channel", channel])
+            .output()
+    };
+    let out = run("pager").await.unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "pager (pagerduty): test message delivered"
+    );
+    // PagerDuty: the test incident is opened, then resolved by its key.
+    let got = receiver.got();
+    let actions: Vec<Value> = got
+        .iter()
+        .map(|r| {
+            let body = r.json();
+            json!([body["event_action"], body["dedup_key"]])
+        })
+        .collect();
+    assert_eq!(actions.len(), 2);
+    assert_eq!(actions[0][0], "trigger");
+    assert_eq!(actions[1][0], "resolve");
+    assert_eq!(actions[0][1], actions[1][1]);
+    assert_eq!(got[0].json()["payload"]["severity"], "info");
+
+    let out = run("mail").await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no channel \"mail\" (alerting.channels has pager)"),
+        "{stderr}"
+    );
+}
+
+/// The error rate rules, fed results straight from a pipeline's seat:
+/// the alerts they open and close in a real store.
+async fn error_rate_bands_fire_and_resolve(backend: Backend) {
+    use server::engine::pipeline::Notifier;
+    let receiver = Receiver::start().await;
+    let db = TestDb::new(backend).await;
+    let store = server::store::connect(&db.url).await.unwrap();
+    let config = server::config::Config::parse(
+        &format!(
+            "alerting:\n  defaults: {{group_window: 0s, renotify: 0s}}\n  channels:\n    \
+             - {{name: hook, type: webhook, url: \"{}/hook\"}}\n\
+             services:\n  - {{name: api, url: 'http://api.test/', failure_threshold: 3, alerts: [hook]}}\n",
+            receiver.base
+        ),
+        std::path::Path::new("hale.yaml"),
+        |_| None,
+    )
+    .unwrap();
+    let alerting = server::alert::Alerting::start(store.clone(), &config, Default::default());
+    // Results of the last minutes: their messages are due at once.
+    let start = chrono::Utc::now() - chrono::Duration::seconds(400);
+    let result = |i: i64, success: bool| server::event::ProbeResult {
+        service: "api".into(),
+        checked_at: start + chrono::Duration::seconds(i),
+        success,
+        latency: Duration::from_millis(40),
+        status_code: Some(if success { 200 } else { 503 }),
+        message: String::new(),
+        conditions: Vec::new(),
+        region: None,
+    };
+    let open = || async {
+        let mut open: Vec<(String, String)> = store
+            .alerts()
+            .open_alerts()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.rule, a.message))
+            .collect();
+        open.sort();
+        open
+    };
+    // Eight good results, then a failure: 1 of 9 (11 %) is in both bands.
+    for i in 0..8 {
+        alerting.probed(&result(i, true));
+    }
+    alerting.probed(&result(8, false));
+    let fired = eventually("both bands open", || async {
+        let open = open().await;
+        (open.len() == 2).then_some(open)
+    })
+    .await;
+    assert_eq!(
+        fired,
+        [
+            (
+                "error_rate".to_string(),
+                "api error rate 11.1% over the last 5m (1 of 9 results failed; above 5% alerts)"
+                    .to_string()
+            ),
+            (
+                "error_rate_critical".to_string(),
+                "api error rate 11.1% over the last 5m (1 of 9 results failed; above 10% alerts)"
+                    .to_string()
+            ),
+        ]
+    );
+    // Good results: at 1 of 10 the critical band closes; at 1 of 20
+    // (5 %, not above) the warning one.
+    alerting.probed(&result(9, true));
+    eventually("the critical band closed", || async {
+        let open = open().await;
+        (open.len() == 1 && open[0].0 == "error_rate").then_some(())
+    })
+    .await;
+    for i in 10..20 {
+        alerting.probed(&result(i, true));
+    }
+    eventually("both closed", || async {
+        open().await.is_empty().then_some(())
+    })
+    .await;
+    // Five minutes on, the failure has left the window: nothing opens.
+    for i in 300..310 {
+        alerting.probed(&result(i, true));
+    }
+    // Each went to the channel (alone, or with others due at once), and
+    // its resolution after it.
+    let events = eventually("four messages at the channel", || async {
+        let events: Vec<(String, String)> = receiver
+            .got()
+            .iter()
+            .flat_map(|r| {
+                let body = r.json();
+                match body["alerts"].as_array() {
+                    Some(folded) => folded.clone(),
+                    None => vec![body],
+                }
+            })
+            .map(|b| {
+                (
+                    b["rule"].as_str().unwrap().to_string(),
+                    b["event"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        (events.len() >= 4).then_some(events)
+    })
+    .await;
+    assert_eq!(events.len(), 4, "{events:?}");
+    for rule in ["error_rate", "error_rate_critical"] {
+        let of_rule: Vec<&str> = events
+            .iter()
+            .filter(|(r, _)| r == rule)
+            .map(|(_, e)| e.as_str())
+            .collect();
+        assert_eq!(of_rule, ["firing", "resolved"], "{rule}");
+    }
+    alerting.stop().await;
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_rate_bands_fire_and_resolve_on_sqlite() {
+    error_rate_bands_fire_and_resolve(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_rate_bands_fire_and_resolve_on_postgres() {
+    error_rate_bands_fire_and_resolve(Backend::Postgres).await;
 }

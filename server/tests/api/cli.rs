@@ -153,18 +153,20 @@ async fn serve_starts_with_no_config_from_the_environment() {
 
 #[test]
 fn validate_warns_about_unsupported_gatus_keys_but_accepts_the_file() {
-    let (_dir, path, out) = validate("gatus.yaml", "endpoints:\n  - name: web\n    url: https://example.org/\n    alerts:\n      - type: slack\n");
+    let (_dir, path, out) = validate("gatus.yaml", "endpoints:\n  - name: web\n    url: https://example.org/\n    ui:\n      hide-url: true\n    alerts:\n      - type: slack\n");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let warning = format!(
-        "warning: {}:4:5: endpoints[0].alerts: Gatus key `alerts` is not supported by Hale and is ignored",
-        path.display()
-    );
-    assert!(stdout.contains(&warning), "{stdout}");
+    for warning in [
+        "4:5: endpoints[0].ui: Gatus key `ui` is not supported by Hale and is ignored",
+        "7:15: endpoints[0].alerts[0].type: no `alerting.slack` is set up: this alert is ignored",
+    ] {
+        let warning = format!("warning: {}:{warning}", path.display());
+        assert!(stdout.contains(&warning), "{stdout}");
+    }
     assert!(stdout.contains("OK (1 services, 0 status pages)"));
 }
 

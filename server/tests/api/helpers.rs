@@ -281,3 +281,20 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// JSON bodies without reqwest's `json` feature.
+pub trait JsonBody {
+    fn json_body(self, value: &serde_json::Value) -> Self;
+}
+
+impl JsonBody for reqwest::RequestBuilder {
+    fn json_body(self, value: &serde_json::Value) -> Self {
+        self.header("content-type", "application/json")
+            .body(serde_json::to_vec(value).unwrap())
+    }
+}
+
+/// A response's JSON body, read as `T`.
+pub async fn read_json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> T {
+    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+}

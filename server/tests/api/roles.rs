@@ -26,22 +26,6 @@ services:
 
 const PASSWORD: &str = "a long enough password";
 
-/// JSON bodies without reqwest's `json` feature.
-trait JsonBody {
-    fn json_body(self, value: &serde_json::Value) -> Self;
-}
-
-impl JsonBody for reqwest::RequestBuilder {
-    fn json_body(self, value: &serde_json::Value) -> Self {
-        self.header("content-type", "application/json")
-            .body(serde_json::to_vec(value).unwrap())
-    }
-}
-
-async fn read_json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> T {
-    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
-}
-
 /// Rules that let the walk sign in as often as it needs.
 fn generous(settings: &mut server::runtime::Settings) {
     settings.accounts.sign_in_burst = 1_000;
@@ -201,6 +185,7 @@ fn request_for(
         })),
         ("POST", "/api/tokens") => Some(serde_json::json!({ "name": name, "role": "viewer" })),
         ("POST", "/api/session") => Some(serde_json::json!({})),
+        ("POST", "/api/alerts/test") => Some(serde_json::json!({ "channel": "nowhere" })),
         _ => None,
     };
     let form = match (route.method.as_str(), route.path) {
