@@ -2,13 +2,15 @@
 //! services against a local fake fleet, through the whole of Hale — the
 //! scheduler, probes, the pipeline, the live hub and SQLite history.
 //!
-//! `cargo bench -p server --bench probe_engine [-- --services N --interval S --hanging M --warmup S --seconds S --workers N --rollup-seconds S --short]`
+//! `cargo bench -p server --bench probe_engine [-- --services N --interval S --hanging M --flapping F --channels C --warmup S --seconds S --workers N --rollup-seconds S --short]`
 //!
 //! Reports, over a measured window after a warm-up: probes per second, CPU
 //! per probe (this process's CPU time over probes started), scheduler
 //! lateness p50/p99/max, and RSS. By default: 10,000 services every 10 s,
 //! healthy and then with 1,000 more that hang until their timeout, and
-//! 1,000 every 20 s, a realistic rate where fixed costs weigh most.
+//! 1,000 every 20 s, a realistic rate where fixed costs weigh most; then
+//! that rate with 20 of them flapping, without alert channels and with 10
+//! (every service sends to all ten), for what alerting costs per probe.
 
 mod common;
 
@@ -24,6 +26,11 @@ struct Scenario {
     services: usize,
     interval: Duration,
     hanging: usize,
+    /// Services among them that flap (`/flap/30/<i>`): alerts fire and
+    /// resolve.
+    flapping: usize,
+    /// Alert channels every service sends to.
+    channels: usize,
     warmup: Duration,
     window: Duration,
     /// Whether RSS is judged (the realistic rate's ≤ 40 MiB).
@@ -52,23 +59,41 @@ fn options() -> Options {
         server::engine::scheduler::DEFAULT_CONCURRENCY as u64,
         server::engine::scheduler::DEFAULT_CONCURRENCY as u64,
     ) as usize;
-    let custom = ["--services", "--interval", "--hanging"]
-        .iter()
-        .any(|f| args.value(f).is_some());
+    let custom = [
+        "--services",
+        "--interval",
+        "--hanging",
+        "--flapping",
+        "--channels",
+    ]
+    .iter()
+    .any(|f| args.value(f).is_some());
     let scenarios = if args.short {
-        vec![Scenario {
+        let quick = Scenario {
             services: args.number("--services", 200, 200) as usize,
             interval: secs("--interval", 1, 1),
             hanging: args.number("--hanging", 20, 20) as usize,
+            flapping: 0,
+            channels: 0,
             warmup: secs("--warmup", 1, 1),
             window: secs("--seconds", 2, 2),
             rss_limit_mib: None,
-        }]
+        };
+        vec![
+            quick,
+            Scenario {
+                flapping: 10,
+                channels: 10,
+                ..quick
+            },
+        ]
     } else if custom {
         vec![Scenario {
             services: args.number("--services", 10_000, 10_000) as usize,
             interval: secs("--interval", 10, 10),
             hanging: args.number("--hanging", 0, 0) as usize,
+            flapping: args.number("--flapping", 0, 0) as usize,
+            channels: args.number("--channels", 0, 0) as usize,
             warmup: secs("--warmup", 15, 15),
             window: secs("--seconds", 30, 30),
             rss_limit_mib: None,
@@ -78,25 +103,38 @@ fn options() -> Options {
             services: 10_000,
             interval: Duration::from_secs(10),
             hanging,
+            flapping: 0,
+            channels: 0,
             warmup: Duration::from_secs(15),
             window: Duration::from_secs(30),
             rss_limit_mib: None,
         };
         // The realistic rate first: RSS is the process's, and memory the
         // allocator kept from 10,000 services would count against it.
+        let realistic = Scenario {
+            services: 1_000,
+            interval: Duration::from_secs(20),
+            hanging: 0,
+            flapping: 0,
+            channels: 0,
+            // Past the first round and a roll-up, then three more
+            // rounds with a roll-up in them.
+            warmup: Duration::from_secs(65),
+            window: Duration::from_secs(60),
+            rss_limit_mib: Some(40.0),
+        };
+        let alerting = |channels| Scenario {
+            flapping: 20,
+            channels,
+            rss_limit_mib: None,
+            ..realistic
+        };
         vec![
-            Scenario {
-                services: 1_000,
-                interval: Duration::from_secs(20),
-                hanging: 0,
-                // Past the first round and a roll-up, then three more
-                // rounds with a roll-up in them.
-                warmup: Duration::from_secs(65),
-                window: Duration::from_secs(60),
-                rss_limit_mib: Some(40.0),
-            },
+            realistic,
             at_scale(0),
             at_scale(1_000),
+            alerting(0),
+            alerting(10),
         ]
     };
     Options {
@@ -137,7 +175,31 @@ async fn run(fleet: &Fleet, o: &Scenario, options: &Options) -> Outcome {
             o.interval,
         )
     }));
-    let (hale, _dir) = engine::start(services, |settings| {
+    for (i, service) in services.iter_mut().take(o.flapping).enumerate() {
+        service["url"] = format!("{}/flap/30/{i}", fleet.base).into();
+        service["failure_threshold"] = 1.into();
+        service["success_threshold"] = 1.into();
+    }
+    let channels: Vec<serde_json::Value> = (0..o.channels)
+        .map(|i| {
+            serde_json::json!({
+                "name": format!("hook-{i}"),
+                "type": "webhook",
+                "url": format!("{}/hook/{i}", fleet.base),
+            })
+        })
+        .collect();
+    if !channels.is_empty() {
+        let names: Vec<serde_json::Value> = channels.iter().map(|c| c["name"].clone()).collect();
+        for service in &mut services {
+            service["alerts"] = names.clone().into();
+        }
+    }
+    let config = serde_json::json!({
+        "alerting": {"channels": channels},
+        "services": services,
+    });
+    let (hale, _dir) = engine::start_config(config, |settings| {
         settings.concurrency = options.concurrency;
         if let Some(every) = options.rollup_every {
             settings.rollup_every = every;
@@ -191,15 +253,21 @@ fn main() {
         o.concurrency,
         measure::machine()
     );
-    println!("| services | every | hanging | probes/s | CPU per probe | lateness p50 | p99 | max | RSS |");
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| services | every | hanging | flapping | channels | probes/s | CPU per probe | lateness p50 | p99 | max | RSS |");
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     let mut rows = Vec::new();
     for scenario in &o.scenarios {
         let r = runtime.block_on(run(&fleet, scenario, &o));
-        let case = format!(
+        let mut case = format!(
             "{} services every {:?}, {} hanging",
             scenario.services, scenario.interval, scenario.hanging
         );
+        if scenario.flapping > 0 || scenario.channels > 0 {
+            case.push_str(&format!(
+                ", {} flapping, {} alert channels",
+                scenario.flapping, scenario.channels
+            ));
+        }
         let cpu_ms = r.cpu_per_probe.as_secs_f64() * 1e3;
         let p99_ms = r.p99.as_secs_f64() * 1e3;
         rows.push(Row::at_most(
@@ -230,10 +298,12 @@ fn main() {
             )),
         }
         println!(
-            "| {} | {:?} | {} | {:.0} | {:.3} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} MiB |",
+            "| {} | {:?} | {} | {} | {} | {:.0} | {:.3} ms | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} MiB |",
             scenario.services,
             scenario.interval,
             scenario.hanging,
+            scenario.flapping,
+            scenario.channels,
             r.probes_per_second,
             cpu_ms,
             r.p50.as_secs_f64() * 1e3,

@@ -23,7 +23,15 @@ pub async fn start(
     services: Vec<serde_json::Value>,
     adjust: impl FnOnce(&mut Settings),
 ) -> (Hale, tempfile::TempDir) {
-    let text = serde_json::json!({ "services": services }).to_string();
+    start_config(serde_json::json!({ "services": services }), adjust).await
+}
+
+/// Starts Hale on a whole config (`services` and any other section).
+pub async fn start_config(
+    config: serde_json::Value,
+    adjust: impl FnOnce(&mut Settings),
+) -> (Hale, tempfile::TempDir) {
+    let text = config.to_string();
     let config = Config::parse(&text, std::path::Path::new("fleet.json"), |_| None).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let store = server::store::connect(&format!(

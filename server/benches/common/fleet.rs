@@ -5,13 +5,14 @@
 //! - `/fail/<i>`: 500;
 //! - `/hang/<i>`: never answers;
 //! - `/flap/<s>/<i>`: 200 and 500 by turns, `<s>` seconds each (by the
-//!   wall clock), so a service probed there changes status now and then.
+//!   wall clock), so a service probed there changes status now and then;
+//! - `POST /hook/<i>`: 200, taking an alert channel's message.
 //!
 //! Run it in its own process (`spawn`) so a benchmark measures Hale alone.
 
 use axum::extract::Path;
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -35,6 +36,7 @@ pub fn router() -> Router {
             get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, r#"{"status":"DOWN"}"#) }),
         )
         .route("/hang/{i}", get(std::future::pending::<&'static str>))
+        .route("/hook/{i}", post(|| async { "ok" }))
         .route(
             "/flap/{s}/{i}",
             get(|Path((s, _)): Path<(u64, u64)>| async move {
