@@ -14,6 +14,7 @@ mod diagnostics;
 mod health;
 pub mod history;
 mod metrics;
+pub mod openapi;
 pub mod page_cache;
 mod pages;
 mod push;
@@ -390,6 +391,12 @@ pub fn routes() -> Vec<Route> {
         ),
         route("/api/alerts", Method::GET, signed_in, get(alerts::list)),
         route("/api/alerts/test", Method::POST, admin, post(alerts::test)),
+        route(
+            "/api/openapi.json",
+            Method::GET,
+            Public,
+            get(openapi::serve),
+        ),
     ]
 }
 
