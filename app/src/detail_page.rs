@@ -107,6 +107,7 @@ fn LiveDetail(detail: ServiceDetail) -> impl IntoView {
         latency,
         mut recent,
         generated_at,
+        slo,
     } = detail;
     let name = service.name.clone();
     let group = service.group.clone();
@@ -188,6 +189,8 @@ fn LiveDetail(detail: ServiceDetail) -> impl IntoView {
                 </div>
             </section>
 
+            {slo.map(|slo| view! { <SloSection slo /> })}
+
             <section class="mt-8 rounded-xl bg-white px-4 py-4 shadow-sm ring-1 ring-slate-200 sm:px-5 dark:bg-slate-900 dark:ring-slate-800">
                 <h2 class="mb-3 text-sm font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">"Latency, last 24 hours"</h2>
                 <LatencyChart points=latency />
@@ -255,6 +258,42 @@ fn refresh_after_probes(
 }
 
 /// One window's figures (`data-window="24h"` …).
+/// The objective, its error budget left, and how fast it burns.
+#[component]
+fn SloSection(slo: wire::SloFigures) -> impl IntoView {
+    let left = slo
+        .error_budget_left_pct
+        .map_or_else(|| "—".to_string(), |pct| format!("{pct:.1}%"));
+    let spent = slo.error_budget_left_pct.is_some_and(|pct| pct <= 0.0);
+    let rate = |window: &str| {
+        slo.burn_rates
+            .get(window)
+            .copied()
+            .flatten()
+            .map_or_else(|| "—".to_string(), |r| format!("{r:.1}×"))
+    };
+    let rates = ["5m", "1h", "6h"].map(|w| (w, rate(w)));
+    view! {
+        <section class="mt-8 rounded-xl bg-white px-4 py-4 shadow-sm ring-1 ring-slate-200 sm:px-5 dark:bg-slate-900 dark:ring-slate-800" data-slo>
+            <h2 class="mb-2 text-sm font-semibold uppercase tracking-wide text-slate-500 dark:text-slate-400">
+                {format!("Objective: {}% over {}", slo.objective_pct, slo.window)}
+            </h2>
+            <dl class="grid grid-cols-2 gap-3 text-sm sm:grid-cols-4">
+                <div>
+                    <dt class="text-slate-500 dark:text-slate-400">"Error budget left"</dt>
+                    <dd data-budget-left class=if spent { "font-semibold text-red-600 dark:text-red-400" } else { "font-semibold" }>{left}</dd>
+                </div>
+                {rates.into_iter().map(|(window, rate)| view! {
+                    <div>
+                        <dt class="text-slate-500 dark:text-slate-400">{format!("Burn rate, {window}")}</dt>
+                        <dd class="font-semibold" data-burn=window>{rate}</dd>
+                    </div>
+                }).collect_view()}
+            </dl>
+        </section>
+    }
+}
+
 fn window_figures(figures: &WindowFigures) -> impl IntoView {
     let uptime = figures
         .uptime_pct

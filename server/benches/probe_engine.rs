@@ -10,7 +10,9 @@
 //! healthy and then with 1,000 more that hang until their timeout, and
 //! 1,000 every 20 s, a realistic rate where fixed costs weigh most; then
 //! that rate with 20 of them flapping, without alert channels and with 10
-//! (every service sends to all ten), for what alerting costs per probe.
+//! (every service sends to all ten), for what alerting costs per probe;
+//! and 10 channels with nothing flapping, for what judging each result
+//! costs.
 
 mod common;
 
@@ -135,6 +137,13 @@ fn options() -> Options {
             at_scale(1_000),
             alerting(0),
             alerting(10),
+            // Ten channels with nothing to say: what judging every
+            // result costs.
+            Scenario {
+                channels: 10,
+                rss_limit_mib: None,
+                ..realistic
+            },
         ]
     };
     Options {

@@ -95,6 +95,9 @@ pub struct ServiceMetrics {
     pub service: String,
     pub status: ServiceStatus,
     pub windows: Vec<WindowFigures>,
+    /// Its objective's figures, for a service that declares one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<crate::SloFigures>,
 }
 
 /// `GET /api/services/<name>/history`: results or buckets over a range.

@@ -16,6 +16,29 @@ pub struct LatencySummary {
     pub num_requests: u64,
 }
 
+/// A service's objective and how its error budget stands (docs/api.md,
+/// "SLO").
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SloFigures {
+    /// The objective, in percent: `99.9`.
+    pub objective_pct: f64,
+    /// The rolling window it is measured over: `"30d"`.
+    pub window: String,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub total_count: u64,
+    pub error_count: u64,
+    /// The share of results the objective lets fail (0–1): `0.001`.
+    pub error_budget: f64,
+    /// The budget not spent over the window, in percent: 100 untouched,
+    /// 0 spent, below 0 overspent; `None` without results.
+    pub error_budget_left_pct: Option<f64>,
+    /// How many times as fast as the objective allows the budget burns,
+    /// over the last `5m`, `30m`, `1h` and `6h` (1: the whole budget over
+    /// the whole window); `None` without results.
+    pub burn_rates: std::collections::BTreeMap<String, Option<f64>>,
+}
+
 /// A service's figures over one window (24 h, 7 d, 30 d, 90 d or a range).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WindowFigures {
@@ -58,4 +81,7 @@ pub struct ServiceDetail {
     /// The newest results, newest first.
     pub recent: Vec<ProbeEvent>,
     pub generated_at: DateTime<Utc>,
+    /// Its objective's figures, for a service that declares one.
+    #[serde(default)]
+    pub slo: Option<SloFigures>,
 }

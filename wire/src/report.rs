@@ -32,6 +32,10 @@ pub struct ServiceReport {
     pub error_rate_band: Option<Band>,
     pub latency: Option<LatencySummary>,
     pub reliability: Reliability,
+    /// Its objective's figures as of the period's end, for a service that
+    /// declares one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<crate::SloFigures>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -99,6 +99,8 @@ pub struct ServiceRoute {
     pub group: Option<String>,
     /// Its URL without userinfo or query: what a message may show.
     pub url: String,
+    /// Its objective, judged by burn rate.
+    pub slo: Option<crate::config::Slo>,
 }
 
 impl Routes {
@@ -113,6 +115,7 @@ impl Routes {
                         channels: s.alerts.clone(),
                         group: s.group.clone(),
                         url: shown_url(s),
+                        slo: s.slo,
                     };
                     (s.name.clone(), route)
                 })
@@ -193,14 +196,17 @@ impl Notifier for Alerting {
     fn probed(&self, result: &ProbeResult) {
         let routes = self.routes.read().expect("routes lock");
         // A service that alerts nobody is not judged.
-        let alerted = routes
+        let Some(service) = routes
             .services
             .get(&*result.service)
-            .is_some_and(|s| !s.channels.is_empty());
-        if !alerted {
+            .filter(|s| !s.channels.is_empty())
+        else {
             return;
-        }
-        for verdict in self.figures.judge(result, &routes.alerting.rules) {
+        };
+        let verdicts = self
+            .figures
+            .judge(result, &routes.alerting.rules, service.slo.as_ref());
+        for verdict in verdicts {
             let _ = self.changes.send(Some(Judged::Rule(verdict)));
         }
     }
@@ -643,45 +649,61 @@ impl Sender {
             }
         };
         let now = self.rules.clock.now_ms();
-        for delivery in &rows {
-            if let Err(error) = self.record(delivery, &outcome, now, renotify).await {
-                tracing::warn!(%error, "alerting: recording an attempt failed");
-            }
+        if let Err(error) = self.record(&rows, &outcome, now, renotify).await {
+            tracing::warn!(%error, "alerting: recording an attempt failed");
         }
     }
 
-    /// Records an attempt at `delivery`; a reminder that is done queues
-    /// the next one.
+    /// Records an attempt at the messages `rows` (one request carried
+    /// them), in a statement or two; reminders that are done queue their
+    /// next.
     async fn record(
         &self,
-        delivery: &DeliveryRow,
+        rows: &[DeliveryRow],
         outcome: &Result<(), String>,
         now: i64,
         renotify: Duration,
     ) -> Result<(), StoreError> {
         let alerts = self.store.alerts();
-        let done = match outcome {
+        let done: Vec<&DeliveryRow> = match outcome {
             Ok(()) => {
-                alerts.delivered(delivery.id, now).await?;
-                true
+                let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+                alerts.delivered(&ids, now).await?;
+                rows.iter().collect()
             }
             Err(error) => {
-                let retry_at = now + millis(self.rules.backoff(delivery.attempts + 1));
-                let deadline = delivery.created_at_ms + millis(self.rules.give_up_after);
-                let retry = (retry_at <= deadline).then_some(retry_at);
+                // One wait for the request, from its most tried message;
+                // a message queued over a day before it is given up.
+                let attempts = rows.iter().map(|r| r.attempts).max().unwrap_or(0) + 1;
+                let retry_at = now + millis(self.rules.backoff(attempts));
+                let give_up = millis(self.rules.give_up_after);
+                let (retried, given_up): (Vec<&DeliveryRow>, Vec<&DeliveryRow>) = rows
+                    .iter()
+                    .partition(|r| retry_at <= r.created_at_ms + give_up);
                 tracing::warn!(
-                    channel = %delivery.channel,
-                    service = %delivery.alert.service,
-                    attempt = delivery.attempts + 1,
+                    channel = %rows[0].channel,
+                    messages = rows.len(),
+                    attempt = attempts,
                     %error,
-                    given_up = retry.is_none(),
+                    given_up = given_up.len(),
                     "alerting: a message was not delivered"
                 );
-                alerts.failed(delivery.id, now, error, retry).await?;
-                retry.is_none()
+                let ids = |rows: &[&DeliveryRow]| rows.iter().map(|r| r.id).collect::<Vec<_>>();
+                if !retried.is_empty() {
+                    alerts
+                        .failed(&ids(&retried), now, error, Some(retry_at))
+                        .await?;
+                }
+                if !given_up.is_empty() {
+                    alerts.failed(&ids(&given_up), now, error, None).await?;
+                }
+                given_up
             }
         };
-        if done && delivery.event == "renotify" && !renotify.is_zero() {
+        if renotify.is_zero() {
+            return Ok(());
+        }
+        for delivery in done.into_iter().filter(|r| r.event == "renotify") {
             let next = delivery.created_at_ms.max(now - millis(renotify)) + millis(renotify);
             alerts
                 .queue(

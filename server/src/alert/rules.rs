@@ -2,8 +2,15 @@
 //! service's results of the last window, kept in memory, and whether each
 //! rule holds over them. Only a change of a rule's verdict leaves here,
 //! so a probe costs a push and a look at its window, never a message.
+//!
+//! A service with an SLO is also judged by its error budget's burn rate,
+//! the SRE workbook's multi-window rule: `slo_fast_burn` (critical) when
+//! it burns over 14.4 times as fast as the objective allows over both the
+//! last hour and the last 5 minutes, `slo_slow_burn` (warning) over 6
+//! times over both the last 6 hours and the last 30 minutes. Counts by
+//! minute, six hours of them, keep that cheap.
 
-use crate::config::{AlertRule, RuleKind};
+use crate::config::{AlertRule, RuleKind, Slo};
 use crate::event::ProbeResult;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -31,6 +38,55 @@ pub const MIN_RESULTS: usize = 5;
 struct Window {
     results: VecDeque<(i64, bool, u32)>,
     verdicts: HashMap<String, bool>,
+    /// Results by minute for the burn rates: (minute, total, failed),
+    /// minute `m` at `m % BURN_MINUTES`.
+    minutes: Vec<(i64, u32, u32)>,
+}
+
+/// The longest burn window, in minutes.
+const BURN_MINUTES: usize = 360;
+
+/// The burn rules: (name, severity, rate above which, long and short
+/// window in minutes).
+pub const BURN_RULES: [(&str, &str, f64, i64, i64); 2] = [
+    ("slo_fast_burn", "critical", 14.4, 60, 5),
+    ("slo_slow_burn", "warning", 6.0, 360, 30),
+];
+
+fn minutes(n: i64) -> humantime::FormattedDuration {
+    humantime::format_duration(Duration::from_secs(u64::try_from(n).unwrap_or(0) * 60))
+}
+
+impl Window {
+    fn count_minute(&mut self, at_ms: i64, success: bool) {
+        if self.minutes.is_empty() {
+            self.minutes = vec![(i64::MIN, 0, 0); BURN_MINUTES];
+        }
+        let minute = at_ms.div_euclid(60_000);
+        let slot = &mut self.minutes[minute.rem_euclid(BURN_MINUTES as i64) as usize];
+        if slot.0 != minute {
+            *slot = (minute, 0, 0);
+        }
+        slot.1 += 1;
+        slot.2 += u32::from(!success);
+    }
+
+    /// (results, failed) of the last `n` minutes to `now_ms`'s.
+    fn last_minutes(&self, now_ms: i64, n: i64) -> (u64, u64) {
+        let now = now_ms.div_euclid(60_000);
+        self.minutes
+            .iter()
+            .filter(|(minute, _, _)| *minute > now - n && *minute <= now)
+            .fold((0, 0), |(t, f), (_, total, failed)| {
+                (t + u64::from(*total), f + u64::from(*failed))
+            })
+    }
+}
+
+/// How many times as fast as `slo` allows `failed` of `total` spend its
+/// error budget; `None` without results.
+pub fn burn_rate(slo: &Slo, total: u64, failed: u64) -> Option<f64> {
+    (total > 0).then(|| failed as f64 / total as f64 / slo.error_budget())
 }
 
 /// Every service's window.
@@ -43,14 +99,56 @@ impl Figures {
     /// Adds `result` to its service's window and judges `rules` over it:
     /// the verdicts that changed (a rule's first verdict counts as a
     /// change, so an alert left open by an earlier run resolves).
-    pub fn judge(&self, result: &ProbeResult, rules: &[AlertRule]) -> Vec<RuleVerdict> {
-        let Some(longest) = rules.iter().map(|r| r.window).max() else {
+    pub fn judge(
+        &self,
+        result: &ProbeResult,
+        rules: &[AlertRule],
+        slo: Option<&Slo>,
+    ) -> Vec<RuleVerdict> {
+        let longest = rules.iter().map(|r| r.window).max();
+        if longest.is_none() && slo.is_none() {
             return Vec::new();
-        };
+        }
         let now = result.checked_at.timestamp_millis();
         let latency = u32::try_from(result.latency.as_millis()).unwrap_or(u32::MAX);
         let mut windows = self.windows.lock().expect("figures lock");
         let window = windows.entry(result.service.clone()).or_default();
+        let mut changed = Vec::new();
+        let mut tell = |window: &mut Window, rule: &str, severity, holds, message: String| {
+            if window.verdicts.insert(rule.to_string(), holds) != Some(holds) {
+                changed.push(RuleVerdict {
+                    service: result.service.to_string(),
+                    rule: rule.to_string(),
+                    severity,
+                    holds,
+                    at_ms: now,
+                    message: format!("{} {message}", result.service),
+                });
+            }
+        };
+        if let Some(slo) = slo {
+            window.count_minute(now, result.success);
+            for (rule, severity, limit, long, short) in BURN_RULES {
+                let (long_total, long_failed) = window.last_minutes(now, long);
+                let (short_total, short_failed) = window.last_minutes(now, short);
+                if (short_total as usize) < MIN_RESULTS {
+                    continue;
+                }
+                let long_rate = burn_rate(slo, long_total, long_failed).unwrap_or(0.0);
+                let short_rate = burn_rate(slo, short_total, short_failed).unwrap_or(0.0);
+                let message = format!(
+                    "burns its error budget {long_rate:.1}× as fast as its {}% objective allows over the last {} (and {short_rate:.1}× over the last {}; above {limit}× alerts)",
+                    slo.objective * 100.0,
+                    minutes(long),
+                    minutes(short),
+                );
+                let holds = long_rate > limit && short_rate > limit;
+                tell(window, rule, severity, holds, message);
+            }
+        }
+        let Some(longest) = longest else {
+            return changed;
+        };
         window.results.push_back((now, result.success, latency));
         let oldest = now - millis(longest);
         while window
@@ -60,21 +158,11 @@ impl Figures {
         {
             window.results.pop_front();
         }
-        let mut changed = Vec::new();
         for rule in rules {
             let Some((holds, message)) = verdict(&window.results, rule, now) else {
                 continue;
             };
-            if window.verdicts.insert(rule.name.clone(), holds) != Some(holds) {
-                changed.push(RuleVerdict {
-                    service: result.service.to_string(),
-                    rule: rule.name.clone(),
-                    severity: rule.severity,
-                    holds,
-                    at_ms: now,
-                    message: format!("{} {message}", result.service),
-                });
-            }
+            tell(window, &rule.name, rule.severity, holds, message);
         }
         changed
     }
@@ -167,7 +255,7 @@ mod tests {
 
     fn changes(figures: &Figures, r: &ProbeResult) -> Vec<(String, bool)> {
         figures
-            .judge(r, &default_rules())
+            .judge(r, &default_rules(), None)
             .into_iter()
             .map(|v| (v.rule, v.holds))
             .collect()
@@ -199,7 +287,7 @@ mod tests {
             changes(&figures, &result(210, false, 100)),
             [("error_rate".to_string(), true)]
         );
-        let critical = figures.judge(&result(220, false, 100), &default_rules());
+        let critical = figures.judge(&result(220, false, 100), &default_rules(), None);
         assert_eq!(critical.len(), 1);
         assert_eq!(critical[0].rule, "error_rate_critical");
         assert_eq!(critical[0].severity, "critical");
@@ -223,17 +311,62 @@ mod tests {
     }
 
     #[test]
+    fn a_burn_alert_needs_both_its_windows_over_the_rate() {
+        let figures = Figures::default();
+        let slo = Slo {
+            objective: 0.99,
+            window: Duration::from_secs(30 * 86_400),
+        };
+        let judge = |s: i64, ok: bool| -> Vec<RuleVerdict> {
+            figures.judge(&result(s, ok, 100), &[], Some(&slo))
+        };
+        // An hour of results every 10 s, 7 of 360 failing: about 2× the
+        // 1 % budget, burning neither fast nor slow.
+        let mut seen = Vec::new();
+        for i in 0..360 {
+            seen.extend(
+                judge(i * 10, i % 50 != 25)
+                    .into_iter()
+                    .map(|v| (v.rule, v.holds)),
+            );
+        }
+        assert_eq!(
+            seen,
+            [
+                ("slo_fast_burn".to_string(), false),
+                ("slo_slow_burn".to_string(), false)
+            ]
+        );
+        // Then everything fails. The short windows burn at 100× at once;
+        // each rule fires once its long window is over its rate too: the
+        // slow one (6×: 6 % of the six hours' results) after 16 failures,
+        // the fast one (14.4 % of the hour's) after 46.
+        let mut fired = Vec::new();
+        for i in 360..420 {
+            for v in judge(i * 10, false) {
+                fired.push((v.rule.clone(), i - 359, v.message));
+            }
+        }
+        let when: Vec<(&str, i64)> = fired.iter().map(|(r, n, _)| (r.as_str(), *n)).collect();
+        assert_eq!(when, [("slo_slow_burn", 16), ("slo_fast_burn", 46)]);
+        assert_eq!(
+            fired[1].2,
+            "api burns its error budget 14.5× as fast as its 99% objective allows over the last 1h (and 100.0× over the last 5m; above 14.4× alerts)"
+        );
+    }
+
+    #[test]
     fn latency_p95_is_the_nearest_rank_of_the_window() {
         let figures = Figures::default();
         let rules = default_rules();
         // 19 fast and one slow: p95 of 20 is the 19th, fast.
         for s in 0..19 {
-            figures.judge(&result(s, true, 100), &rules);
+            figures.judge(&result(s, true, 100), &rules, None);
         }
-        let slow = figures.judge(&result(19, true, 5_000), &rules);
+        let slow = figures.judge(&result(19, true, 5_000), &rules, None);
         assert!(slow.iter().all(|v| v.rule != "latency_p95"), "{slow:?}");
         // A second slow one is the 20th of 21's rank 20: slow.
-        let slow = figures.judge(&result(20, true, 5_000), &rules);
+        let slow = figures.judge(&result(20, true, 5_000), &rules, None);
         assert_eq!(slow.len(), 1);
         assert_eq!(slow[0].rule, "latency_p95");
         assert!(slow[0].holds);

@@ -47,6 +47,14 @@ impl DetailSource for Details {
                 .iter()
                 .map(|r| r.to_event())
                 .collect();
+            let slo = match super::history::service_slo(&board, &service) {
+                Some(slo) => Some(
+                    super::history::slo_figures(&history, &service, &slo, now, now)
+                        .await
+                        .map_err(unavailable)?,
+                ),
+                None => None,
+            };
             Ok(Some(ServiceDetail {
                 page_slug,
                 page_title,
@@ -55,6 +63,7 @@ impl DetailSource for Details {
                 latency,
                 recent,
                 generated_at: at(now),
+                slo,
             }))
         })
     }

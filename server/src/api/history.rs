@@ -243,11 +243,85 @@ pub async fn service_metrics(
     } else {
         standard_windows(&state.history, &name, now).await?.0
     };
+    let slo = match service_slo(&state.board, &name) {
+        Some(slo) => Some(slo_figures(&state.history, &name, &slo, now, now).await?),
+        None => None,
+    };
     Ok(Json(ServiceMetrics {
         service: name,
         status,
         windows,
+        slo,
     }))
+}
+
+/// The objective `service` declares, if any.
+pub fn service_slo(board: &StatusBoard, service: &str) -> Option<crate::config::Slo> {
+    board
+        .config()
+        .services
+        .iter()
+        .find(|s| s.name == service)
+        .and_then(|s| s.slo)
+}
+
+/// The burn rates' windows, in minutes (the burn alerts' windows).
+const BURN_WINDOWS: [(&str, i64); 4] = [("5m", 5), ("30m", 30), ("1h", 60), ("6h", 360)];
+
+/// `slo`'s figures for `service` as of `end` (now, or a report's end):
+/// the error budget left over its window (from the hour the window starts
+/// in), and the burn rates over the minutes before `end`, from the
+/// results themselves.
+pub async fn slo_figures(
+    history: &History,
+    service: &str,
+    slo: &crate::config::Slo,
+    end: i64,
+    now: i64,
+) -> Result<wire::SloFigures, StoreError> {
+    let end = end.min(now);
+    let span = i64::try_from(slo.window.as_millis()).unwrap_or(i64::MAX / 2);
+    let totals = history
+        .totals(&[service.to_string()], end - span, end, now)
+        .await?;
+    let bucket = totals
+        .services
+        .get(service)
+        .cloned()
+        .unwrap_or_else(|| Bucket::empty(totals.start_ms));
+    let failed = bucket.total - bucket.successful;
+    let left = crate::alert::rules::burn_rate(slo, bucket.total, failed)
+        .map(|burned| 100.0 * (1.0 - burned));
+    let longest = BURN_WINDOWS[BURN_WINDOWS.len() - 1].1 * 60_000;
+    let recent = history
+        .store
+        .results_between(service, end - longest, end + 1, 1_000_000)
+        .await?;
+    let burn_rates = BURN_WINDOWS
+        .iter()
+        .map(|(name, minutes)| {
+            let since = end - minutes * 60_000;
+            let (total, failed) = recent
+                .iter()
+                .filter(|r| r.checked_at.timestamp_millis() > since)
+                .fold((0u64, 0u64), |(t, f), r| (t + 1, f + u64::from(!r.success)));
+            (
+                name.to_string(),
+                crate::alert::rules::burn_rate(slo, total, failed),
+            )
+        })
+        .collect();
+    Ok(wire::SloFigures {
+        objective_pct: slo.objective * 100.0,
+        window: crate::duration::HumanDuration(slo.window).to_string(),
+        start: at(totals.start_ms),
+        end: at(totals.end_ms),
+        total_count: bucket.total,
+        error_count: failed,
+        error_budget: slo.error_budget(),
+        error_budget_left_pct: left,
+        burn_rates,
+    })
 }
 
 /// Raw results are listed for ranges up to this long; longer ones by hour.

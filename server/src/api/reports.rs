@@ -164,6 +164,12 @@ pub async fn build(
                 ERRORS_SCAN,
             )
             .await?;
+        let slo = match super::history::service_slo(&state.board, name) {
+            Some(slo) => {
+                Some(super::history::slo_figures(history, name, &slo, totals.end_ms, now_ms).await?)
+            }
+            None => None,
+        };
         let status = if bucket.total == 0 && !reaches_now {
             ServiceStatus::Unknown
         } else if reaches_now {
@@ -206,6 +212,7 @@ pub async fn build(
                 success_rate_pct: f.uptime_pct,
                 errors,
             },
+            slo,
         });
     }
     Ok(Report {
@@ -327,6 +334,7 @@ mod tests {
                         success_rate_pct: Some(100.0),
                         errors: vec![error.to_string()],
                     },
+                    slo: None,
                 })
                 .collect(),
         }

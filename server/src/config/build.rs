@@ -120,6 +120,7 @@ fn service(
     issues: &mut Issues,
 ) -> Option<ServiceConfig> {
     let before = issues.0.len();
+    let slo = slo(place, raw.slo, issues);
     let mut alerts = Vec::new();
     for (i, channel) in raw.alerts.iter().flatten().enumerate() {
         let name = channel.value.trim();
@@ -340,7 +341,38 @@ fn service(
         failure_threshold,
         success_threshold,
         alerts,
+        slo,
     })
+}
+
+/// A service's `slo:`, checked.
+fn slo(
+    place: &Place,
+    raw: Option<Spanned<crate::config::raw::RawSlo>>,
+    issues: &mut Issues,
+) -> Option<crate::config::Slo> {
+    let raw = raw?.value;
+    let objective = raw.objective.value.0;
+    if objective <= 0.0 {
+        issues.at(
+            &raw.objective.defined,
+            place.field("slo.objective"),
+            "above 0% and under 100%, e.g. 99.9%",
+        );
+        return None;
+    }
+    let window = match raw.window {
+        None => std::time::Duration::from_secs(30 * 86_400),
+        Some(w)
+            if w.value.0 < std::time::Duration::from_secs(3_600)
+                || w.value.0 > std::time::Duration::from_secs(365 * 86_400) =>
+        {
+            issues.at(&w.defined, place.field("slo.window"), "from 1h to 365d");
+            return None;
+        }
+        Some(w) => w.value.0,
+    };
+    Some(crate::config::Slo { objective, window })
 }
 
 /// A duration as a config writes it, for messages.

@@ -317,6 +317,7 @@ pub fn convert(
             failure_threshold: thresholds.0,
             success_threshold: thresholds.1,
             alerts: (!alerts.is_empty()).then_some(alerts),
+            slo: None,
         };
         out.services.push((
             i,

@@ -85,6 +85,24 @@ pub struct ServiceConfig {
     pub success_threshold: u32,
     /// The alerting channels its alerts go to, by name.
     pub alerts: Vec<String>,
+    /// Its service level objective, if it declares one.
+    pub slo: Option<Slo>,
+}
+
+/// A service level objective: the share of results that should succeed
+/// over a rolling window (docs/configuration.md, "SLO").
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Slo {
+    /// 0.999 for 99.9 %.
+    pub objective: f64,
+    pub window: std::time::Duration,
+}
+
+impl Slo {
+    /// The share of results that may fail: 0.001 for 99.9 %.
+    pub fn error_budget(&self) -> f64 {
+        1.0 - self.objective
+    }
 }
 
 impl ServiceConfig {

@@ -157,6 +157,17 @@ pub struct RawService {
     /// Channels (of `alerting.channels`) its alerts go to.
     #[serde(default)]
     pub alerts: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    pub slo: Option<Spanned<RawSlo>>,
+}
+
+/// `slo: {objective: 99.9%, window: 30d}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSlo {
+    pub objective: Spanned<super::alerting::Percent>,
+    #[serde(default)]
+    pub window: Option<Spanned<crate::duration::HumanDuration>>,
 }
 
 /// One entry of `status_pages:`.

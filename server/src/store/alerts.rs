@@ -71,13 +71,14 @@ pub trait AlertStore: Send + Sync {
     async fn due(&self, now_ms: i64, limit: u32) -> Result<Vec<DeliveryRow>, StoreError>;
     /// When the next message is due, if any is waiting.
     async fn next_due(&self) -> Result<Option<i64>, StoreError>;
-    /// An attempt that delivered message `id`.
-    async fn delivered(&self, id: i64, at_ms: i64) -> Result<(), StoreError>;
-    /// An attempt that failed with `error`: tried again at `retry_at_ms`,
-    /// or given up at `at_ms` when `None`.
+    /// An attempt that delivered messages `ids` (one message may carry
+    /// several: a storm's).
+    async fn delivered(&self, ids: &[i64], at_ms: i64) -> Result<(), StoreError>;
+    /// An attempt at messages `ids` that failed with `error`: tried again
+    /// at `retry_at_ms`, or given up at `at_ms` when `None`.
     async fn failed(
         &self,
-        id: i64,
+        ids: &[i64],
         at_ms: i64,
         error: &str,
         retry_at_ms: Option<i64>,
@@ -177,30 +178,58 @@ const DELIVERY_SELECT: &str = "SELECT d.id, d.alert_id, d.event, d.channel, d.cr
      d.due_at_ms, d.attempts, d.delivered_at_ms, d.given_up_at_ms, d.last_error, a.service, \
      a.rule, a.severity, a.fired_at_ms, a.resolved_at_ms, a.message \
      FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id";
-const INSERT_DELIVERY: &str = "INSERT INTO alert_deliveries (alert_id, event, channel, \
-     created_at_ms, due_at_ms) VALUES ($1, $2, $3, $4, $4)";
+/// Ids bound in one statement at most (well under either backend's limit).
+const IDS_AT_ONCE: usize = 1_000;
 
 macro_rules! alert_store {
     ($store:ty, $db:ty) => {
         impl $store {
-            /// Queues an `event` message of alert `id` to each of
-            /// `channels`, due at `at_ms`, in `tx`.
+            /// Queues messages of alert `id`, each `(event, channel, due
+            /// at)`, in one statement in `tx`.
             async fn insert_deliveries(
                 tx: &mut sqlx::Transaction<'static, $db>,
                 id: i64,
-                event: &str,
-                channels: &[String],
-                at_ms: i64,
+                messages: &[(&str, &str, i64)],
             ) -> Result<(), StoreError> {
-                for channel in channels {
-                    sqlx::query(INSERT_DELIVERY)
-                        .bind(id)
-                        .bind(event)
-                        .bind(channel)
-                        .bind(at_ms)
-                        .execute(&mut **tx)
-                        .await?;
+                if messages.is_empty() {
+                    return Ok(());
                 }
+                let mut insert = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO alert_deliveries (alert_id, event, channel, created_at_ms, due_at_ms) ",
+                );
+                insert.push_values(messages, |mut row, (event, channel, at_ms)| {
+                    row.push_bind(id)
+                        .push_bind(*event)
+                        .push_bind(*channel)
+                        .push_bind(*at_ms)
+                        .push_bind(*at_ms);
+                });
+                insert.build().execute(&mut **tx).await?;
+                Ok(())
+            }
+
+            /// Runs `UPDATE alert_deliveries SET <set> WHERE <only> id IN
+            /// (ids)`, `set` written by `set` onto the builder, a chunk of
+            /// ids at a time, in one transaction.
+            async fn update_ids(
+                &self,
+                ids: &[i64],
+                only: &str,
+                set: impl Fn(&mut sqlx::QueryBuilder<'_, $db>),
+            ) -> Result<(), StoreError> {
+                let mut tx = self.pool.begin().await?;
+                for chunk in ids.chunks(IDS_AT_ONCE) {
+                    let mut update = sqlx::QueryBuilder::<$db>::new("UPDATE alert_deliveries SET ");
+                    set(&mut update);
+                    update.push(" WHERE ").push(only).push(" id IN (");
+                    let mut list = update.separated(", ");
+                    for id in chunk {
+                        list.push_bind(*id);
+                    }
+                    list.push_unseparated(")");
+                    update.build().execute(&mut *tx).await?;
+                }
+                tx.commit().await?;
                 Ok(())
             }
         }
@@ -242,10 +271,14 @@ macro_rules! alert_store {
                     ),
                     _ => StoreError::Database(e),
                 })?;
-                Self::insert_deliveries(&mut tx, id, "firing", channels, a.fired_at_ms).await?;
+                let mut messages: Vec<(&str, &str, i64)> = channels
+                    .iter()
+                    .map(|c| ("firing", c.as_str(), a.fired_at_ms))
+                    .collect();
                 if let Some(at_ms) = renotify_at_ms {
-                    Self::insert_deliveries(&mut tx, id, "renotify", channels, at_ms).await?;
+                    messages.extend(channels.iter().map(|c| ("renotify", c.as_str(), at_ms)));
                 }
+                Self::insert_deliveries(&mut tx, id, &messages).await?;
                 tx.commit().await?;
                 Ok(id)
             }
@@ -274,7 +307,11 @@ macro_rules! alert_store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                Self::insert_deliveries(&mut tx, id, "resolved", channels, at_ms).await?;
+                let messages: Vec<(&str, &str, i64)> = channels
+                    .iter()
+                    .map(|c| ("resolved", c.as_str(), at_ms))
+                    .collect();
+                Self::insert_deliveries(&mut tx, id, &messages).await?;
                 tx.commit().await?;
                 Ok(true)
             }
@@ -307,19 +344,10 @@ macro_rules! alert_store {
             }
 
             async fn postpone(&self, ids: &[i64], at_ms: i64) -> Result<(), StoreError> {
-                let mut tx = self.pool.begin().await?;
-                for id in ids {
-                    sqlx::query(
-                        "UPDATE alert_deliveries SET due_at_ms = $1
-                         WHERE id = $2 AND due_at_ms IS NOT NULL",
-                    )
-                    .bind(at_ms)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                tx.commit().await?;
-                Ok(())
+                self.update_ids(ids, "due_at_ms IS NOT NULL AND", |q| {
+                    q.push("due_at_ms = ").push_bind(at_ms);
+                })
+                .await
             }
 
             async fn counts(&self) -> Result<AlertCounts, StoreError> {
@@ -361,36 +389,33 @@ macro_rules! alert_store {
                 .await?)
             }
 
-            async fn delivered(&self, id: i64, at_ms: i64) -> Result<(), StoreError> {
-                sqlx::query(
-                    "UPDATE alert_deliveries SET attempts = attempts + 1, delivered_at_ms = $1,
-                        due_at_ms = NULL, last_error = NULL WHERE id = $2",
-                )
-                .bind(at_ms)
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
+            async fn delivered(&self, ids: &[i64], at_ms: i64) -> Result<(), StoreError> {
+                self.update_ids(ids, "", |q| {
+                    q.push("attempts = attempts + 1, delivered_at_ms = ")
+                        .push_bind(at_ms)
+                        .push(", due_at_ms = NULL, last_error = NULL");
+                })
+                .await
             }
 
             async fn failed(
                 &self,
-                id: i64,
+                ids: &[i64],
                 at_ms: i64,
                 error: &str,
                 retry_at_ms: Option<i64>,
             ) -> Result<(), StoreError> {
-                sqlx::query(
-                    "UPDATE alert_deliveries SET attempts = attempts + 1, last_error = $1,
-                        due_at_ms = $2, given_up_at_ms = $3 WHERE id = $4",
-                )
-                .bind(error)
-                .bind(retry_at_ms)
-                .bind(retry_at_ms.is_none().then_some(at_ms))
-                .bind(id)
-                .execute(&self.pool)
-                .await?;
-                Ok(())
+                let given_up = retry_at_ms.is_none().then_some(at_ms);
+                let error = error.to_string();
+                self.update_ids(ids, "", |q| {
+                    q.push("attempts = attempts + 1, last_error = ")
+                        .push_bind(error.clone())
+                        .push(", due_at_ms = ")
+                        .push_bind(retry_at_ms)
+                        .push(", given_up_at_ms = ")
+                        .push_bind(given_up);
+                })
+                .await
             }
 
             async fn deliveries(

@@ -691,3 +691,103 @@ on_both_backends!(
         assert!(body["error"].as_str().unwrap().contains("nope"), "{body}");
     }
 );
+
+on_both_backends!(
+    a_services_slo_shows_its_budget_left_and_burn_rates_everywhere,
+    |backend| async move {
+        // Six hours of a push service's results, every 30 s and 15 s off
+        // every window's edge; four fail: two in the last 5 minutes, one
+        // in the last hour, one in the last 6 hours.
+        let now = Utc::now().timestamp_millis();
+        let service: Arc<str> = Arc::from("backup");
+        let offsets: Vec<i64> = (0..720).map(|k| 75_000 + k * 30_000).collect();
+        let failing = [0usize, 3, 100, 500];
+        let results: Vec<ProbeResult> = offsets
+            .iter()
+            .enumerate()
+            .rev()
+            .map(|(k, offset)| ProbeResult {
+                service: service.clone(),
+                checked_at: Utc.timestamp_millis_opt(now - offset).unwrap(),
+                success: !failing.contains(&k),
+                latency: Duration::from_millis(20),
+                status_code: None,
+                message: String::new(),
+                conditions: Vec::new(),
+                region: None,
+            })
+            .collect();
+        let yaml = "services:\n  - name: backup\n    url: 'push://slo-token-0123456789abcdef'\n    interval: 1h\n    slo: {objective: 99%, window: 1d}\n";
+        // Seeded as they are: the last hour's stay hot, the rest rolls up
+        // as Hale starts; every read takes both.
+        let db = TestDb::new(backend).await;
+        {
+            let store = store::connect(&db.url).await.unwrap();
+            store.insert_results(&results).await.unwrap();
+            store.close().await;
+        }
+        let app = spawn_app_on(db, yaml).await;
+        // Brute force: the failed share of each window's results over the
+        // 1 % budget.
+        let burn = |minutes: i64| {
+            let within: Vec<usize> = (0..720)
+                .filter(|&k| offsets[k] < minutes * 60_000)
+                .collect();
+            let failed = within.iter().filter(|k| failing.contains(k)).count();
+            failed as f64 / within.len() as f64 / 0.01
+        };
+        let expected_left = 100.0 * (1.0 - (4.0 / 720.0) / 0.01);
+
+        let (status, metrics) = app.get_json("/api/metrics/backup").await;
+        assert_eq!(status, 200, "{metrics}");
+        let slo = &metrics["slo"];
+        assert_eq!(slo["objective_pct"], 99.0);
+        assert_eq!(slo["window"], "1d");
+        assert_eq!(
+            (slo["total_count"].as_u64(), slo["error_count"].as_u64()),
+            (Some(720), Some(4))
+        );
+        assert_eq!(round6(slo["error_budget"].as_f64().unwrap()), 0.01);
+        assert_eq!(
+            round3(slo["error_budget_left_pct"].as_f64().unwrap()),
+            round3(expected_left)
+        );
+        for (window, minutes) in [("5m", 5), ("30m", 30), ("1h", 60), ("6h", 360)] {
+            assert_eq!(
+                round3(slo["burn_rates"][window].as_f64().unwrap()),
+                round3(burn(minutes)),
+                "{window}"
+            );
+        }
+        assert_eq!(
+            round3(burn(5)),
+            25.0,
+            "two of the last 5 minutes' 8 results"
+        );
+
+        // A report to now carries the same, and its schema holds it.
+        let query = format!(
+            "/api/reports?from={}&to={}",
+            rfc3339(now - DAY_MS),
+            rfc3339(now + 60_000)
+        );
+        let (status, report) = app.get_json(&query).await;
+        assert_eq!(status, 200, "{report}");
+        crate::reports::assert_valid(&report);
+        let reported = &report["services"][0]["slo"];
+        assert_eq!(reported["error_count"], 4);
+        assert_eq!(reported["burn_rates"]["5m"], slo["burn_rates"]["5m"]);
+
+        // The service's page shows the budget left.
+        let page = app.get("/services/backup").await.text().await.unwrap();
+        assert!(
+            page.contains(&format!("{expected_left:.1}%")) && page.contains("data-budget-left"),
+            "no budget on the page"
+        );
+        assert!(
+            page.contains("Objective: 99% over 1d"),
+            "no objective on the page"
+        );
+        app.hale.shutdown().await;
+    }
+);

@@ -14,7 +14,7 @@ fn schema() -> jsonschema::Validator {
     jsonschema::validator_for(&schema).unwrap()
 }
 
-fn assert_valid(report: &Value) {
+pub(crate) fn assert_valid(report: &Value) {
     let validator = schema();
     let errors: Vec<String> = validator
         .iter_errors(report)

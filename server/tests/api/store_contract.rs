@@ -215,9 +215,9 @@ on_both_backends!(
             (due[0].event.as_str(), due[0].channel.as_str()),
             ("firing", "ops")
         );
-        alerts.delivered(due[0].id, 1_100).await.unwrap();
+        alerts.delivered(&[due[0].id], 1_100).await.unwrap();
         alerts
-            .failed(due[1].id, 1_100, "HTTP 500", Some(31_100))
+            .failed(&[due[1].id], 1_100, "HTTP 500", Some(31_100))
             .await
             .unwrap();
         assert_eq!(alerts.next_due().await.unwrap(), Some(31_100));
@@ -236,7 +236,7 @@ on_both_backends!(
         assert_eq!(retry[0].attempts, 1);
         assert_eq!(retry[0].last_error.as_deref(), Some("HTTP 500"));
         alerts
-            .failed(retry[0].id, 31_200, "HTTP 500", None)
+            .failed(&[retry[0].id], 31_200, "HTTP 500", None)
             .await
             .unwrap();
         assert_eq!(alerts.next_due().await.unwrap(), None);
@@ -295,7 +295,7 @@ on_both_backends!(
         assert!(alerts.due(29_999, 10).await.unwrap().is_empty());
         let later = alerts.due(30_000, 10).await.unwrap();
         assert_eq!(later.len(), 1);
-        alerts.delivered(later[0].id, 30_000).await.unwrap();
+        alerts.delivered(&[later[0].id], 30_000).await.unwrap();
         alerts.postpone(&[later[0].id], 40_000).await.unwrap();
         assert_eq!(alerts.next_due().await.unwrap(), Some(61_000));
         let reminder = alerts.due(61_000, 10).await.unwrap();
