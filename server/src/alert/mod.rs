@@ -572,6 +572,9 @@ impl Sender {
             (routes.alerting.group_window, routes.alerting.flood_limit)
         };
         let mut messages: Vec<Vec<DeliveryRow>> = Vec::new();
+        // Held back, by when: one statement for every channel held to the
+        // same time (channels sent together reopen together).
+        let mut held: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         for (name, rows) in by_channel {
             let channel = self
                 .routes
@@ -592,14 +595,18 @@ impl Sender {
                     let pace = self.paces.entry(name).or_default();
                     let open_at = pace.open_at(now, flood_limit);
                     if now < open_at {
-                        let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
-                        self.store.alerts().postpone(&ids, open_at).await?;
+                        held.entry(open_at)
+                            .or_default()
+                            .extend(rows.iter().map(|r| r.id));
                     } else {
                         pace.sent(now, window);
                         messages.push(rows);
                     }
                 }
             }
+        }
+        for (open_at, ids) in held {
+            self.store.alerts().postpone(&ids, open_at).await?;
         }
         // Each at once: a slow channel holds up no other.
         let sends = messages.into_iter().map(|rows| self.deliver(rows));

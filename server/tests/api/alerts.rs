@@ -342,6 +342,14 @@ services:
     app.hale.shutdown().await;
 }
 
+/// `text` as `hale.yaml` in a new directory (kept while the first lives).
+fn config_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hale.yaml");
+    std::fs::write(&config, text).unwrap();
+    (dir, config)
+}
+
 /// `hale serve` on `config`, with its SQLite file in `dir`.
 async fn serve(dir: &std::path::Path, config: &std::path::Path) -> (tokio::process::Child, String) {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"));
@@ -360,17 +368,11 @@ async fn serve(dir: &std::path::Path, config: &std::path::Path) -> (tokio::proce
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hale_killed_during_an_outage_neither_repeats_the_down_nor_forgets_the_resolved() {
     let receiver = Receiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("hale.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "alerting:\n  channels:\n    - {{name: hook, type: webhook, url: \"{}/hook\"}}\n\
-             services:\n  - {{name: backup, url: 'push://{TOKEN}', interval: 1h, failure_threshold: 1, success_threshold: 1, alerts: [hook]}}\n",
-            receiver.base
-        ),
-    )
-    .unwrap();
+    let (dir, config) = config_file(&format!(
+        "alerting:\n  channels:\n    - {{name: hook, type: webhook, url: \"{}/hook\"}}\n\
+         services:\n  - {{name: backup, url: 'push://{TOKEN}', interval: 1h, failure_threshold: 1, success_threshold: 1, alerts: [hook]}}\n",
+        receiver.base
+    ));
     let (mut hale, base) = serve(dir.path(), &config).await;
     push(&base, "down").await;
     let firing = receiver.wait_for(1).await[0].json();
@@ -805,16 +807,10 @@ async fn an_admin_sends_a_test_message_and_it_is_audit_logged() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hale_notify_test_sends_to_a_channel_of_the_config() {
     let receiver = Receiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("hale.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "alerting:\n  channels:\n    - {{name: pager, type: pagerduty, routing_key: \"0123456789abcdef0123456789abcdef\", url: \"{}/v2/enqueue\"}}\n",
-            receiver.base
-        ),
-    )
-    .unwrap();
+    let (_dir, config) = config_file(&format!(
+        "alerting:\n  channels:\n    - {{name: pager, type: pagerduty, routing_key: \"0123456789abcdef0123456789abcdef\", url: \"{}/v2/enqueue\"}}\n",
+        receiver.base
+    ));
     let run = |channel: &str| {
         tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"))
             .args(["notify-test", "--config"])

@@ -175,6 +175,19 @@ on_both_backends!(
     }
 );
 
+/// `api`'s `down` alert, fired at 1 s.
+fn api_down() -> server::store::alerts::AlertRow {
+    server::store::alerts::AlertRow {
+        id: 0,
+        service: "api".into(),
+        rule: "down".into(),
+        severity: "critical".into(),
+        fired_at_ms: 1_000,
+        resolved_at_ms: None,
+        message: "api is down: connection refused".into(),
+    }
+}
+
 on_both_backends!(
     alerts_and_their_outbox_survive_a_reopen,
     |backend| async move {
@@ -183,15 +196,7 @@ on_both_backends!(
         let db = TestDb::new(backend).await;
         let store = store::connect(&db.url).await.unwrap();
         let alerts = store.alerts();
-        let down = AlertRow {
-            id: 0,
-            service: "api".into(),
-            rule: "down".into(),
-            severity: "critical".into(),
-            fired_at_ms: 1_000,
-            resolved_at_ms: None,
-            message: "api is down: connection refused".into(),
-        };
+        let down = api_down();
         let channels = ["ops".to_string(), "team".to_string()];
         let id = alerts.fire(&down, &channels, None).await.unwrap();
         // One open alert of a rule per service: a second is refused.
@@ -270,19 +275,11 @@ on_both_backends!(
 on_both_backends!(
     reminders_wait_for_their_time_and_go_with_the_alert,
     |backend| async move {
-        use server::store::alerts::{AlertCounts, AlertRow};
+        use server::store::alerts::AlertCounts;
         let db = TestDb::new(backend).await;
         let store = store::connect(&db.url).await.unwrap();
         let alerts = store.alerts();
-        let down = AlertRow {
-            id: 0,
-            service: "api".into(),
-            rule: "down".into(),
-            severity: "critical".into(),
-            fired_at_ms: 1_000,
-            resolved_at_ms: None,
-            message: "api is down".into(),
-        };
+        let down = api_down();
         let channels = ["ops".to_string()];
         let id = alerts.fire(&down, &channels, Some(61_000)).await.unwrap();
         // The reminder waits for its time.
