@@ -186,6 +186,8 @@ pub struct Alerting {
 enum Judged {
     Change(StatusChange),
     Rule(rules::RuleVerdict),
+    /// The config was reloaded; each service's channels before it.
+    Reconfigured(HashMap<String, Vec<String>>),
 }
 
 impl Notifier for Alerting {
@@ -295,13 +297,19 @@ impl Alerting {
     /// alerts stay open; none is sent again.
     pub fn reconfigure(&self, config: &Config) {
         let routes = Routes::of(config);
-        self.figures.retain(|service| {
+        self.figures.reconfigured(|service| {
             routes
                 .services
                 .get(service)
                 .is_some_and(|s| !s.channels.is_empty())
         });
-        *self.routes.write().expect("routes lock") = routes;
+        let old = std::mem::replace(&mut *self.routes.write().expect("routes lock"), routes);
+        let old_channels = old
+            .services
+            .into_iter()
+            .map(|(name, route)| (name, route.channels))
+            .collect();
+        let _ = self.changes.send(Some(Judged::Reconfigured(old_channels)));
     }
 }
 
@@ -325,10 +333,11 @@ struct Verdict {
     message: String,
 }
 
-/// What the rules' task does with one thing it was told: the service,
-/// when, and each rule's verdict.
-fn judged(told: Judged) -> (String, i64, Vec<Verdict>) {
-    match told {
+/// What the rules' task does with a change or a rule's verdict: the
+/// service, when, and each rule's verdict.
+fn judged(told: Judged) -> Option<(String, i64, Vec<Verdict>)> {
+    Some(match told {
+        Judged::Reconfigured(_) => return None,
         Judged::Change(change) => {
             let message = format!("{} is {}: {}", change.service, change.to, change.cause);
             let verdicts = verdicts(&change)
@@ -351,6 +360,23 @@ fn judged(told: Judged) -> (String, i64, Vec<Verdict>) {
             };
             (v.service, v.at_ms, vec![verdict])
         }
+    })
+}
+
+/// Whether anything still judges `rule` of `service` under `routes`:
+/// `down` and `degraded` while the service is configured; a result rule
+/// while it is also configured and the service names a channel.
+fn still_judged(routes: &Routes, service: &str, rule: &str) -> bool {
+    let Some(route) = routes.services.get(service) else {
+        return false;
+    };
+    let alerted = !route.channels.is_empty();
+    match rule {
+        "down" | "degraded" => true,
+        rule if rules::BURN_RULES.iter().any(|(name, ..)| *name == rule) => {
+            alerted && route.slo.is_some()
+        }
+        rule => alerted && routes.alerting.rules.iter().any(|r| r.name == rule),
     }
 }
 
@@ -399,7 +425,38 @@ async fn judge(
         }
     };
     while let Some(Some(told)) = changes.recv().await {
-        let (service, at_ms, verdicts) = judged(told);
+        if let Judged::Reconfigured(old_channels) = &told {
+            // Open alerts nothing judges any more resolve, told to the
+            // channels their service has (or had, if it is gone).
+            let stale: Vec<((String, String), i64, Vec<String>)> = {
+                let routes = routes.read().expect("routes lock");
+                open.iter()
+                    .filter(|((service, rule), _)| !still_judged(&routes, service, rule))
+                    .map(|(key, id)| {
+                        let channels = routes
+                            .services
+                            .get(&key.0)
+                            .map(|s| s.channels.clone())
+                            .or_else(|| old_channels.get(&key.0).cloned())
+                            .unwrap_or_default();
+                        (key.clone(), *id, channels)
+                    })
+                    .collect()
+            };
+            let now = crate::clock::now_ms();
+            for (key, id, channels) in stale {
+                open.remove(&key);
+                match persist("resolving an alert", || alerts.resolve(id, now, &channels)).await {
+                    Ok(true) => wake.notify_one(),
+                    Ok(false) => {}
+                    Err(error) => tracing::warn!(%error, "alerting: an alert was not resolved"),
+                }
+            }
+            continue;
+        }
+        let Some((service, at_ms, verdicts)) = judged(told) else {
+            continue;
+        };
         let (channels, renotify) = {
             let routes = routes.read().expect("routes lock");
             let channels = routes

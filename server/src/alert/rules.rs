@@ -167,12 +167,15 @@ impl Figures {
         changed
     }
 
-    /// Forgets services no longer configured.
-    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
-        self.windows
-            .lock()
-            .expect("figures lock")
-            .retain(|service, _| keep(service));
+    /// A reloaded config: services no longer judged are forgotten, and
+    /// every rule's next verdict counts as a change again (a rule
+    /// removed and written back, or changed, starts afresh).
+    pub fn reconfigured(&self, keep: impl Fn(&str) -> bool) {
+        let mut windows = self.windows.lock().expect("figures lock");
+        windows.retain(|service, _| keep(service));
+        for window in windows.values_mut() {
+            window.verdicts.clear();
+        }
     }
 }
 

@@ -980,3 +980,106 @@ async fn error_rate_bands_fire_and_resolve_on_sqlite() {
 async fn error_rate_bands_fire_and_resolve_on_postgres() {
     error_rate_bands_fire_and_resolve(Backend::Postgres).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_resolves_the_alerts_nothing_judges_any_more() {
+    use server::engine::pipeline::Notifier;
+    let receiver = Receiver::start().await;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let store = server::store::connect(&db.url).await.unwrap();
+    let config = |text: &str| {
+        server::config::Config::parse(
+            &format!(
+                "alerting:\n  defaults: {{group_window: 0s, renotify: 0s}}\n  channels:\n    \
+                 - {{name: hook, type: webhook, url: \"{}/hook\"}}\n{text}",
+                receiver.base
+            ),
+            std::path::Path::new("hale.yaml"),
+            |_| None,
+        )
+        .unwrap()
+    };
+    let before = config(
+        "services:\n  - {name: api, url: 'http://api.test/', alerts: [hook]}\n  - {name: old, url: 'http://old.test/', alerts: [hook]}\n",
+    );
+    let alerting = server::alert::Alerting::start(store.clone(), &before, Default::default());
+    let start = chrono::Utc::now() - chrono::Duration::seconds(60);
+    for i in 0..10 {
+        alerting.probed(&server::event::ProbeResult {
+            service: "api".into(),
+            checked_at: start + chrono::Duration::seconds(i),
+            success: i % 2 == 0,
+            latency: Duration::from_millis(40),
+            status_code: None,
+            message: String::new(),
+            conditions: Vec::new(),
+            region: None,
+        });
+    }
+    alerting.status_changed(&server::event::StatusChange {
+        service: "old".into(),
+        from: wire::ServiceStatus::Operational,
+        to: wire::ServiceStatus::Down,
+        at: start,
+        cause: "HTTP 503".into(),
+    });
+    let open = || async {
+        let mut open: Vec<(String, String)> = store
+            .alerts()
+            .open_alerts()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.service, a.rule))
+            .collect();
+        open.sort();
+        open
+    };
+    eventually("three alerts open", || async {
+        (open().await.len() == 3).then_some(())
+    })
+    .await;
+    assert_eq!(
+        open().await,
+        [
+            ("api".to_string(), "error_rate".to_string()),
+            ("api".to_string(), "error_rate_critical".to_string()),
+            ("old".to_string(), "down".to_string()),
+        ]
+    );
+    // Reloaded: the error rate rules replaced, `old` removed. Nothing
+    // judges those alerts any more: they resolve, and `old`'s channels
+    // are told.
+    alerting.reconfigure(&config(
+        "  rules:\n    - {name: slow, latency_p95_above: 2s}\nservices:\n  - {name: api, url: 'http://api.test/', alerts: [hook]}\n",
+    ));
+    eventually("every alert resolved", || async {
+        open().await.is_empty().then_some(())
+    })
+    .await;
+    let resolved = eventually("three resolutions at the channel", || async {
+        let resolved: Vec<(String, String)> = receiver
+            .got()
+            .iter()
+            .flat_map(|r| {
+                let body = r.json();
+                match body["alerts"].as_array() {
+                    Some(folded) => folded.clone(),
+                    None => vec![body],
+                }
+            })
+            .filter(|b| b["event"] == "resolved")
+            .map(|b| {
+                (
+                    b["service"].as_str().unwrap().to_string(),
+                    b["rule"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        (resolved.len() == 3).then_some(resolved)
+    })
+    .await;
+    assert!(resolved.contains(&("old".to_string(), "down".to_string())));
+    alerting.stop().await;
+    store.close().await;
+}
