@@ -400,6 +400,23 @@ where
     }
 }
 
+/// Resolves alert `id` at `at_ms`, telling `channels`; whether it was
+/// open (and so messages were queued).
+async fn resolve(
+    alerts: &dyn crate::store::alerts::AlertStore,
+    id: i64,
+    at_ms: i64,
+    channels: &[String],
+) -> bool {
+    match persist("resolving an alert", || alerts.resolve(id, at_ms, channels)).await {
+        Ok(resolved) => resolved,
+        Err(error) => {
+            tracing::warn!(%error, "alerting: an alert was not resolved");
+            false
+        }
+    }
+}
+
 /// The rules' task: changes in, alerts out (to the store, then a wake-up
 /// for the sender).
 async fn judge(
@@ -446,10 +463,8 @@ async fn judge(
             let now = crate::clock::now_ms();
             for (key, id, channels) in stale {
                 open.remove(&key);
-                match persist("resolving an alert", || alerts.resolve(id, now, &channels)).await {
-                    Ok(true) => wake.notify_one(),
-                    Ok(false) => {}
-                    Err(error) => tracing::warn!(%error, "alerting: an alert was not resolved"),
+                if resolve(alerts, id, now, &channels).await {
+                    wake.notify_one();
                 }
             }
             continue;
@@ -508,17 +523,7 @@ async fn judge(
                 }
                 (false, Some(id)) => {
                     open.remove(&key);
-                    match persist("resolving an alert", || {
-                        alerts.resolve(id, at_ms, &channels)
-                    })
-                    .await
-                    {
-                        Ok(resolved) => resolved,
-                        Err(error) => {
-                            tracing::warn!(%error, "alerting: an alert was not resolved");
-                            false
-                        }
-                    }
+                    resolve(alerts, id, at_ms, &channels).await
                 }
                 _ => false,
             };
@@ -624,41 +629,32 @@ impl Sender {
                 .or_default()
                 .push(delivery);
         }
-        let (window, flood_limit) = {
-            let routes = self.routes.read().expect("routes lock");
-            (routes.alerting.group_window, routes.alerting.flood_limit)
-        };
         let mut messages: Vec<Vec<DeliveryRow>> = Vec::new();
         // Held back, by when: one statement for every channel held to the
         // same time (channels sent together reopen together).
         let mut held: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-        for (name, rows) in by_channel {
-            let channel = self
-                .routes
-                .read()
-                .expect("routes lock")
-                .alerting
-                .channel(&name)
-                .cloned();
-            match channel {
-                // Each alert its own incident; an unknown channel fails
-                // each message on its own.
-                Some(Channel {
-                    kind: ChannelKind::PagerDuty { .. },
-                    ..
-                })
-                | None => messages.extend(rows.into_iter().map(|r| vec![r])),
-                Some(_) => {
-                    let pace = self.paces.entry(name).or_default();
-                    let open_at = pace.open_at(now, flood_limit);
-                    if now < open_at {
-                        held.entry(open_at)
-                            .or_default()
-                            .extend(rows.iter().map(|r| r.id));
-                    } else {
-                        pace.sent(now, window);
-                        messages.push(rows);
-                    }
+        {
+            let routes = self.routes.read().expect("routes lock");
+            let alerting = &routes.alerting;
+            for (name, rows) in by_channel {
+                // PagerDuty: each alert its own incident; an unknown
+                // channel fails each message on its own.
+                let folds = alerting
+                    .channel(&name)
+                    .is_some_and(|c| !matches!(c.kind, ChannelKind::PagerDuty { .. }));
+                if !folds {
+                    messages.extend(rows.into_iter().map(|r| vec![r]));
+                    continue;
+                }
+                let pace = self.paces.entry(name).or_default();
+                let open_at = pace.open_at(now, alerting.flood_limit);
+                if now < open_at {
+                    held.entry(open_at)
+                        .or_default()
+                        .extend(rows.iter().map(|r| r.id));
+                } else {
+                    pace.sent(now, alerting.group_window);
+                    messages.push(rows);
                 }
             }
         }

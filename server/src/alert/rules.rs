@@ -53,6 +53,10 @@ pub const BURN_RULES: [(&str, &str, f64, i64, i64); 2] = [
     ("slo_slow_burn", "warning", 6.0, 360, 30),
 ];
 
+/// The burn rules' windows, shortest first, as the API names them:
+/// (name, minutes).
+pub const BURN_WINDOWS: [(&str, i64); 4] = [("5m", 5), ("30m", 30), ("1h", 60), ("6h", 360)];
+
 fn minutes(n: i64) -> humantime::FormattedDuration {
     humantime::format_duration(Duration::from_secs(u64::try_from(n).unwrap_or(0) * 60))
 }

@@ -257,16 +257,8 @@ pub async fn service_metrics(
 
 /// The objective `service` declares, if any.
 pub fn service_slo(board: &StatusBoard, service: &str) -> Option<crate::config::Slo> {
-    board
-        .config()
-        .services
-        .iter()
-        .find(|s| s.name == service)
-        .and_then(|s| s.slo)
+    board.config().service(service).and_then(|s| s.slo)
 }
-
-/// The burn rates' windows, in minutes (the burn alerts' windows).
-const BURN_WINDOWS: [(&str, i64); 4] = [("5m", 5), ("30m", 30), ("1h", 60), ("6h", 360)];
 
 /// `slo`'s figures for `service` as of `end` (now, or a report's end):
 /// the error budget left over its window (from the hour the window starts
@@ -292,6 +284,7 @@ pub async fn slo_figures(
     let failed = bucket.total - bucket.successful;
     let left = crate::alert::rules::burn_rate(slo, bucket.total, failed)
         .map(|burned| 100.0 * (1.0 - burned));
+    use crate::alert::rules::BURN_WINDOWS;
     let longest = BURN_WINDOWS[BURN_WINDOWS.len() - 1].1 * 60_000;
     let recent = history
         .store

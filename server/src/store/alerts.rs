@@ -178,6 +178,15 @@ const DELIVERY_SELECT: &str = "SELECT d.id, d.alert_id, d.event, d.channel, d.cr
      d.due_at_ms, d.attempts, d.delivered_at_ms, d.given_up_at_ms, d.last_error, a.service, \
      a.rule, a.severity, a.fired_at_ms, a.resolved_at_ms, a.message \
      FROM alert_deliveries d JOIN alerts a ON a.id = d.alert_id";
+/// An `event` message to each of `channels`, due at `at_ms`, as
+/// `insert_deliveries` takes them.
+fn to_each<'a>(event: &'a str, channels: &'a [String], at_ms: i64) -> Vec<(&'a str, &'a str, i64)> {
+    channels
+        .iter()
+        .map(|c| (event, c.as_str(), at_ms))
+        .collect()
+}
+
 /// Ids bound in one statement at most (well under either backend's limit).
 const IDS_AT_ONCE: usize = 1_000;
 
@@ -271,12 +280,9 @@ macro_rules! alert_store {
                     ),
                     _ => StoreError::Database(e),
                 })?;
-                let mut messages: Vec<(&str, &str, i64)> = channels
-                    .iter()
-                    .map(|c| ("firing", c.as_str(), a.fired_at_ms))
-                    .collect();
+                let mut messages = to_each("firing", channels, a.fired_at_ms);
                 if let Some(at_ms) = renotify_at_ms {
-                    messages.extend(channels.iter().map(|c| ("renotify", c.as_str(), at_ms)));
+                    messages.extend(to_each("renotify", channels, at_ms));
                 }
                 Self::insert_deliveries(&mut tx, id, &messages).await?;
                 tx.commit().await?;
@@ -307,11 +313,8 @@ macro_rules! alert_store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-                let messages: Vec<(&str, &str, i64)> = channels
-                    .iter()
-                    .map(|c| ("resolved", c.as_str(), at_ms))
-                    .collect();
-                Self::insert_deliveries(&mut tx, id, &messages).await?;
+                Self::insert_deliveries(&mut tx, id, &to_each("resolved", channels, at_ms))
+                    .await?;
                 tx.commit().await?;
                 Ok(true)
             }

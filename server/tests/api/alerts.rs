@@ -27,6 +27,20 @@ impl Received {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("{} sent no JSON ({e}): {}", self.path, self.body))
     }
+
+    /// The alerts a webhook message carries: itself, or a storm's each.
+    fn alerts(&self) -> Vec<Value> {
+        let body = self.json();
+        match body["alerts"].as_array() {
+            Some(folded) => folded.clone(),
+            None => vec![body],
+        }
+    }
+}
+
+/// Every alert the webhook messages in `got` carry.
+fn alerts_in(got: &[Received]) -> Vec<Value> {
+    got.iter().flat_map(Received::alerts).collect()
 }
 
 #[derive(Clone, Default)]
@@ -352,16 +366,7 @@ fn config_file(text: &str) -> (tempfile::TempDir, std::path::PathBuf) {
 
 /// `hale serve` on `config`, with its SQLite file in `dir`.
 async fn serve(dir: &std::path::Path, config: &std::path::Path) -> (tokio::process::Child, String) {
-    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"));
-    command
-        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
-        .arg(config)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.join("hale.db").display()),
-        )
-        .env("HALE_LOG", "warn");
-    let (child, url) = crate::cli::spawn_serving(command).await;
+    let (child, url) = crate::cli::serve_file(config, dir, 2_000).await;
     (child, url.trim_end_matches('/').to_string())
 }
 
@@ -439,14 +444,10 @@ async fn a_storm_of_fifty_services_goes_out_folded_and_pagerduty_gets_each() {
     // Every service's alert reaches the webhook, in at most two messages:
     // the first at once, the rest together when the window closes.
     let services_in = |r: &Received| -> Vec<String> {
-        let body = r.json();
-        match body["alerts"].as_array() {
-            Some(folded) => folded
-                .iter()
-                .map(|a| a["service"].as_str().unwrap().to_string())
-                .collect(),
-            None => vec![body["service"].as_str().unwrap().to_string()],
-        }
+        r.alerts()
+            .iter()
+            .map(|a| a["service"].as_str().unwrap().to_string())
+            .collect()
     };
     let hook = eventually("all fifty alerts at the webhook", || async {
         let got = receiver.got();
@@ -558,13 +559,9 @@ async fn an_alert_that_stays_is_sent_again_until_it_resolves() {
         },
     )
     .await;
-    let said_resolved = receiver.got().iter().any(|r| {
-        let body = r.json();
-        body["event"] == "resolved"
-            || body["alerts"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|a| a["event"] == "resolved"))
-    });
+    let said_resolved = alerts_in(&receiver.got())
+        .iter()
+        .any(|a| a["event"] == "resolved");
     assert!(said_resolved);
     app.hale.shutdown().await;
 }
@@ -848,6 +845,20 @@ async fn hale_notify_test_sends_to_a_channel_of_the_config() {
     );
 }
 
+/// A 40 ms result of `api` at `at`.
+fn api_result(at: chrono::DateTime<chrono::Utc>, success: bool) -> server::event::ProbeResult {
+    server::event::ProbeResult {
+        service: "api".into(),
+        checked_at: at,
+        success,
+        latency: Duration::from_millis(40),
+        status_code: Some(if success { 200 } else { 503 }),
+        message: String::new(),
+        conditions: Vec::new(),
+        region: None,
+    }
+}
+
 /// The error rate rules, fed results straight from a pipeline's seat:
 /// the alerts they open and close in a real store.
 async fn error_rate_bands_fire_and_resolve(backend: Backend) {
@@ -869,16 +880,7 @@ async fn error_rate_bands_fire_and_resolve(backend: Backend) {
     let alerting = server::alert::Alerting::start(store.clone(), &config, Default::default());
     // Results of the last minutes: their messages are due at once.
     let start = chrono::Utc::now() - chrono::Duration::seconds(400);
-    let result = |i: i64, success: bool| server::event::ProbeResult {
-        service: "api".into(),
-        checked_at: start + chrono::Duration::seconds(i),
-        success,
-        latency: Duration::from_millis(40),
-        status_code: Some(if success { 200 } else { 503 }),
-        message: String::new(),
-        conditions: Vec::new(),
-        region: None,
-    };
+    let result = |i: i64, success: bool| api_result(start + chrono::Duration::seconds(i), success);
     let open = || async {
         let mut open: Vec<(String, String)> = store
             .alerts()
@@ -938,16 +940,8 @@ async fn error_rate_bands_fire_and_resolve(backend: Backend) {
     // Each went to the channel (alone, or with others due at once), and
     // its resolution after it.
     let events = eventually("four messages at the channel", || async {
-        let events: Vec<(String, String)> = receiver
-            .got()
+        let events: Vec<(String, String)> = alerts_in(&receiver.got())
             .iter()
-            .flat_map(|r| {
-                let body = r.json();
-                match body["alerts"].as_array() {
-                    Some(folded) => folded.clone(),
-                    None => vec![body],
-                }
-            })
             .map(|b| {
                 (
                     b["rule"].as_str().unwrap().to_string(),
@@ -1005,16 +999,10 @@ async fn a_reload_resolves_the_alerts_nothing_judges_any_more() {
     let alerting = server::alert::Alerting::start(store.clone(), &before, Default::default());
     let start = chrono::Utc::now() - chrono::Duration::seconds(60);
     for i in 0..10 {
-        alerting.probed(&server::event::ProbeResult {
-            service: "api".into(),
-            checked_at: start + chrono::Duration::seconds(i),
-            success: i % 2 == 0,
-            latency: Duration::from_millis(40),
-            status_code: None,
-            message: String::new(),
-            conditions: Vec::new(),
-            region: None,
-        });
+        alerting.probed(&api_result(
+            start + chrono::Duration::seconds(i),
+            i % 2 == 0,
+        ));
     }
     alerting.status_changed(&server::event::StatusChange {
         service: "old".into(),
@@ -1058,16 +1046,8 @@ async fn a_reload_resolves_the_alerts_nothing_judges_any_more() {
     })
     .await;
     let resolved = eventually("three resolutions at the channel", || async {
-        let resolved: Vec<(String, String)> = receiver
-            .got()
+        let resolved: Vec<(String, String)> = alerts_in(&receiver.got())
             .iter()
-            .flat_map(|r| {
-                let body = r.json();
-                match body["alerts"].as_array() {
-                    Some(folded) => folded.clone(),
-                    None => vec![body],
-                }
-            })
             .filter(|b| b["event"] == "resolved")
             .map(|b| {
                 (

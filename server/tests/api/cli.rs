@@ -171,7 +171,7 @@ fn validate_warns_about_unsupported_gatus_keys_but_accepts_the_file() {
 }
 
 /// Starts `hale serve` on a config file; returns the child and its URL.
-async fn serve_file(
+pub(crate) async fn serve_file(
     config: &std::path::Path,
     dir: &std::path::Path,
     poll_ms: u64,
