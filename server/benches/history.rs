@@ -78,6 +78,7 @@ fn result(service: &Arc<str>, at_ms: i64, i: u64) -> ProbeResult {
             success,
         }],
         region: None,
+        certificate_expiration: None,
     }
 }
 

@@ -19,6 +19,9 @@ pub struct ProbeResult {
     pub message: String,
     pub conditions: Vec<ConditionOutcome>,
     pub region: Option<String>,
+    /// Time left on the certificate the probe saw (HTTPS and TLS), for the
+    /// certificate rules; not stored.
+    pub certificate_expiration: Option<Duration>,
 }
 
 impl ProbeResult {
@@ -34,6 +37,7 @@ impl ProbeResult {
             message,
             conditions: Vec::new(),
             region: None,
+            certificate_expiration: None,
         }
     }
 

@@ -137,6 +137,7 @@ pub async fn seed_history(url: &str, names: &[String], days: i64) {
             success,
         }],
         region: None,
+        certificate_expiration: None,
     };
     let mut seeded = Vec::new();
     let mut at = today - days * DAY_MS;

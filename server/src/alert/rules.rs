@@ -109,8 +109,15 @@ impl Figures {
         rules: &[AlertRule],
         slo: Option<&Slo>,
     ) -> Vec<RuleVerdict> {
-        let longest = rules.iter().map(|r| r.window).max();
-        if longest.is_none() && slo.is_none() {
+        let longest = rules
+            .iter()
+            .filter(|r| r.kind.windowed())
+            .map(|r| r.window)
+            .max();
+        let certificate = result
+            .certificate_expiration
+            .filter(|_| rules.iter().any(|r| !r.kind.windowed()));
+        if longest.is_none() && slo.is_none() && certificate.is_none() {
             return Vec::new();
         }
         let now = result.checked_at.timestamp_millis();
@@ -150,6 +157,14 @@ impl Figures {
                 tell(window, rule, severity, holds, message);
             }
         }
+        if let Some(left) = certificate {
+            for rule in rules {
+                if let RuleKind::CertificateExpiresWithin(limit) = rule.kind {
+                    let message = certificate_message(left, limit);
+                    tell(window, &rule.name, rule.severity, left < limit, message);
+                }
+            }
+        }
         let Some(longest) = longest else {
             return changed;
         };
@@ -183,6 +198,26 @@ impl Figures {
     }
 }
 
+/// What a certificate rule saw: "certificate expires in 9 days (under
+/// 14 days alerts)".
+fn certificate_message(left: Duration, limit: Duration) -> String {
+    let days = |d: Duration| {
+        let n = d.as_secs() / 86_400;
+        format!("{n} day{}", if n == 1 { "" } else { "s" })
+    };
+    let seen = if left.is_zero() {
+        "certificate has expired".to_string()
+    } else if left < Duration::from_secs(86_400) {
+        format!(
+            "certificate expires in {}",
+            humantime::format_duration(Duration::from_secs(left.as_secs() / 60 * 60))
+        )
+    } else {
+        format!("certificate expires in {}", days(left))
+    };
+    format!("{seen} (under {} alerts)", days(limit))
+}
+
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
 }
@@ -198,6 +233,7 @@ fn verdict(
     let recent = results.iter().rev().take_while(|&&(at, _, _)| at > since);
     let window = humantime::format_duration(rule.window);
     match rule.kind {
+        RuleKind::CertificateExpiresWithin(_) => None,
         RuleKind::ErrorRateAbove(limit) => {
             let (mut n, mut failed) = (0usize, 0usize);
             for &(_, success, _) in recent {
@@ -257,6 +293,7 @@ mod tests {
             message: String::new(),
             conditions: Vec::new(),
             region: None,
+            certificate_expiration: None,
         }
     }
 
@@ -314,6 +351,71 @@ mod tests {
                 ("error_rate_critical".to_string(), false),
                 ("error_rate".to_string(), false)
             ]
+        );
+    }
+
+    #[test]
+    fn certificate_rules_judge_the_certificate_each_result_saw() {
+        let figures = Figures::default();
+        let rules: Vec<AlertRule> = default_rules()
+            .into_iter()
+            .filter(|r| !r.kind.windowed())
+            .collect();
+        let day = 86_400;
+        let judge = |s: i64, left: Option<u64>| -> Vec<(String, bool, String)> {
+            let r = ProbeResult {
+                certificate_expiration: left.map(Duration::from_secs),
+                ..result(s, left.is_some(), 100)
+            };
+            figures
+                .judge(&r, &rules, None)
+                .into_iter()
+                .map(|v| (v.rule, v.holds, v.message))
+                .collect()
+        };
+        // No certificate seen (a failed handshake): no verdict.
+        assert!(judge(0, None).is_empty());
+        // 20 days: both first verdicts, neither holding; the same again
+        // changes nothing.
+        let first = judge(10, Some(20 * day));
+        assert_eq!(
+            first
+                .iter()
+                .map(|(r, h, _)| (r.as_str(), *h))
+                .collect::<Vec<_>>(),
+            [("certificate", false), ("certificate_critical", false)]
+        );
+        assert!(judge(20, Some(19 * day)).is_empty());
+        // Nine days: the warning, on the first result, without a window.
+        assert_eq!(
+            judge(30, Some(9 * day + 3_600)),
+            [(
+                "certificate".to_string(),
+                true,
+                "api certificate expires in 9 days (under 14 days alerts)".to_string()
+            )]
+        );
+        // A failed probe in between keeps the verdicts.
+        assert!(judge(40, None).is_empty());
+        let critical = judge(50, Some(5 * 3_600 + 59));
+        assert_eq!(critical.len(), 1);
+        assert_eq!(critical[0].0, "certificate_critical");
+        assert_eq!(
+            critical[0].2,
+            "api certificate expires in 5h (under 3 days alerts)"
+        );
+        assert_eq!(
+            judge(60, Some(0))[..],
+            [],
+            "an expired certificate still holds both"
+        );
+        // Renewed: both resolve at once.
+        assert_eq!(
+            judge(70, Some(90 * day))
+                .iter()
+                .map(|(r, h, _)| (r.as_str(), *h))
+                .collect::<Vec<_>>(),
+            [("certificate", false), ("certificate_critical", false)]
         );
     }
 

@@ -109,6 +109,17 @@ pub enum RuleKind {
     ErrorRateAbove(f64),
     /// The window's latency p95 (nearest rank) above this.
     LatencyP95Above(Duration),
+    /// The certificate the last probe saw (HTTPS, TLS) expires sooner
+    /// than this; judged on each result, without a window.
+    CertificateExpiresWithin(Duration),
+}
+
+impl RuleKind {
+    /// Whether it is judged over a window of results (the certificate
+    /// rules judge each result alone).
+    pub fn windowed(&self) -> bool {
+        !matches!(self, RuleKind::CertificateExpiresWithin(_))
+    }
 }
 
 /// The window a rule is judged over, unless it says.
@@ -116,14 +127,20 @@ pub const DEFAULT_RULE_WINDOW: Duration = Duration::from_secs(300);
 
 /// The rules when `alerting.rules` is not written: error rate in the
 /// warning band (above 5 %) and the critical one (above 10 %), latency p95
-/// above 2 s, each over 5 minutes.
+/// above 2 s, each over 5 minutes; a certificate expiring within 14 days
+/// (warning) and within 3 days (critical).
 pub fn default_rules() -> Vec<AlertRule> {
-    let rule = |name: &str, severity, kind| AlertRule {
+    let rule = |name: &str, severity, kind: RuleKind| AlertRule {
         name: name.into(),
         severity,
         kind,
-        window: DEFAULT_RULE_WINDOW,
+        window: if kind.windowed() {
+            DEFAULT_RULE_WINDOW
+        } else {
+            Duration::ZERO
+        },
     };
+    let days = |n: u64| Duration::from_secs(n * 86_400);
     vec![
         rule("error_rate", "warning", RuleKind::ErrorRateAbove(0.05)),
         rule(
@@ -135,6 +152,16 @@ pub fn default_rules() -> Vec<AlertRule> {
             "latency_p95",
             "warning",
             RuleKind::LatencyP95Above(Duration::from_secs(2)),
+        ),
+        rule(
+            "certificate",
+            "warning",
+            RuleKind::CertificateExpiresWithin(days(14)),
+        ),
+        rule(
+            "certificate_critical",
+            "critical",
+            RuleKind::CertificateExpiresWithin(days(3)),
         ),
     ]
 }
@@ -467,6 +494,8 @@ pub struct RawRule {
     #[serde(default)]
     pub latency_p95_above: Option<Spanned<HumanDuration>>,
     #[serde(default)]
+    pub certificate_expires_within: Option<Spanned<HumanDuration>>,
+    #[serde(default)]
     pub window: Option<Spanned<HumanDuration>>,
     #[serde(default)]
     pub severity: Option<Spanned<String>>,
@@ -725,14 +754,19 @@ fn build_rules(raw: Vec<Spanned<RawRule>>, issues: &mut Vec<ConfigIssue>) -> Vec
             ));
             continue;
         }
-        let kind = match (rule.error_rate_above, rule.latency_p95_above) {
-            (Some(rate), None) => RuleKind::ErrorRateAbove(rate.value.0),
-            (None, Some(latency)) => RuleKind::LatencyP95Above(latency.value.0),
-            (Some(_), Some(_)) | (None, None) => {
+        let kind = match (
+            rule.error_rate_above,
+            rule.latency_p95_above,
+            rule.certificate_expires_within,
+        ) {
+            (Some(rate), None, None) => RuleKind::ErrorRateAbove(rate.value.0),
+            (None, Some(latency), None) => RuleKind::LatencyP95Above(latency.value.0),
+            (None, None, Some(left)) => RuleKind::CertificateExpiresWithin(left.value.0),
+            _ => {
                 issues.push(issue_at(
                     name_at,
                     field("name"),
-                    "a rule has one of `error_rate_above` or `latency_p95_above`".into(),
+                    "a rule has one of `error_rate_above`, `latency_p95_above` or `certificate_expires_within`".into(),
                 ));
                 continue;
             }
@@ -753,6 +787,16 @@ fn build_rules(raw: Vec<Spanned<RawRule>>, issues: &mut Vec<ConfigIssue>) -> Vec
             },
         };
         let window = match rule.window {
+            None if !kind.windowed() => Duration::ZERO,
+            Some(w) if !kind.windowed() => {
+                issues.push(issue_at(
+                    &w.defined,
+                    field("window"),
+                    "a certificate rule judges the certificate each result saw; it has no window"
+                        .into(),
+                ));
+                continue;
+            }
             None => DEFAULT_RULE_WINDOW,
             Some(w)
                 if w.value.0 < Duration::from_secs(1)

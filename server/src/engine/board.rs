@@ -409,6 +409,7 @@ mod tests {
             message: if success { "HTTP 200" } else { "HTTP 500" }.into(),
             conditions: vec![],
             region: None,
+            certificate_expiration: None,
         }
         .to_event()
     }

@@ -297,6 +297,7 @@ mod tests {
             message: "HTTP 200".into(),
             conditions: vec![],
             region: None,
+            certificate_expiration: None,
         }
     }
 

@@ -351,6 +351,7 @@ mod tests {
             message: String::new(),
             conditions: vec![],
             region: None,
+            certificate_expiration: None,
         }
     }
 

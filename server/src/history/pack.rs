@@ -166,6 +166,7 @@ pub fn unpack(service: &Arc<str>, mut bytes: &[u8]) -> Result<Vec<ProbeResult>, 
             message,
             conditions,
             region,
+            certificate_expiration: None,
         });
     }
     if !bytes.is_empty() {
@@ -197,6 +198,7 @@ mod tests {
                 success,
             }],
             region: (i % 2 == 0).then(|| "eu".to_string()),
+            certificate_expiration: None,
         }
     }
 
@@ -263,6 +265,7 @@ mod tests {
                                 .map(|(condition, success)| ConditionOutcome { condition, success })
                                 .collect(),
                             region,
+                            certificate_expiration: None,
                         }
                     },
                 )

@@ -316,6 +316,7 @@ mod tests {
             message: message.into(),
             conditions: vec![],
             region: None,
+            certificate_expiration: None,
         }
     }
 

@@ -288,6 +288,7 @@ pub async fn run<P: KindProber>(
         message: observed.error.or(failure).unwrap_or(observed.summary),
         conditions,
         region: None,
+        certificate_expiration: observed.observation.certificate_expiration,
     }
 }
 

@@ -58,6 +58,7 @@ impl TryFrom<ResultRow> for ProbeResult {
             message: row.message,
             conditions,
             region: row.region,
+            certificate_expiration: None,
         })
     }
 }
@@ -558,6 +559,7 @@ macro_rules! sql_store {
                             message: String::new(),
                             conditions: Vec::new(),
                             region: None,
+                            certificate_expiration: None,
                         }))
                     })
                     .collect()

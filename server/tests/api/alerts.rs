@@ -856,6 +856,7 @@ fn api_result(at: chrono::DateTime<chrono::Utc>, success: bool) -> server::event
         message: String::new(),
         conditions: Vec::new(),
         region: None,
+        certificate_expiration: None,
     }
 }
 
@@ -1062,4 +1063,119 @@ async fn a_reload_resolves_the_alerts_nothing_judges_any_more() {
     assert!(resolved.contains(&("old".to_string(), "down".to_string())));
     alerting.stop().await;
     store.close().await;
+}
+
+/// A TLS server whose certificate expires in a chosen number of days,
+/// replaced when the test says (a renewal).
+struct RenewableTls {
+    port: u16,
+    config: Arc<Mutex<Arc<rustls::ServerConfig>>>,
+}
+
+impl RenewableTls {
+    fn config(expires_in_days: i64) -> Arc<rustls::ServerConfig> {
+        use chrono::Datelike;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+        let day = chrono::Utc::now() + chrono::Duration::days(expires_in_days);
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+        params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        params.not_after = rcgen::date_time_ymd(day.year(), day.month() as u8, day.day() as u8);
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        Arc::new(
+            rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(cert.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .unwrap(),
+        )
+    }
+
+    async fn start(expires_in_days: i64) -> RenewableTls {
+        let config = Arc::new(Mutex::new(Self::config(expires_in_days)));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let current = config.clone();
+        tokio::spawn(async move {
+            loop {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let acceptor = tokio_rustls::TlsAcceptor::from(current.lock().unwrap().clone());
+                tokio::spawn(async move {
+                    use tokio::io::AsyncReadExt;
+                    // Held until the prober closes it.
+                    if let Ok(mut tls) = acceptor.accept(tcp).await {
+                        let _ = tls.read_to_end(&mut Vec::new()).await;
+                    }
+                });
+            }
+        });
+        RenewableTls { port, config }
+    }
+
+    fn renew(&self, expires_in_days: i64) {
+        *self.config.lock().unwrap() = Self::config(expires_in_days);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_close_to_expiry_alerts_by_its_bands_and_a_renewal_resolves_them() {
+    let receiver = Receiver::start().await;
+    let tls = RenewableTls::start(2).await;
+    let yaml = format!(
+        "alerting:\n  defaults: {{group_window: 0s}}\n  channels:\n    \
+         - {{name: hook, type: webhook, url: \"{}/hook\"}}\n\
+         services:\n  - {{name: cert, url: 'tls://127.0.0.1:{}', verify_tls: false, interval: 1s, alerts: [hook], conditions: ['[CONNECTED] == true']}}\n",
+        receiver.base, tls.port
+    );
+    let _app = spawn_app(Backend::Sqlite, &yaml).await;
+    let events = |got: &[Received]| -> Vec<(String, String, String)> {
+        let mut events: Vec<_> = alerts_in(got)
+            .iter()
+            .map(|b| {
+                (
+                    b["event"].as_str().unwrap().to_string(),
+                    b["rule"].as_str().unwrap().to_string(),
+                    b["severity"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        events.sort();
+        events
+    };
+    // Under two days left: both bands at once, on the first result.
+    let got = receiver.wait_for(2).await;
+    let fired = alerts_in(&got);
+    assert_eq!(
+        events(&got),
+        [
+            ("firing".into(), "certificate".into(), "warning".into()),
+            (
+                "firing".into(),
+                "certificate_critical".into(),
+                "critical".into()
+            ),
+        ]
+    );
+    let message = fired[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("cert certificate expires in ") && message.contains("days alerts)"),
+        "{message}"
+    );
+    // Renewed for 90 days: both resolve.
+    tls.renew(90);
+    let got = receiver.wait_for(4).await;
+    assert_eq!(
+        events(&got)
+            .into_iter()
+            .filter(|(event, _, _)| event == "resolved")
+            .map(|(_, rule, _)| rule)
+            .collect::<Vec<_>>(),
+        ["certificate", "certificate_critical"]
+    );
 }

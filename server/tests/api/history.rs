@@ -47,6 +47,7 @@ pub(crate) fn synthetic(service: &str, day_ms: i64) -> Vec<ProbeResult> {
                     success,
                 }],
                 region: None,
+                certificate_expiration: None,
             });
             i += 1;
         }
@@ -574,6 +575,7 @@ on_both_backends!(
                     message: "HTTP 200".into(),
                     conditions: vec![],
                     region: None,
+                    certificate_expiration: None,
                 })
             })
             .collect();

@@ -106,6 +106,7 @@ pub(crate) fn day_failing_every(service: &str, day_ms: i64, nth: u64) -> Vec<Pro
                     success,
                 }],
                 region: None,
+                certificate_expiration: None,
             }
         })
         .collect()
@@ -715,6 +716,7 @@ on_both_backends!(
                 message: String::new(),
                 conditions: Vec::new(),
                 region: None,
+                certificate_expiration: None,
             })
             .collect();
         let yaml = "services:\n  - name: backup\n    url: 'push://slo-token-0123456789abcdef'\n    interval: 1h\n    slo: {objective: 99%, window: 1d}\n";

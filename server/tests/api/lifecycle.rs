@@ -80,6 +80,7 @@ on_both_backends!(
                     message: "HTTP 200".into(),
                     conditions: vec![],
                     region: None,
+                    certificate_expiration: None,
                 }])
                 .await
                 .unwrap();

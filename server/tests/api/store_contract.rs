@@ -27,6 +27,7 @@ fn result(service: &str, minute: i64, success: bool) -> ProbeResult {
             success,
         }],
         region: (minute % 2 == 0).then(|| "eu-west".into()),
+        certificate_expiration: None,
     }
 }
 
