@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: formatting and lints (fmt, clippy), unit and integration tests (SQLite
-# and Postgres), the Playwright tests in Debian's Chromium, and a short pass
+# and Postgres), the release binary (built, then tested alone in an empty
+# directory), the Playwright tests in Debian's Chromium, and a short pass
 # of every benchmark (it proves they run; no timing is judged). Installs
 # what it needs first. The dependency graph is compiled once: `cargo leptos
 # build` and `cargo test` share features and flags (see .cargo/config.toml).
@@ -38,7 +39,10 @@ read -r rust_passed rust_failed < <(awk '/^test result:/ {
     for (i = 2; i <= NF; i++) { if ($i ~ /^passed;/) p += $(i-1); if ($i ~ /^failed;/) f += $(i-1) }
   } END { print p + 0, f + 0 }' "$logs/cargo.log")
 
-step "end-to-end tests in Chromium"
+step "building the release binary, which carries its site (scripts/release.sh)"
+scripts/release.sh >/dev/null
+
+step "end-to-end tests in Chromium (release.spec.ts runs target/dist/hale alone)"
 (cd end2end && PLAYWRIGHT_JSON_OUTPUT_NAME="$logs/playwright.json" npx playwright test --reporter=list,json)
 read -r e2e_passed e2e_failed < <(node -e '
   const s = require(process.argv[1]).stats;

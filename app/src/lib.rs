@@ -42,7 +42,7 @@ pub mod status_page;
 pub mod uptime_bar;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet};
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -98,6 +98,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <link rel="stylesheet" id="hale" href=format!("/{}/hale.css", options.site_pkg_dir) />
                 <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
@@ -117,7 +118,6 @@ pub fn App() -> impl IntoView {
     // (scrapers, curl, people with scripts off) and an unknown slug or
     // service can still answer 404.
     view! {
-        <Stylesheet id="hale" href="/pkg/hale.css" />
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg" />
         <Meta name="description" content="Live service status" />
         <Router>

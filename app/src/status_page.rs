@@ -172,14 +172,45 @@ fn Board(snapshot: PageSnapshot) -> impl IntoView {
     let rendered_at = snapshot.generated_at;
     let bands = board_html::bands_attr(&snapshot);
     let cards = board_html::board(&snapshot);
+    let empty = snapshot.services().next().is_none();
     drop(snapshot);
     view! {
         <div class="mx-auto max-w-4xl px-4 py-10 sm:py-14">
             <LiveSummary summary />
+            {empty.then(|| view! { <GettingStarted /> })}
             <div id="board" data-board="" data-view=view data-bands=bands inner_html=cards></div>
             <DownloadReport slug />
             <PageFooter rendered_at />
         </div>
+    }
+}
+
+/// What a page without services says: how to add the first one.
+#[component]
+fn GettingStarted() -> impl IntoView {
+    let code = "rounded bg-slate-100 px-1.5 py-0.5 font-mono text-sm dark:bg-slate-800";
+    view! {
+        <section data-getting-started class="mt-8 rounded-xl bg-white p-6 shadow-sm ring-1 ring-slate-200 dark:bg-slate-900 dark:ring-slate-800">
+            <h2 class="text-lg font-medium">"Add your first service"</h2>
+            <p class="mt-2 text-slate-600 dark:text-slate-400">
+                "Hale watches the services listed in its config file. To add a first one:"
+            </p>
+            <ol class="mt-3 list-decimal space-y-2 pl-6 text-slate-700 dark:text-slate-300">
+                <li>
+                    "Write a starter config: " <code class=code>"hale init"</code>
+                    " (it watches Hale's own health, with commented examples of every kind of probe)."
+                </li>
+                <li>"Add your services to " <code class=code>"hale.yaml"</code> "."</li>
+                <li>
+                    "Check it with " <code class=code>"hale validate --config hale.yaml"</code>
+                    " and restart Hale with " <code class=code>"hale serve --config hale.yaml"</code> "."
+                </li>
+            </ol>
+            <p class="mt-3 text-sm text-slate-500">
+                "Coming from Uptime Kuma? " <code class=code>"hale import uptime-kuma kuma.db"</code>
+                " writes the config from its database."
+            </p>
+        </section>
     }
 }
 

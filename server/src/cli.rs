@@ -48,6 +48,32 @@ pub enum Command {
     /// Manage API tokens for automation: add (printed once), list, revoke.
     #[command(subcommand, name = "api-token")]
     ApiToken(crate::ops::accounts::TokenCommand),
+    /// Copy a SQLite store to FILE while Hale runs (online and
+    /// consistent); for Postgres, print the pg_dump way.
+    Backup {
+        /// The copy to write (must not exist).
+        file: PathBuf,
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://hale.db")]
+        database_url: String,
+    },
+    /// Write a commented starter config that watches Hale itself (exit 1
+    /// if the file exists, unless --force).
+    Init {
+        /// The file to write.
+        #[arg(long, env = "HALE_CONFIG", default_value = "hale.yaml")]
+        config: PathBuf,
+        /// Where `hale serve` will listen: the starter service probes
+        /// Hale's own health there.
+        #[arg(long, env = "HALE_LISTEN", default_value = "127.0.0.1:3000")]
+        listen: SocketAddr,
+        /// Replace a file that exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Write a Hale config from another monitor's data: `hale import
+    /// uptime-kuma kuma.db` (exit 0 written, 1 not).
+    #[command(subcommand)]
+    Import(crate::ops::kuma::ImportCommand),
     /// Send a test message to an alert channel of the config now (exit 0
     /// delivered, 1 not delivered or no such channel).
     #[command(name = "notify-test")]
@@ -74,9 +100,12 @@ pub struct ServeArgs {
     /// until its timeout.
     #[arg(long, env = "HALE_MAX_CONCURRENT_PROBES", default_value_t = crate::engine::scheduler::DEFAULT_CONCURRENCY)]
     pub max_concurrent_probes: usize,
-    /// The built site: `pkg/` with the page's wasm, JS and CSS.
-    #[arg(long, env = "HALE_SITE_ROOT", default_value = "target/site")]
-    pub site_root: String,
+    /// A built site to serve the page's wasm, JS and CSS from: `pkg/`
+    /// and the favicon (default: the site this binary carries, if it
+    /// was built with one by scripts/release.sh, else target/site;
+    /// LEPTOS_SITE_ROOT is read too).
+    #[arg(long, env = "HALE_SITE_ROOT")]
+    pub site_root: Option<String>,
     /// Render status pages afresh for every request instead of reusing a
     /// render while nothing on the page changed (for measuring renders).
     #[arg(long, env = "HALE_NO_PAGE_CACHE")]
@@ -221,12 +250,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
                 crate::store::redact(&args.database_url)
             )
         })?;
-    let pkg = Path::new(&args.site_root).join("pkg");
-    if !pkg.exists() {
-        tracing::warn!(site_root = %args.site_root, "no built site here: pages will render without styles or live updates (build with `cargo leptos build --split`)");
-    } else if !pkg.join("__wasm_split_manifest.json").exists() {
-        tracing::warn!(site_root = %args.site_root, "the site was built without --split: pages render, but the browser's code may not load (build with `cargo leptos build --split`)");
-    }
+    let site = site(args.site_root.clone());
     let open_files = raise_open_files_limit();
     let mut settings = Settings::new(config, args.listen);
     settings.serve.max_connections = match open_files {
@@ -254,7 +278,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     crate::ops::accounts::first_admin(&store, &args.admin_name, args.admin_password.as_deref())
         .await?;
-    settings.site_root = args.site_root;
+    settings.site = site;
     settings.concurrency = args.max_concurrent_probes;
     settings.keep_renders = !args.no_page_cache;
     let mut hale = Hale::start(settings, store).await?;
@@ -304,6 +328,59 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// Every probe in flight and every live client holds a socket: raise the
 /// soft open-files limit to the hard one, as Go programs do by default.
 /// Returns the limit now in force, when it can be read.
+/// `hale init`: the starter config, written where `config` says (not
+/// over a file unless `force`), and what to run next.
+fn init(config: &Path, listen: SocketAddr, force: bool) -> anyhow::Result<String> {
+    let text = include_str!("ops/starter.yaml")
+        .replace("{listen}", &listen.to_string())
+        .replace("{config}", &config.display().to_string());
+    let mut file = std::fs::OpenOptions::new();
+    if force {
+        file.write(true).create(true).truncate(true);
+    } else {
+        file.write(true).create_new(true);
+    }
+    let mut file = file.open(config).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => anyhow::anyhow!(
+            "{} exists; keeping it (--force replaces it)",
+            config.display()
+        ),
+        _ => anyhow::anyhow!("writing {}: {e}", config.display()),
+    })?;
+    std::io::Write::write_all(&mut file, text.as_bytes())
+        .with_context(|| format!("writing {}", config.display()))?;
+    Ok(format!(
+        "wrote {config}: one service (Hale's own health) and commented examples
+         next: hale serve --config {config} --listen {listen}   (the page: http://{listen}/)",
+        config = config.display()
+    ))
+}
+
+/// Where the page's files come from: a site root given, else the site
+/// this binary carries, else `target/site`; a site on disk that is
+/// missing or half built is warned about.
+fn site(given: Option<String>) -> crate::api::site::Site {
+    use crate::api::site::{embedded, Site};
+    let given = given.or_else(|| std::env::var("LEPTOS_SITE_ROOT").ok());
+    let root = match (given, embedded()) {
+        (None, Some(embedded)) => {
+            tracing::info!(
+                version = embedded.version,
+                "serving the site this binary carries"
+            );
+            return Site::Embedded(embedded);
+        }
+        (given, _) => given.unwrap_or_else(|| "target/site".into()),
+    };
+    let pkg = Path::new(&root).join("pkg");
+    if !pkg.exists() {
+        tracing::warn!(site_root = %root, "no built site here: pages will render without styles or live updates (build with `cargo leptos build --split`, or a binary that carries its site with scripts/release.sh)");
+    } else if !pkg.join("__wasm_split_manifest.json").exists() {
+        tracing::warn!(site_root = %root, "the site was built without --split: pages render, but the browser's code may not load (build with `cargo leptos build --split`)");
+    }
+    Site::Disk(root)
+}
+
 fn raise_open_files_limit() -> Option<usize> {
     #[cfg(unix)]
     {
@@ -415,7 +492,34 @@ pub async fn main() -> std::process::ExitCode {
         }
         Command::User(command) => crate::ops::accounts::user(command).await,
         Command::ApiToken(command) => crate::ops::accounts::token(command).await,
+        Command::Import(command) => crate::ops::kuma::main(command).await,
         Command::NotifyTest { config, channel } => match notify_test(&config, &channel).await {
+            Ok(done) => {
+                println!("{done}");
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("hale: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        },
+        Command::Backup { file, database_url } => {
+            match crate::ops::backup::backup(&database_url, &file).await {
+                Ok(done) => {
+                    println!("{done}");
+                    std::process::ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("hale: {e:#}");
+                    std::process::ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Init {
+            config,
+            listen,
+            force,
+        } => match init(&config, listen, force) {
             Ok(done) => {
                 println!("{done}");
                 std::process::ExitCode::SUCCESS

@@ -32,8 +32,8 @@ use wire::ServiceStatus;
 pub struct Settings {
     pub config: Config,
     pub listen: SocketAddr,
-    /// Where the built site (`pkg/hale.js`, `.wasm`, `.css`) lives.
-    pub site_root: String,
+    /// Where the page's files (`pkg/hale.js`, `.wasm`, `.css`) come from.
+    pub site: api::site::Site,
     pub heartbeat_every: Duration,
     /// How long live probe results may wait to go out together
     /// (`live::hub::PROBE_WINDOW`).
@@ -65,7 +65,7 @@ impl Settings {
         Settings {
             config,
             listen,
-            site_root: "target/site".into(),
+            site: api::site::Site::default(),
             heartbeat_every: HEARTBEAT_EVERY,
             probe_window: PROBE_WINDOW,
             send_timeout: Duration::from_secs(10),
@@ -203,10 +203,17 @@ impl Hale {
             .await
             .with_context(|| format!("listening on {}", settings.listen))?;
         let addr = listener.local_addr()?;
+        // An embedded site's files are asked for at `/pkg/<version>/`; a
+        // site root that holds nothing keeps leptos from reading an
+        // older build lying in the working directory.
+        let (site_root, pkg_dir) = match &settings.site {
+            api::site::Site::Disk(root) => (root.clone(), "pkg".to_string()),
+            api::site::Site::Embedded(site) => ("/nonexistent/hale-site".into(), site.pkg_dir()),
+        };
         let leptos_options = LeptosOptions::builder()
             .output_name("hale")
-            .site_root(settings.site_root.as_str())
-            .site_pkg_dir("pkg")
+            .site_root(site_root)
+            .site_pkg_dir(pkg_dir)
             .site_addr(addr)
             .build();
         let clients = api::clients::Clients::new(settings.clients.clone());
@@ -216,6 +223,7 @@ impl Hale {
         let forgetting = clients.spawn_housekeeping();
         let state = AppState {
             leptos_options,
+            site: settings.site.clone(),
             live: api::LiveState {
                 board: board.clone(),
                 hub: hub.clone(),

@@ -21,6 +21,7 @@ mod push;
 pub mod range;
 pub mod reports;
 pub mod serve;
+pub mod site;
 pub mod surface;
 mod websocket;
 
@@ -49,6 +50,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    /// Where the page's files are served from.
+    pub site: site::Site,
     pub live: LiveState,
     pub history: HistoryState,
     pub ops: OpsState,
@@ -161,6 +164,18 @@ pub fn router(state: AppState) -> Router {
         history: state.history.history.clone(),
     }));
     let options = state.leptos_options.clone();
+    // Leptos reads the lazy islands' chunks from the site on disk, to ask
+    // browsers to preload them; an embedded site gives them here.
+    let chunks = match &state.site {
+        site::Site::Embedded(embedded) => embedded.split_manifest().map(|chunks| {
+            leptos::WasmSplitManifest(ArcStoredValue::new((
+                format!("/{}", embedded.pkg_dir()),
+                chunks,
+                "__wasm_split.______________________.js".to_string(),
+            )))
+        }),
+        site::Site::Disk(_) => None,
+    };
     api_router(&state)
         .leptos_routes_with_context(
             &state,
@@ -168,6 +183,9 @@ pub fn router(state: AppState) -> Router {
             move || {
                 provide_context(snapshots.clone());
                 provide_context(details.clone());
+                if let Some(chunks) = &chunks {
+                    provide_context(chunks.clone());
+                }
             },
             move || shell(options.clone()),
         )
@@ -175,23 +193,7 @@ pub fn router(state: AppState) -> Router {
             "/api/{*rest}",
             any(|| async { ApiError::NotFound("no such API endpoint".into()) }),
         )
-        // The page's wasm, JS and CSS; a release build made with
-        // `--precompress` has .br and .gz beside each file, sent to the
-        // browsers that take them.
-        .nest_service(
-            "/pkg",
-            tower::ServiceBuilder::new()
-                .layer(axum::middleware::map_response(surface::missing_file))
-                .layer(axum::middleware::map_response(vary_on_encoding))
-                .service(
-                    tower_http::services::ServeDir::new(
-                        std::path::Path::new(&*state.leptos_options.site_root)
-                            .join(&*state.leptos_options.site_pkg_dir),
-                    )
-                    .precompressed_br()
-                    .precompressed_gzip(),
-                ),
-        )
+        .merge(site_files(&state.site))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -252,6 +254,35 @@ fn sessions(
         .with_secure(rules.secure_cookies)
         .with_path("/")
         .with_expiry(tower_sessions::Expiry::OnInactivity(lifetime))
+}
+
+/// The page's wasm, JS, CSS and chunks under `/pkg`, and the favicon:
+/// the binary's own (`site`), or a built site's on disk, where a release
+/// build made with `--precompress` has .br and .gz beside each file, sent
+/// to the browsers that take them (the favicon is then the fallback's).
+fn site_files(files: &site::Site) -> Router<AppState> {
+    match files {
+        site::Site::Embedded(embedded) => {
+            let serve = get(site::serve_embedded).with_state(*embedded);
+            embedded
+                .root_files()
+                .fold(Router::new(), |router, file| {
+                    router.route(&format!("/{file}"), serve.clone())
+                })
+                .route("/pkg/{*file}", serve)
+        }
+        site::Site::Disk(root) => Router::new().nest_service(
+            "/pkg",
+            tower::ServiceBuilder::new()
+                .layer(axum::middleware::map_response(surface::missing_file))
+                .layer(axum::middleware::map_response(vary_on_encoding))
+                .service(
+                    tower_http::services::ServeDir::new(std::path::Path::new(root).join("pkg"))
+                        .precompressed_br()
+                        .precompressed_gzip(),
+                ),
+        ),
+    }
 }
 
 /// One route of the API: its path, method, who may call it, and its

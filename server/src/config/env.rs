@@ -3,13 +3,20 @@
 
 use super::ConfigIssue;
 
-/// Replaces `${VAR}` with the variable's value; `$${` stays a literal `${`.
+/// Replaces `${VAR}` with the variable's value; `$${` stays a literal `${`;
+/// comment lines are left alone.
 pub fn expand_env(
     source: &str,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<String, ConfigIssue> {
     let mut out = String::with_capacity(source.len());
     for (index, line) in source.split_inclusive('\n').enumerate() {
+        // A comment line is left as it is: a commented-out example may
+        // name a variable that is not set.
+        if line.trim_start().starts_with('#') {
+            out.push_str(line);
+            continue;
+        }
         let mut rest = line;
         while let Some(start) = rest.find("${") {
             if rest[..start].ends_with('$') {
@@ -48,4 +55,21 @@ pub fn expand_env(
         out.push_str(rest);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comment_lines_are_left_alone_and_values_replaced() {
+        let env = |name: &str| (name == "TOKEN").then(|| "s3cret".to_string());
+        let source = "# ${UNSET} in a comment\n  # - {url: \"${ALSO_UNSET}\"}\nkey: Bearer ${TOKEN} $${LITERAL}\n";
+        assert_eq!(
+            expand_env(source, &env).unwrap(),
+            "# ${UNSET} in a comment\n  # - {url: \"${ALSO_UNSET}\"}\nkey: Bearer s3cret ${LITERAL}\n"
+        );
+        let issue = expand_env("a: 1\nb: ${UNSET} # ${X}\n", &env).unwrap_err();
+        assert_eq!((issue.line, issue.column), (Some(2), Some(4)));
+    }
 }

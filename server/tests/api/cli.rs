@@ -147,8 +147,93 @@ async fn serve_starts_with_no_config_from_the_environment() {
     assert_eq!(health.status(), 200);
     let page = reqwest::get(&url).await.unwrap().text().await.unwrap();
     assert!(page.contains("No services monitored yet"));
+    // It says how to add a first service.
+    assert!(page.contains("data-getting-started"), "{page}");
+    assert!(page.contains("hale init"), "{page}");
     assert!(db.exists(), "the SQLite file is created on first run");
     child.kill().await.unwrap();
+}
+
+/// `hale init` writes a starter config that validates and watches Hale's
+/// own health where it will listen; it never writes over a file unless
+/// told to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_writes_a_starter_config_that_watches_hale_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let listen = listener.local_addr().unwrap().to_string();
+    drop(listener);
+    let init = |extra: &[&str]| {
+        hale()
+            .args(["init", "--listen", &listen])
+            .args(extra)
+            .env_remove("HALE_CONFIG")
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = init(&[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!("hale serve --config hale.yaml --listen {listen}")),
+        "{stdout}"
+    );
+    let path = dir.path().join("hale.yaml");
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        written.contains(&format!("url: http://{listen}/api/health")),
+        "{written}"
+    );
+    let out = hale()
+        .args(["validate", "--config"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("OK (1 services"));
+
+    // A second run keeps the file, and says so; --force replaces it.
+    std::fs::write(&path, "title: mine\n").unwrap();
+    let out = init(&[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hale.yaml exists; keeping it"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "title: mine\n");
+    assert!(init(&["--force"]).status.success());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), written);
+
+    // Served, the starter service finds Hale up.
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_hale"));
+    command
+        .args(["serve", "--config", "hale.yaml", "--listen", &listen])
+        .args(["--database-url", "sqlite://hale.db"])
+        .current_dir(dir.path());
+    let (mut child, url) = spawn_serving(command).await;
+    let mut services = serde_json::Value::Null;
+    for _ in 0..200 {
+        let body = reqwest::get(format!("{url}api/health/detailed"))
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let detailed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        services = detailed["services"].clone();
+        if services["by_status"]["operational"] == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    child.kill().await.unwrap();
+    assert_eq!(services["by_status"]["operational"], 1, "{services}");
 }
 
 #[test]

@@ -213,7 +213,7 @@ pub async fn spawn_app_with(db: TestDb, yaml: &str, adjust: impl FnOnce(&mut Set
     // Real-time tests need not wait 2 s; the 2 s cadence itself is tested
     // with paused time in the hub's unit tests.
     settings.heartbeat_every = Duration::from_millis(200);
-    settings.site_root = "../target/site".into();
+    settings.site = server::api::site::Site::Disk("../target/site".into());
     adjust(&mut settings);
     let hale = Hale::start(settings, store).await.unwrap();
     TestApp {

@@ -3,9 +3,11 @@
 //! HALE_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres).
 
 mod alerts;
+mod backup;
 mod cli;
 mod clients;
 mod connections;
+mod deploy;
 mod diagnostics;
 mod extremes;
 mod gatus;
@@ -13,6 +15,7 @@ mod health;
 mod helpers;
 mod history;
 mod history_api;
+mod kuma;
 mod layers;
 mod lifecycle;
 mod pages;
