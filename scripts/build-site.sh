@@ -10,7 +10,10 @@ export PATH="$HOME/.cargo/bin:$PATH"
 # made with --precompress leaves .br and .gz files that Hale would prefer
 # over a later build's files, and split chunks are named after their
 # source, so an older build's would stay.
-rm -f target/site/pkg/*.br target/site/pkg/*.gz target/site/pkg/split_*.wasm target/site/pkg/chunk_*.wasm
+# The site root is LEPTOS_SITE_ROOT's when set (scripts/release.sh builds
+# into target/release-site and must leave the tests' target/site alone).
+pkg="${LEPTOS_SITE_ROOT:-target/site}/pkg"
+rm -f "$pkg"/*.br "$pkg"/*.gz "$pkg"/split_*.wasm "$pkg"/chunk_*.wasm
 # --split: the detail page's island is lazy (#[island(lazy)]); its code goes
 # to a chunk of its own that the status page never loads.
 exec cargo leptos build --split "$@"

@@ -64,7 +64,7 @@ test("the binary alone serves a styled, hydrated, live page of its starter confi
   // Live: the WebSocket is open, and the starter service (Hale watching
   // its own health) comes up on the page.
   await expect(page.locator("[data-live]")).toHaveAttribute("data-live", "connected");
-  await expect(page.locator('[data-service="Hale"]')).toHaveAttribute("data-status", "up", { timeout: 45_000 });
+  await expect(page.locator('[data-service="Hale"]')).toHaveAttribute("data-status", "operational", { timeout: 45_000 });
   // Hydrated: the island's effects ran.
   await expect
     .poll(() => page.evaluate(() => performance.getEntriesByName("hale:hydrated").length))
