@@ -158,7 +158,7 @@ fn etag(render: &Render, epoch: u64, gzip: bool) -> String {
 }
 
 fn answer(render: &Render, epoch: u64, request: &HeaderMap) -> Response {
-    let gzip = accepts_gzip(request);
+    let gzip = super::site::accepts(request, "gzip");
     let tag = etag(render, epoch, gzip);
     let mut headers = render.headers.clone();
     headers.remove(header::CONTENT_LENGTH);
@@ -186,27 +186,6 @@ fn answer(render: &Render, epoch: u64, request: &HeaderMap) -> Response {
         render.body.clone()
     };
     (headers, Body::from(body)).into_response()
-}
-
-/// Whether `Accept-Encoding` allows gzip (`gzip`, `gzip;q=0.5`, `*`; not
-/// `gzip;q=0`).
-fn accepts_gzip(request: &HeaderMap) -> bool {
-    request
-        .get_all(header::ACCEPT_ENCODING)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|item| {
-            let mut parts = item.split(';');
-            let coding = parts.next().unwrap_or("").trim();
-            let refused = parts.any(|p| {
-                p.trim()
-                    .strip_prefix("q=")
-                    .and_then(|q| q.trim().parse::<f32>().ok())
-                    .is_some_and(|q| q == 0.0)
-            });
-            (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !refused
-        })
 }
 
 /// The middleware: status pages the config names go through the cache;
@@ -446,7 +425,9 @@ mod tests {
 
     #[test]
     fn reads_accept_encoding_as_browsers_send_it() {
-        let accepts = |v: &'static str| accepts_gzip(&headers(&[(header::ACCEPT_ENCODING, v)]));
+        let accepts = |v: &'static str| {
+            crate::api::site::accepts(&headers(&[(header::ACCEPT_ENCODING, v)]), "gzip")
+        };
         assert!(accepts("gzip, deflate, br, zstd"));
         assert!(accepts("GZIP"));
         assert!(accepts("*"));
@@ -454,6 +435,6 @@ mod tests {
         assert!(!accepts("br"));
         assert!(!accepts("gzip;q=0"));
         assert!(!accepts("identity"));
-        assert!(!accepts_gzip(&HeaderMap::new()));
+        assert!(!crate::api::site::accepts(&HeaderMap::new(), "gzip"));
     }
 }

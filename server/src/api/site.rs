@@ -137,8 +137,9 @@ impl Embedded {
     }
 }
 
-/// Whether `Accept-Encoding` takes `coding` (not at `q=0`).
-fn accepts(request: &HeaderMap, coding: &str) -> bool {
+/// Whether `Accept-Encoding` takes `coding` (by name or `*`; not at
+/// `q=0`).
+pub fn accepts(request: &HeaderMap, coding: &str) -> bool {
     request
         .get_all(header::ACCEPT_ENCODING)
         .iter()
@@ -153,7 +154,7 @@ fn accepts(request: &HeaderMap, coding: &str) -> bool {
                     .and_then(|q| q.trim().parse::<f32>().ok())
                     == Some(0.0)
             });
-            name.eq_ignore_ascii_case(coding) && !zero
+            (name.eq_ignore_ascii_case(coding) || name == "*") && !zero
         })
 }
 
