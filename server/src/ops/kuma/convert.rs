@@ -423,18 +423,7 @@ pub fn display_name(monitor: &Monitor) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::kuma::db::Row;
-
-    fn monitor(id: i64, columns: &[(&str, &str)]) -> Monitor {
-        Monitor {
-            id,
-            row: Row(columns
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()),
-            ..Monitor::default()
-        }
-    }
+    use crate::ops::kuma::db::monitor;
 
     #[test]
     fn retries_become_the_failure_threshold() {

@@ -76,6 +76,19 @@ impl Row {
     }
 }
 
+/// A monitor of these columns and nothing else, for tests.
+#[cfg(test)]
+pub fn monitor(id: i64, columns: &[(&str, &str)]) -> Monitor {
+    Monitor {
+        id,
+        row: Row(columns
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()),
+        ..Monitor::default()
+    }
+}
+
 /// A monitor, with what hangs off it in other tables.
 #[derive(Clone, Debug, Default)]
 pub struct Monitor {

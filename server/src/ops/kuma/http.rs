@@ -263,18 +263,7 @@ fn timeout(monitor: &Monitor, service: &mut Service) -> Duration {
 mod tests {
     use super::*;
     use crate::ops::kuma::convert::service;
-    use crate::ops::kuma::db::Row;
-
-    fn monitor(id: i64, columns: &[(&str, &str)]) -> Monitor {
-        Monitor {
-            id,
-            row: Row(columns
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()),
-            ..Monitor::default()
-        }
-    }
+    use crate::ops::kuma::db::monitor;
 
     #[test]
     fn timeouts_default_to_most_of_the_interval_as_in_kuma() {

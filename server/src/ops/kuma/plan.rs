@@ -395,18 +395,8 @@ fn page_plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::kuma::db::{PageGroup, Row};
-
-    fn monitor(id: i64, columns: &[(&str, &str)]) -> Monitor {
-        Monitor {
-            id,
-            row: Row(columns
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()),
-            ..Monitor::default()
-        }
-    }
+    use crate::ops::kuma::db::monitor;
+    use crate::ops::kuma::db::PageGroup;
 
     #[test]
     fn a_section_name_becomes_the_group_of_services_in_no_group_monitor() {

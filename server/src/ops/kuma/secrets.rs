@@ -110,18 +110,7 @@ pub(super) fn env_name(name: &str, id: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::kuma::db::Row;
-
-    fn monitor(id: i64, columns: &[(&str, &str)]) -> Monitor {
-        Monitor {
-            id,
-            row: Row(columns
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect()),
-            ..Monitor::default()
-        }
-    }
+    use crate::ops::kuma::db::monitor;
 
     #[test]
     fn env_names_come_from_the_monitor_and_stay_unique() {
