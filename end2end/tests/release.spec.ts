@@ -75,7 +75,7 @@ test("the binary alone serves a styled, hydrated, live page of its starter confi
     const link = document.querySelector<HTMLLinkElement>('link[rel="stylesheet"]#hale');
     return { href: link?.href ?? "", rules: link?.sheet?.cssRules.length ?? 0 };
   });
-  expect(sheet.rules).toBeGreaterThan(100);
+  expect(sheet.rules).toBeGreaterThan(10);
   expect(await page.evaluate(() => getComputedStyle(document.body).backgroundColor)).not.toBe("rgba(0, 0, 0, 0)");
 
   // Every file came from the binary, at a versioned URL, cached for a
