@@ -328,6 +328,21 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 /// Every probe in flight and every live client holds a socket: raise the
 /// soft open-files limit to the hard one, as Go programs do by default.
 /// Returns the limit now in force, when it can be read.
+/// A command that says what it did (exit 0) or why it failed (exit 1;
+/// an error with causes names each).
+fn said<E: std::fmt::Display>(outcome: Result<String, E>) -> std::process::ExitCode {
+    match outcome {
+        Ok(done) => {
+            println!("{done}");
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("hale: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// `hale init`: the starter config, written where `config` says (not
 /// over a file unless `force`), and what to run next.
 fn init(config: &Path, listen: SocketAddr, force: bool) -> anyhow::Result<String> {
@@ -493,42 +508,15 @@ pub async fn main() -> std::process::ExitCode {
         Command::User(command) => crate::ops::accounts::user(command).await,
         Command::ApiToken(command) => crate::ops::accounts::token(command).await,
         Command::Import(command) => crate::ops::kuma::main(command).await,
-        Command::NotifyTest { config, channel } => match notify_test(&config, &channel).await {
-            Ok(done) => {
-                println!("{done}");
-                std::process::ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("hale: {e}");
-                std::process::ExitCode::FAILURE
-            }
-        },
+        Command::NotifyTest { config, channel } => said(notify_test(&config, &channel).await),
         Command::Backup { file, database_url } => {
-            match crate::ops::backup::backup(&database_url, &file).await {
-                Ok(done) => {
-                    println!("{done}");
-                    std::process::ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("hale: {e:#}");
-                    std::process::ExitCode::FAILURE
-                }
-            }
+            said(crate::ops::backup::backup(&database_url, &file).await)
         }
         Command::Init {
             config,
             listen,
             force,
-        } => match init(&config, listen, force) {
-            Ok(done) => {
-                println!("{done}");
-                std::process::ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("hale: {e}");
-                std::process::ExitCode::FAILURE
-            }
-        },
+        } => said(init(&config, listen, force)),
         Command::Validate { config } => match validate(&config) {
             Ok(summary) => {
                 println!("{summary}");

@@ -219,14 +219,7 @@ async fn init_writes_a_starter_config_that_watches_hale_itself() {
     let (mut child, url) = spawn_serving(command).await;
     let mut services = serde_json::Value::Null;
     for _ in 0..200 {
-        let body = reqwest::get(format!("{url}api/health/detailed"))
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
-        let detailed: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        services = detailed["services"].clone();
+        services = detailed_services(&url).await;
         if services["by_status"]["operational"] == 1 {
             break;
         }
@@ -305,15 +298,20 @@ fn tcp_services(port: u16, names: &[&str]) -> String {
     yaml
 }
 
-async fn total_services(url: &str) -> u64 {
+/// `services` of `/api/health/detailed`: how many, by status.
+async fn detailed_services(url: &str) -> serde_json::Value {
     let body = reqwest::get(format!("{url}api/health/detailed"))
         .await
         .unwrap()
         .bytes()
         .await
         .unwrap();
-    let detailed: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    detailed["services"]["total"].as_u64().unwrap()
+    let mut detailed: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    detailed["services"].take()
+}
+
+async fn total_services(url: &str) -> u64 {
+    detailed_services(url).await["total"].as_u64().unwrap()
 }
 
 async fn wait_for_total(url: &str, want: u64) {
