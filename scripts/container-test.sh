@@ -19,12 +19,8 @@ log() { printf '\033[1;34m[container-test]\033[0m %s (%ss)\n' "$*" "$((SECONDS -
 target=x86_64-unknown-linux-musl
 image=localhost/hale:latest
 
-apt_install() {
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq "$@"
-}
-command -v podman >/dev/null || { log "installing Debian's podman"; apt_install podman; }
+# apt_install, podman, and the `runtime` and `limits` this machine needs.
+. scripts/lib/podman.sh
 
 binary=${HALE_BINARY:-}
 if [ -z "$binary" ]; then
@@ -78,20 +74,6 @@ log "podman build (--format docker keeps the HEALTHCHECK)"
 podman build --quiet --format docker -f deploy/Containerfile -t "$image" "$ctx" >/dev/null
 log "image $image: $(podman image inspect --format '{{.Size}}' "$image" | numfmt --to=iec) ($(podman info --format '{{.Store.GraphDriverName}}') storage, $( [ "$(id -u)" = 0 ] && echo rootful || echo rootless))"
 
-# Podman asks for 1,048,576 open files and processes, which a confined
-# host may not grant ("setrlimit RLIMIT_NOFILE: Operation not permitted"):
-# ask for this shell's open files and 4,096 processes (threads), which it
-# may, and which Hale's tokio runtime never nears.
-limits=(--ulimit "nofile=$(ulimit -Hn):$(ulimit -Hn)" --ulimit "nproc=4096:4096")
-# crun refuses cgroups in hybrid mode with a controller on the v2 side
-# ("cgroups in hybrid mode not supported"); runc takes them.
-runtime=()
-if awk '$2 == "/sys/fs/cgroup/unified" && $3 == "cgroup2"' /proc/mounts | grep -q . \
-  && [ -n "$(cat /sys/fs/cgroup/unified/cgroup.controllers)" ]; then
-  command -v runc >/dev/null || { log "installing Debian's runc"; apt_install --no-install-recommends runc; }
-  runtime=(--runtime runc)
-  log "hybrid cgroups with v2 controllers ($(cat /sys/fs/cgroup/unified/cgroup.controllers)): running with runc"
-fi
 run() {
   podman run -d --name "$name" "${runtime[@]}" "${limits[@]}" "$@" \
     -v "$ctx/hale.yaml:/etc/hale/hale.yaml:ro" "$image" --config /etc/hale/hale.yaml >/dev/null
@@ -120,6 +102,16 @@ case "$health" in *'"status":"healthy"'*'"database":"healthy"'* | *'"database":"
 esac
 curl -fsS "$base/" | grep -q "Container test" || fail "the status page lacks its title"
 log "GET /: the status page"
+# The page's stylesheet, from the site inside the binary (server/build.rs).
+css=$(curl -fsS "$base/" | grep -o 'href="/pkg/[^"]*hale\.css"' | head -1 | cut -d'"' -f2 || true)
+if [ -n "$css" ] && curl -fsS -o /dev/null -D "$ctx/css.head" "$base$css" \
+  && grep -qi '^cache-control: .*immutable' "$ctx/css.head"; then
+  log "GET $css: 200, immutable (the site is embedded)"
+elif [ -n "${embed:-}" ]; then
+  fail "the embedded site's stylesheet ($css) is not served as an immutable asset"
+else
+  log "no embedded site in this binary: the page is unstyled"
+fi
 for _ in $(seq 30); do
   curl -fsS "$base/metrics" | grep -q '^hale_service_up{service="self"} 1' && break
   sleep 0.5
