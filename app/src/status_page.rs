@@ -12,13 +12,16 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 use wire::{overall_headline, PageSnapshot, ServiceStatus};
 
-/// Loads a page's snapshot: `None` for the default page, or a slug.
-/// `Ok(None)` means there is no such page.
-#[server]
-pub async fn get_status_page(slug: Option<String>) -> Result<Option<PageSnapshot>, ServerFnError> {
+/// A page's snapshot, read straight from the server's state: `None` for
+/// the default page, or a slug; `Ok(None)` means there is no such page.
+/// The page is rendered on the server only (its live part is an island),
+/// so nothing is fetched or serialized, and the board's copy is the only
+/// one (docs/benchmarks.md, issue 16).
+#[cfg(feature = "ssr")]
+fn status_page(slug: Option<&str>) -> Result<Option<PageSnapshot>, String> {
     let source = use_context::<ssr::Snapshots>()
-        .ok_or_else(|| ServerFnError::new("the status page source is not configured"))?;
-    Ok(source.0.page(slug.as_deref()))
+        .ok_or_else(|| "the status page source is not configured".to_string())?;
+    Ok(source.0.page(slug))
 }
 
 #[cfg(feature = "ssr")]
@@ -40,23 +43,20 @@ pub mod ssr {
 
 #[component]
 pub fn StatusPage() -> impl IntoView {
-    let params = use_params_map();
-    let page = Resource::new(move || params.read().get("slug"), get_status_page);
-
-    view! {
-        <Suspense fallback=|| view! { <p class="p-8 text-slate-500">"Loading status…"</p> }>
-            {move || Suspend::new(async move {
-                match page.await {
-                    Ok(Some(snapshot)) => view! {
-                        <Title text=snapshot.title.clone() />
-                        <Board snapshot />
-                    }
-                    .into_any(),
-                    Ok(None) => view! { <NotFound /> }.into_any(),
-                    Err(err) => view! { <LoadError message=err.to_string() /> }.into_any(),
-                }
-            })}
-        </Suspense>
+    let slug = use_params_map().read_untracked().get("slug");
+    #[cfg(feature = "ssr")]
+    let page = status_page(slug.as_deref());
+    // Never rendered in the browser: only the page's islands hydrate.
+    #[cfg(not(feature = "ssr"))]
+    let page: Result<Option<PageSnapshot>, String> = Err(format!("{slug:?} renders on the server"));
+    match page {
+        Ok(Some(snapshot)) => view! {
+            <Title text=snapshot.title.clone() />
+            <Board snapshot />
+        }
+        .into_any(),
+        Ok(None) => view! { <NotFound /> }.into_any(),
+        Err(message) => view! { <LoadError message /> }.into_any(),
     }
 }
 
@@ -474,16 +474,16 @@ pub(crate) fn page_href(slug: &str) -> String {
 
 /// A service's page: `/services/<name>` on the default page,
 /// `/status/<slug>/<name>` on a named one.
-pub(crate) fn service_href(slug: &str, service: &str) -> String {
+/// Written onto `out`; it needs no HTML escaping ([`push_segment`]).
+pub(crate) fn push_service_href(out: &mut String, slug: &str, service: &str) {
     if slug.is_empty() {
-        format!("/services/{}", encode_segment(service))
+        out.push_str("/services/");
     } else {
-        format!(
-            "/status/{}/{}",
-            encode_segment(slug),
-            encode_segment(service)
-        )
+        out.push_str("/status/");
+        push_segment(out, slug);
+        out.push('/');
     }
+    push_segment(out, service);
 }
 
 /// Percent-encodes one path segment: everything but RFC 3986's unreserved
@@ -491,14 +491,21 @@ pub(crate) fn service_href(slug: &str, service: &str) -> String {
 /// segment.
 pub(crate) fn encode_segment(text: &str) -> String {
     let mut encoded = String::with_capacity(text.len());
+    push_segment(&mut encoded, text);
+    encoded
+}
+
+/// [`encode_segment`] written onto `out`. What it writes needs no HTML
+/// escaping: `%`, letters, digits and `-._~`.
+pub(crate) fn push_segment(out: &mut String, text: &str) {
+    use std::fmt::Write;
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            encoded.push(byte as char);
+            out.push(byte as char);
         } else {
-            encoded.push_str(&format!("%{byte:02X}"));
+            let _ = write!(out, "%{byte:02X}");
         }
     }
-    encoded
 }
 
 /// `0.4 ms`, `12 ms`, `1.25 s`: enough digits to compare, no more.
@@ -558,7 +565,13 @@ pub(crate) fn dot_class(status: ServiceStatus) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::{format_latency, format_utc, page_href, service_href};
+    use super::{format_latency, format_utc, page_href, push_service_href};
+
+    fn service_href(slug: &str, service: &str) -> String {
+        let mut href = String::new();
+        push_service_href(&mut href, slug, service);
+        href
+    }
     use chrono::{TimeZone, Utc};
 
     #[test]
