@@ -21,7 +21,7 @@
 //! on the bar, `data-uptime-pct`, and `data-group` with its own
 //! `data-status`.
 
-use crate::status_page::{encode_segment, push_segment, push_service_href};
+use crate::status_page::{encode_segment, push_latency, push_segment, push_service_href};
 use crate::uptime_bar::format_pct;
 use chrono::{DateTime, Utc};
 use std::fmt::Write;
@@ -205,17 +205,6 @@ fn push_rfc3339_millis(html: &mut String, at: DateTime<Utc>) {
         at.second(),
         at.nanosecond() / 1_000_000 % 1_000,
     );
-}
-
-/// [`crate::status_page::format_latency`] written onto `html`.
-fn push_latency(html: &mut String, ms: f64) {
-    let _ = if ms < 10.0 {
-        write!(html, "{ms:.1} ms")
-    } else if ms < 1_000.0 {
-        write!(html, "{ms:.0} ms")
-    } else {
-        write!(html, "{:.2} s", ms / 1_000.0)
-    };
 }
 
 /// The bar: its runs of days as one path per band, today apart, inside a

@@ -510,13 +510,21 @@ pub(crate) fn push_segment(out: &mut String, text: &str) {
 
 /// `0.4 ms`, `12 ms`, `1.25 s`: enough digits to compare, no more.
 pub fn format_latency(ms: f64) -> String {
-    if ms < 10.0 {
-        format!("{ms:.1} ms")
+    let mut text = String::new();
+    push_latency(&mut text, ms);
+    text
+}
+
+/// [`format_latency`] written onto `out`.
+pub(crate) fn push_latency(out: &mut String, ms: f64) {
+    use std::fmt::Write;
+    let _ = if ms < 10.0 {
+        write!(out, "{ms:.1} ms")
     } else if ms < 1_000.0 {
-        format!("{ms:.0} ms")
+        write!(out, "{ms:.0} ms")
     } else {
-        format!("{:.2} s", ms / 1_000.0)
-    }
+        write!(out, "{:.2} s", ms / 1_000.0)
+    };
 }
 
 /// `2026-11-20 14:05:09 UTC`. Written out by hand: chrono's `format`

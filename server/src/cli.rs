@@ -325,9 +325,6 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every probe in flight and every live client holds a socket: raise the
-/// soft open-files limit to the hard one, as Go programs do by default.
-/// Returns the limit now in force, when it can be read.
 /// A command that says what it did (exit 0) or why it failed (exit 1;
 /// an error with causes names each).
 fn said<E: std::fmt::Display>(outcome: Result<String, E>) -> std::process::ExitCode {
@@ -396,6 +393,9 @@ fn site(given: Option<String>) -> crate::api::site::Site {
     Site::Disk(root)
 }
 
+/// Every probe in flight and every live client holds a socket: raise the
+/// soft open-files limit to the hard one, as Go programs do by default.
+/// Returns the limit now in force, when it can be read.
 fn raise_open_files_limit() -> Option<usize> {
     #[cfg(unix)]
     {
