@@ -1,12 +1,15 @@
 // Loads a Hale page in Debian's Chromium, each time in a fresh context (a
 // cold cache), and prints what it took as one JSON object:
-//   { loads, hydrated_ms: [...], live_ms: [...], loaded: [...], transferred: {...} }
+//   { loads, hydrated_ms: [...], live_ms: [...], phases: [...], loaded: [...], transferred: {...} }
 // hydrated_ms: navigation start to the `hale:hydrated` performance mark
 // (set right after Leptos hydrated the page); live_ms: to `hale:live` (the
 // WebSocket's snapshot applied). `transferred` is the bytes on the wire per
 // resource type in the first load, as Chromium received them (compressed);
 // `loaded` is the path of every request of the first load, recorded as it
-// is made (what the page weight counts).
+// is made (what the page weight counts); `phases` says, per load, when the
+// HTML arrived, was parsed, and the wasm arrived. With HALE_TRACE=FILE the
+// first load is also recorded as a Chromium trace (chrome://tracing's
+// format) into FILE.
 //
 // With OPEN_SECONDS, one more page is then kept open that long while the
 // hub's results arrive, and `busy_ms` is the main thread's time in long
@@ -36,7 +39,25 @@ const mark = (page, name) =>
     { timeout: 30_000, polling: 10 },
   ).then((handle) => handle.jsonValue());
 
-const result = { loads, hydrated_ms: [], live_ms: [], loaded: [], transferred: {} };
+// Where a load's time went, ms from navigation start: the HTML's last
+// byte, the parser done (`domInteractive`), deferred scripts run
+// (`domContentLoaded`), the wasm's last byte, and the marks.
+const phases = () => {
+  const nav = performance.getEntriesByType("navigation")[0];
+  const wasm = performance.getEntriesByType("resource").find((r) => r.name.endsWith(".wasm"));
+  const at = (name) => performance.getEntriesByName(name)[0]?.startTime;
+  const ms = (x) => (x === undefined ? null : Math.round(x));
+  return {
+    html: ms(nav?.responseEnd),
+    parsed: ms(nav?.domInteractive),
+    dom_content_loaded: ms(nav?.domContentLoadedEventEnd),
+    wasm: ms(wasm?.responseEnd),
+    hydrated: ms(at("hale:hydrated")),
+    live: ms(at("hale:live")),
+  };
+};
+
+const result = { loads, hydrated_ms: [], live_ms: [], phases: [], loaded: [], transferred: {} };
 try {
   for (let i = 0; i < loads; i++) {
     const context = await browser.newContext();
@@ -49,10 +70,14 @@ try {
         if (s) sizes.push([request.resourceType(), request.url(), s.responseBodySize + s.responseHeadersSize]);
       });
     }
+    const trace = i === 0 ? process.env.HALE_TRACE : undefined;
+    if (trace) await browser.startTracing(page, { path: trace, screenshots: false });
     const response = await page.goto(url, { waitUntil: "load" });
     if (!response || response.status() !== 200) throw new Error(`${url} answered ${response?.status()}`);
     result.hydrated_ms.push(await mark(page, "hale:hydrated"));
     result.live_ms.push(await mark(page, "hale:live"));
+    if (trace) await browser.stopTracing();
+    result.phases.push(await page.evaluate(phases));
     if (i === 0) {
       await page.waitForTimeout(200); // let the last sizes arrive
       for (const [type, resource, bytes] of sizes) {

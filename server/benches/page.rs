@@ -143,6 +143,14 @@ async fn chromium(
     serde_json::from_slice(&output.stdout).unwrap()
 }
 
+/// Each load's phases (`hydrate.mjs`): when the HTML arrived and was
+/// parsed, when the wasm arrived, hydrated and live, ms from navigation.
+fn print_phases(result: &serde_json::Value, services: usize) {
+    for phases in result["phases"].as_array().into_iter().flatten() {
+        println!("phases, {services} services: {phases}");
+    }
+}
+
 async fn run(o: Options) {
     let mut rows = Vec::new();
     let build = if o.release { "release" } else { "debug" };
@@ -160,6 +168,7 @@ async fn run(o: Options) {
     // detail page's code is in chunks that only a detail page fetches.
     let fleet = Fleet::spawn();
     let result = chromium(&fleet, o.services, o.days, o.loads, 0).await;
+    print_phases(&result, o.services);
     let times = |key: &str| sorted(&result, key);
     let (hydrated, live) = (times("hydrated_ms"), times("live_ms"));
     // serde_json's maps are ordered by key: by path.
@@ -262,6 +271,7 @@ async fn run(o: Options) {
 
     // 3. At scale: hydration, and a page kept open while results arrive.
     let large = chromium(&fleet, o.large, o.days, o.loads.min(5), o.open_seconds).await;
+    print_phases(&large, o.large);
     let (hydrated, live) = (sorted(&large, "hydrated_ms"), sorted(&large, "live_ms"));
     let loads = hydrated.len();
     let figure = format!(

@@ -1,11 +1,12 @@
 //! # Layout
 //!
 //! The Hale server: probes, history, the live hub and the HTTP API. The
-//! binary (`src/main.rs`) only calls [`cli::main`].
+//! binary (`src/main.rs`) only calls [`memory::cap_arenas`] and [`cli::main`].
 //!
 //! Leaves first; a module imports only modules above it in this list
 //! (`tests/api/layers.rs` checks it):
 //!
+//! - [`memory`]: the allocator, set up before any thread starts.
 //! - [`de`], [`duration`], [`clock`], [`event`]: text values read from
 //!   configs, durations as configs write them, the time results are
 //!   stamped with, and what flows through Hale (a probe's result, a
@@ -57,6 +58,7 @@ pub mod engine;
 pub mod event;
 pub mod history;
 pub mod live;
+pub mod memory;
 pub mod ops;
 pub mod probe;
 pub mod runtime;

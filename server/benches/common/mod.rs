@@ -22,6 +22,9 @@ pub fn main<F: std::future::Future<Output = ()>>(run: impl FnOnce() -> F) {
     if std::env::args().any(|a| a == floor::FLAG) {
         return floor::read_forever();
     }
+    // As `hale serve` does first thing, so in-process benchmarks measure
+    // Hale's allocator set-up.
+    server::memory::cap_arenas();
     measure::raise_fd_limit();
     println!("machine: {}", measure::machine());
     tokio::runtime::Builder::new_multi_thread()

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// The top-level modules, leaves first (`lib.rs`'s tour says why).
 const LAYERS: &[&str] = &[
+    "memory",
     "de",
     "duration",
     "clock",

@@ -1,0 +1,62 @@
+//! The allocator, set up before any thread starts.
+//!
+//! glibc's malloc gives each thread that meets a locked arena one of its
+//! own, up to eight per core, and an arena keeps the pages freed into it.
+//! Hale's runtime threads, the SQLite workers and the blocking pool all
+//! allocate, so a quiet Hale held arenas' worth of freed memory: 1,000
+//! services every 20 s ran at 41.7 MiB, and 39.7 MiB with two arenas, at
+//! no measurable CPU cost (docs/benchmarks.md, issue 15). So Hale keeps
+//! one arena per core, unless the operator set glibc's own knob
+//! (`MALLOC_ARENA_MAX`, or `GLIBC_TUNABLES`), which then wins.
+
+/// How many arenas to cap glibc at: one per core (at least two), or none
+/// when the environment already says.
+pub fn arena_cap(
+    cores: usize,
+    var: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> Option<usize> {
+    let set = |name: &str| var(name).is_some_and(|v| !v.is_empty());
+    if set("MALLOC_ARENA_MAX") || set("GLIBC_TUNABLES") {
+        return None;
+    }
+    Some(cores.max(2))
+}
+
+/// Caps glibc's arenas ([`arena_cap`]); call it first thing in `main`,
+/// before the runtime's threads exist. Elsewhere than glibc, nothing.
+pub fn cap_arenas() {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let Some(cap) = arena_cap(cores, |name| std::env::var_os(name)) else {
+        return;
+    };
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt takes no pointers; it sets a limit the allocator
+    // reads when a thread next looks for an arena.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, i32::try_from(cap).unwrap_or(i32::MAX));
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = cap;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    #[test]
+    fn one_arena_a_core_unless_the_environment_says() {
+        let none = |_: &str| None;
+        assert_eq!(arena_cap(2, none), Some(2));
+        assert_eq!(arena_cap(16, none), Some(16));
+        assert_eq!(arena_cap(1, none), Some(2));
+        let operator = |name: &str| (name == "MALLOC_ARENA_MAX").then(|| OsString::from("8"));
+        assert_eq!(arena_cap(4, operator), None);
+        let tunables = |name: &str| {
+            (name == "GLIBC_TUNABLES").then(|| OsString::from("glibc.malloc.arena_max=4"))
+        };
+        assert_eq!(arena_cap(4, tunables), None);
+        let empty = |name: &str| (name == "MALLOC_ARENA_MAX").then(OsString::new);
+        assert_eq!(arena_cap(4, empty), Some(4));
+    }
+}
