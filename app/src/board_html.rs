@@ -393,11 +393,11 @@ mod tests {
                 DaySegment(2_880, 2_880 - failed, 0, ServiceStatus::Operational)
             })
             .collect();
-        view.uptime = UptimeBar {
+        view.uptime = std::sync::Arc::new(UptimeBar {
             first_day: chrono::NaiveDate::from_ymd_opt(2026, 9, 5),
             days,
             bands: Bands::default(),
-        };
+        });
         view
     }
 
@@ -464,7 +464,7 @@ mod tests {
             r#"<path class="bn" d="M0 .5h86M88 .5h1"/><path class="bh" d="M86 .5h2"/><path class="bc" d="M89 .5h1"/>"#
         );
         let mut short = service("new", None, ServiceStatus::Operational);
-        short.uptime.days.truncate(3);
+        std::sync::Arc::make_mut(&mut short.uptime).days.truncate(3);
         let html = board(&page(vec![short]));
         assert!(
             html.contains(r#"x="89" width="1""#),

@@ -11,10 +11,7 @@
 
 /// How many arenas to cap glibc at: one per core (at least two), or none
 /// when the environment already says.
-pub fn arena_cap(
-    cores: usize,
-    var: impl Fn(&str) -> Option<std::ffi::OsString>,
-) -> Option<usize> {
+pub fn arena_cap(cores: usize, var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<usize> {
     let set = |name: &str| var(name).is_some_and(|v| !v.is_empty());
     if set("MALLOC_ARENA_MAX") || set("GLIBC_TUNABLES") {
         return None;

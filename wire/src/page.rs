@@ -4,6 +4,7 @@
 use crate::{Band, Bands, ConditionOutcome, ProbeEvent, ServiceStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// One service as a status page shows it: the latest known truth.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -19,8 +20,10 @@ pub struct ServiceView {
     pub conditions: Vec<ConditionOutcome>,
     /// The last 90 days, a segment a day (empty until history is loaded).
     /// Not in a live snapshot (docs/api.md): a page has it from its render.
-    #[serde(default, skip_serializing_if = "UptimeBar::is_empty")]
-    pub uptime: UptimeBar,
+    /// Shared, not copied, by the views a render takes of the board: a
+    /// change copies it only while a render still holds it.
+    #[serde(default, skip_serializing_if = "bar_is_empty")]
+    pub uptime: Arc<UptimeBar>,
 }
 
 impl ServiceView {
@@ -33,7 +36,7 @@ impl ServiceView {
             last_checked: None,
             message: None,
             conditions: Vec::new(),
-            uptime: UptimeBar::default(),
+            uptime: Arc::default(),
         }
     }
 
@@ -43,7 +46,7 @@ impl ServiceView {
         self.last_checked = Some(probe.timestamp);
         self.message = Some(probe.message.clone());
         self.conditions = probe.conditions.clone();
-        self.uptime.apply_probe(probe.timestamp, probe.success);
+        Arc::make_mut(&mut self.uptime).apply_probe(probe.timestamp, probe.success);
     }
 
     /// Whether `probe` is newer than the latest result the view holds. A
@@ -68,8 +71,12 @@ impl ServiceView {
     /// Folds a status change into the view.
     pub fn apply_status(&mut self, to: ServiceStatus, at: DateTime<Utc>) {
         self.status = to;
-        self.uptime.apply_status(to, at);
+        Arc::make_mut(&mut self.uptime).apply_status(to, at);
     }
+}
+
+fn bar_is_empty(bar: &Arc<UptimeBar>) -> bool {
+    bar.is_empty()
 }
 
 /// One UTC day of a service's uptime bar. On the wire a compact array,

@@ -210,7 +210,7 @@ pub async fn service_days(
         .board
         .page_service(None, &name)
         .ok_or_else(|| ApiError::NotFound(format!("no service named {name:?}")))?;
-    Ok(Json(view.uptime))
+    Ok(Json(std::sync::Arc::unwrap_or_clone(view.uptime)))
 }
 
 /// `GET /api/metrics/<service>`

@@ -71,11 +71,12 @@ pub struct StatusBoard {
 
 impl Entry {
     /// The view as shown on `today`: a quiet service's bar still ends
-    /// today (a bar not loaded yet stays empty).
+    /// today (a bar not loaded yet stays empty). The bar is shared with
+    /// the board's, and copied only when it must be rolled forward.
     fn shown_on(&self, today: chrono::NaiveDate) -> ServiceView {
         let mut view = self.view.clone();
-        if !view.uptime.days.is_empty() {
-            view.uptime.roll_to(today);
+        if view.uptime.last_day().is_some_and(|last| last < today) {
+            Arc::make_mut(&mut view.uptime).roll_to(today);
         }
         view
     }
@@ -209,7 +210,7 @@ impl StatusBoard {
         self.changed();
         for (name, entry) in entries.iter_mut() {
             if let Some(bar) = bars.remove(name) {
-                entry.view.uptime = bar;
+                entry.view.uptime = Arc::new(bar);
             }
         }
     }
