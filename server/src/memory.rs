@@ -4,12 +4,11 @@
 //! own, up to eight per core, and an arena keeps the pages freed into it.
 //! Hale's runtime threads, the SQLite workers and the blocking pool all
 //! allocate, so freed memory is spread over many arenas. Capped, 1,000
-//! services every 20 s ran at 39.7–41.4 MiB against 41.7 MiB uncapped: about
-//! a megabyte, inside run-to-run spread, at no measurable CPU cost
+//! services every 20 s ran at 39.7–41.4 MiB against 41.7 MiB uncapped:
+//! about a megabyte, inside run-to-run spread, at no measurable CPU cost
 //! (docs/benchmarks.md, issue 15); more for a Hale whose threads burst.
-//! So Hale keeps
-//! one arena per core, unless the operator set glibc's own knob
-//! (`MALLOC_ARENA_MAX`, or `GLIBC_TUNABLES`), which then wins.
+//! So Hale keeps one arena per core, unless the operator set glibc's own
+//! knob (`MALLOC_ARENA_MAX`, or `GLIBC_TUNABLES`), which then wins.
 
 /// How many arenas to cap glibc at: one per core (at least two), or none
 /// when the environment already says.

@@ -22,7 +22,7 @@ pub struct ServiceView {
     /// Not in a live snapshot (docs/api.md): a page has it from its render.
     /// Shared, not copied, by the views a render takes of the board: a
     /// change copies it only while a render still holds it.
-    #[serde(default, skip_serializing_if = "bar_is_empty")]
+    #[serde(default, skip_serializing_if = "UptimeBar::is_empty")]
     pub uptime: Arc<UptimeBar>,
 }
 
@@ -73,10 +73,6 @@ impl ServiceView {
         self.status = to;
         Arc::make_mut(&mut self.uptime).apply_status(to, at);
     }
-}
-
-fn bar_is_empty(bar: &Arc<UptimeBar>) -> bool {
-    bar.is_empty()
 }
 
 /// One UTC day of a service's uptime bar. On the wire a compact array,

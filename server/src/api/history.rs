@@ -204,13 +204,13 @@ pub async fn standard_windows(
 pub async fn service_days(
     State(state): State<HistoryState>,
     Path(name): Path<String>,
-) -> Result<Json<wire::UptimeBar>, ApiError> {
+) -> Result<Json<std::sync::Arc<wire::UptimeBar>>, ApiError> {
     service_known(&state.board, &name)?;
     let (_, _, view) = state
         .board
         .page_service(None, &name)
         .ok_or_else(|| ApiError::NotFound(format!("no service named {name:?}")))?;
-    Ok(Json(std::sync::Arc::unwrap_or_clone(view.uptime)))
+    Ok(Json(view.uptime))
 }
 
 /// `GET /api/metrics/<service>`
