@@ -218,22 +218,36 @@ async fn run(fleet: &Fleet, o: &Scenario, options: &Options) -> Outcome {
     let stats = hale.state.ops.scheduler.clone();
 
     tokio::time::sleep(o.warmup).await;
-    let (before, cpu_before, started) = (
+    let (before, cpu_before, threads_before, started) = (
         stats.lateness.snapshot(),
         measure::cpu_time(),
+        measure::cpu_by_thread(),
         Instant::now(),
     );
     tokio::time::sleep(o.window).await;
-    let (after, cpu_after, elapsed) = (
+    let (after, cpu_after, threads_after, elapsed) = (
         stats.lateness.snapshot(),
         measure::cpu_time(),
+        measure::cpu_by_thread(),
         started.elapsed(),
     );
     let rss = measure::rss_bytes();
+    eprintln!("{}", measure::heap());
     hale.shutdown().await;
 
     let window = after.since(&before);
     let probes = window.count().max(1);
+    // Where the window's CPU went, by thread, per probe.
+    let split: Vec<String> = threads_after
+        .iter()
+        .filter_map(|(name, after)| {
+            let spent = after.saturating_sub(threads_before.get(name).copied().unwrap_or_default());
+            (!spent.is_zero())
+                .then(|| format!("{name} {:.3} ms", spent.as_secs_f64() * 1e3 / probes as f64))
+        })
+        .collect();
+    eprintln!("CPU per probe by thread: {}", split.join(", "));
+
     Outcome {
         probes_per_second: probes as f64 / elapsed.as_secs_f64(),
         cpu_per_probe: (cpu_after - cpu_before) / probes as u32,
@@ -248,6 +262,9 @@ fn main() {
     if std::env::args().any(|a| a == fleet::FLAG) {
         return fleet::serve_forever();
     }
+    // As `hale serve` does first thing, so RSS is read off Hale's own
+    // allocator set-up.
+    server::memory::cap_arenas();
     // `cargo bench` passes `--bench`; nothing else of libtest's applies.
     measure::raise_fd_limit();
     let o = options();

@@ -14,17 +14,29 @@ pub fn cpu_time() -> Duration {
     Duration::from_micros(micros(usage.ru_utime) + micros(usage.ru_stime))
 }
 
-/// Resident set size now, in bytes.
-pub fn rss_bytes() -> u64 {
-    rss_of(std::process::id())
+/// CPU time of each of this process's threads so far, summed by thread
+/// name with any trailing number dropped (`tokio-runtime-w`, `sqlx-sqlite-worker-`),
+/// from /proc: where a window's CPU went.
+pub fn cpu_by_thread() -> std::collections::BTreeMap<String, Duration> {
+    let mut by_name = std::collections::BTreeMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close]
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .to_string();
+        *by_name.entry(name).or_insert(Duration::ZERO) += ticks_to_time(&stat[close + 1..]);
+    }
+    by_name
 }
 
-/// Another process's CPU time so far (user + system), from /proc.
-pub fn cpu_time_of(pid: u32) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the command name (which may hold spaces): utime is
-    // the 12th and stime the 13th, in clock ticks.
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+/// utime + stime from the fields of a `stat` file after the command name.
+fn ticks_to_time(rest: &str) -> Duration {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |i: usize| {
         fields
@@ -35,6 +47,37 @@ pub fn cpu_time_of(pid: u32) -> Duration {
     // SAFETY: sysconf has no preconditions.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     Duration::from_millis((ticks(11) + ticks(12)) * 1_000 / hz)
+}
+
+/// The allocator's own account: bytes in use and bytes it holds free.
+pub fn heap() -> String {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallinfo2 takes nothing and returns a plain struct.
+        let info = unsafe { libc::mallinfo2() };
+        let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
+        format!(
+            "heap: {:.1} MiB in use, {:.1} MiB free in arenas, {:.1} MiB mmapped",
+            mib(info.uordblks),
+            mib(info.fordblks),
+            mib(info.hblkhd)
+        )
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    String::new()
+}
+
+/// Resident set size now, in bytes.
+pub fn rss_bytes() -> u64 {
+    rss_of(std::process::id())
+}
+
+/// Another process's CPU time so far (user + system), from /proc.
+pub fn cpu_time_of(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime is
+    // the 12th and stime the 13th, in clock ticks.
+    ticks_to_time(stat.rsplit_once(')').map_or("", |(_, r)| r))
 }
 
 /// Another process's resident set size, in bytes (0 once it is gone).
