@@ -426,6 +426,8 @@ async fn roll_up_every(
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "history roll-up failed; will retry"),
         }
+        // Once a minute, what a peak freed goes back (see there).
+        crate::memory::give_back_free();
     }
 }
 
