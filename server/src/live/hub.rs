@@ -1,7 +1,7 @@
 //! The live hub: one broadcast channel of ready WebSocket payloads.
 //!
-//! Each message is serialized once, whatever the number of clients, into
-//! a shared buffer that every connection's text frame points at, and
+//! Each message is serialized and framed once, whatever the number of
+//! clients, into a shared buffer that every connection writes, and
 //! publishing never waits for a client: a client that falls behind the
 //! channel's capacity is told it lagged and is dropped by its handler.
 //!
@@ -23,6 +23,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::Bytes;
 use tokio_tungstenite::tungstenite::Utf8Bytes;
 use wire::LiveMessage;
 
@@ -34,20 +37,38 @@ pub const CLIENT_BACKLOG: usize = 1_024;
 pub const PROBE_WINDOW: Duration = Duration::from_millis(500);
 
 /// One item of the hub's channel: one message's JSON, or several gathered
-/// to go out in one write. Clones share the text.
+/// to go out in one write, each also as the WebSocket frame a server
+/// sends for it. Clones share both.
 #[derive(Clone, Debug)]
-pub enum Live {
-    One(Utf8Bytes),
-    Many(Arc<[Utf8Bytes]>),
+pub struct Live {
+    messages: Arc<[Utf8Bytes]>,
+    frames: Bytes,
 }
 
 impl Live {
+    fn new(messages: Vec<Utf8Bytes>) -> Live {
+        let mut frames = Vec::with_capacity(messages.iter().map(|m| m.len() + 10).sum());
+        for message in &messages {
+            // tungstenite's own framing (a final text frame, unmasked as a
+            // server's are), done once here for every client.
+            Frame::message(Bytes::from(message.clone()), OpCode::Data(Data::Text), true)
+                .format(&mut frames)
+                .expect("a Vec takes any frame");
+        }
+        Live {
+            messages: messages.into(),
+            frames: frames.into(),
+        }
+    }
+
     /// The messages, in order.
     pub fn messages(&self) -> &[Utf8Bytes] {
-        match self {
-            Live::One(one) => std::slice::from_ref(one),
-            Live::Many(many) => many,
-        }
+        &self.messages
+    }
+
+    /// The messages' frames, in order, as one run of bytes.
+    pub fn frames(&self) -> &Bytes {
+        &self.frames
     }
 }
 
@@ -116,12 +137,8 @@ impl Hub {
                 return;
             }
         }
-        let item = if gathered.messages.is_empty() {
-            Live::One(json)
-        } else {
-            gathered.messages.push(json);
-            Live::Many(std::mem::take(&mut gathered.messages).into())
-        };
+        gathered.messages.push(json);
+        let item = Live::new(std::mem::take(&mut gathered.messages));
         // An error only means nobody is listening.
         let _ = self.sender.send(item);
     }
@@ -132,7 +149,7 @@ impl Hub {
         gathered.flush_due = false;
         if !gathered.messages.is_empty() {
             let messages = std::mem::take(&mut gathered.messages);
-            let _ = self.sender.send(Live::Many(messages.into()));
+            let _ = self.sender.send(Live::new(messages));
         }
     }
 

@@ -16,7 +16,7 @@ use axum::body::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use std::future::Future;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
@@ -73,9 +73,6 @@ const READ_BUFFER: usize = 1024;
 /// Written out once this much is queued; a batch larger than this goes in
 /// several writes, so no connection's buffer grows past about this much.
 const WRITE_BUFFER: usize = 16 * 1024;
-/// The snapshot goes out in fragments this big, each a slice of the
-/// shared serialization.
-const SNAPSHOT_FRAGMENT: usize = 8 * 1024;
 
 impl ClientLimits {
     /// The socket's settings.
@@ -83,7 +80,7 @@ impl ClientLimits {
         WebSocketConfig::default()
             .read_buffer_size(READ_BUFFER)
             .write_buffer_size(WRITE_BUFFER)
-            .max_write_buffer_size(WRITE_BUFFER * 4 + SNAPSHOT_FRAGMENT)
+            .max_write_buffer_size(WRITE_BUFFER * 4)
             .max_frame_size(Some(MAX_INBOUND_FRAME))
             .max_message_size(Some(MAX_INBOUND_FRAME))
     }
@@ -141,27 +138,32 @@ async fn with_timeout(
     }
 }
 
-/// One text message, in fragments that slice the shared JSON.
+/// The snapshot, one text frame framed by tungstenite into a buffer that
+/// goes once it is written (tungstenite's own write buffer would keep the
+/// snapshot's size for the connection's life).
 async fn send_snapshot<IO>(socket: &mut WebSocketStream<IO>, json: &Bytes) -> Result<(), WsError>
 where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
-    let mut start = 0;
-    loop {
-        let end = (start + SNAPSHOT_FRAGMENT).min(json.len());
-        let opcode = if start == 0 {
-            Data::Text
-        } else {
-            Data::Continue
-        };
-        let last = end == json.len();
-        let frame = Frame::message(json.slice(start..end), OpCode::Data(opcode), last);
-        socket.feed(Message::Frame(frame)).await?;
-        if last {
-            return socket.flush().await;
-        }
-        start = end;
-    }
+    let mut framed = Vec::with_capacity(json.len() + 10);
+    Frame::message(json.clone(), OpCode::Data(Data::Text), true).format(&mut framed)?;
+    write_frames(socket, &framed).await
+}
+
+/// Writes whole frames, formatted by tungstenite, straight to the socket:
+/// the hub's are formatted once for every client, so a delivery is one
+/// write and no copy, and no connection's write buffer keeps the
+/// snapshot's size (18.3 KiB a connection through tungstenite's send,
+/// 4.3 KiB this way: docs/benchmarks.md). Whatever tungstenite still
+/// holds (a pong it queued while reading) goes first, so frames never
+/// interleave.
+async fn write_frames<IO>(socket: &mut WebSocketStream<IO>, bytes: &[u8]) -> Result<(), WsError>
+where
+    IO: AsyncRead + AsyncWrite + Unpin,
+{
+    socket.flush().await?;
+    socket.get_mut().write_all(bytes).await?;
+    Ok(())
 }
 
 /// What woke a connection's loop.
@@ -199,41 +201,41 @@ where
                 // What the hub published before it closed still goes out,
                 // then the 1001.
                 let rest = async {
+                    let mut out = Vec::new();
                     while let Ok(item) = events.try_recv() {
-                        for message in item.messages() {
-                            socket.feed(Message::Text(message.clone())).await?;
-                        }
+                        out.extend_from_slice(item.frames());
                     }
-                    socket.flush().await
+                    write_frames(socket, &out).await
                 };
                 return with_timeout(limits.send_timeout, rest)
                     .await
                     .unwrap_or(ClientEnd::HubClosed);
             }
             Woke::Event(Ok(first)) => {
+                // What else is queued goes out in the same write, up to
+                // the write buffer's size; the rest at the next turn.
                 let mut stop = None;
-                let batch = async {
-                    let mut item = first;
-                    loop {
-                        for message in item.messages() {
-                            socket.feed(Message::Text(message.clone())).await?;
+                let mut batch: Option<Vec<u8>> = None;
+                while batch.as_ref().map_or(0, Vec::len) < WRITE_BUFFER {
+                    match events.try_recv() {
+                        Ok(next) => batch
+                            .get_or_insert_with(|| first.frames().to_vec())
+                            .extend_from_slice(next.frames()),
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Lagged(_)) => {
+                            stop = Some(ClientEnd::Lagged);
+                            break;
                         }
-                        item = match events.try_recv() {
-                            Ok(next) => next,
-                            Err(TryRecvError::Empty) => break,
-                            Err(TryRecvError::Lagged(_)) => {
-                                stop = Some(ClientEnd::Lagged);
-                                break;
-                            }
-                            Err(TryRecvError::Closed) => {
-                                stop = Some(ClientEnd::HubClosed);
-                                break;
-                            }
-                        };
+                        Err(TryRecvError::Closed) => {
+                            stop = Some(ClientEnd::HubClosed);
+                            break;
+                        }
                     }
-                    socket.flush().await
-                };
-                with_timeout(limits.send_timeout, batch).await.or(stop)
+                }
+                let bytes = batch.as_deref().unwrap_or(first.frames());
+                with_timeout(limits.send_timeout, write_frames(socket, bytes))
+                    .await
+                    .or(stop)
             }
             Woke::Event(Err(RecvError::Lagged(_))) => return ClientEnd::Lagged,
             Woke::Event(Err(RecvError::Closed)) => return ClientEnd::HubClosed,
@@ -376,7 +378,7 @@ mod tests {
     #[tokio::test]
     async fn a_snapshot_of_any_size_arrives_as_one_message() {
         let hub = Hub::new(4);
-        // Lengths around the fragment size and the frame-length encodings.
+        // Lengths around the frame-length encodings and the buffers' sizes.
         for len in [0, 125, 126, 8_191, 8_192, 8_193, 65_536, 200_000] {
             let text = "x".repeat(len);
             let (_task, client) = server(&hub, 1 << 16, limits(5), Bytes::from(text.clone())).await;

@@ -9,12 +9,13 @@
 //! hands over only sends whole messages, and tungstenite copies each into
 //! a write buffer that never shrinks: one snapshot (a page of 50 services
 //! is ~150 KB of JSON) would stay allocated in every connection for as
-//! long as it lives (docs/benchmarks.md). Here the snapshot goes out as
-//! fragments of a message, each a slice of the one shared serialization,
-//! so a connection's buffers stay a few KiB whatever the page's size.
-//! Live messages are serialized once by the hub; a connection queues a
-//! clone of the shared text, copied only as tungstenite writes it into
-//! the connection's (bounded) write buffer.
+//! long as it lives (docs/benchmarks.md). Here the frames Hale sends are
+//! formatted by tungstenite into bytes that go straight to the socket:
+//! the hub formats each live message's frame once for every client, so a
+//! delivery is one write of shared bytes, and the snapshot is framed into
+//! a buffer freed once it is written, so a connection's buffers stay a
+//! few KiB whatever the page's size. tungstenite's own send is left to
+//! pings, pongs and the close.
 
 mod client;
 
