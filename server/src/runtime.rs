@@ -426,7 +426,7 @@ async fn roll_up_every(
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "history roll-up failed; will retry"),
         }
-        // Once a minute, what a peak freed goes back (see there).
+        // Once a minute, what a peak freed goes back (`give_back_free`).
         crate::memory::give_back_free();
     }
 }

@@ -26,7 +26,6 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Bytes;
-use tokio_tungstenite::tungstenite::Utf8Bytes;
 use wire::LiveMessage;
 
 /// How often the hub says it is alive (docs/api.md: every 2 seconds).
@@ -36,40 +35,26 @@ pub const CLIENT_BACKLOG: usize = 1_024;
 /// How long probe results may wait to go out with others.
 pub const PROBE_WINDOW: Duration = Duration::from_millis(500);
 
-/// One item of the hub's channel: one message's JSON, or several gathered
-/// to go out in one write, each also as the WebSocket frame a server
-/// sends for it. Clones share both.
+/// One item of the hub's channel: one message, or several gathered to go
+/// out in one write, as the WebSocket frames a server sends for them, in
+/// order. Clones share the bytes.
 #[derive(Clone, Debug)]
-pub struct Live {
-    messages: Arc<[Utf8Bytes]>,
-    frames: Bytes,
-}
+pub struct Live(Bytes);
 
 impl Live {
-    fn new(messages: Vec<Utf8Bytes>) -> Live {
-        let mut frames = Vec::with_capacity(messages.iter().map(|m| m.len() + 10).sum());
-        for message in &messages {
-            // tungstenite's own framing (a final text frame, unmasked as a
-            // server's are), done once here for every client.
-            Frame::message(Bytes::from(message.clone()), OpCode::Data(Data::Text), true)
-                .format(&mut frames)
-                .expect("a Vec takes any frame");
-        }
-        Live {
-            messages: messages.into(),
-            frames: frames.into(),
-        }
-    }
-
-    /// The messages, in order.
-    pub fn messages(&self) -> &[Utf8Bytes] {
-        &self.messages
-    }
-
-    /// The messages' frames, in order, as one run of bytes.
+    /// The messages' frames, as one run of bytes.
     pub fn frames(&self) -> &Bytes {
-        &self.frames
+        &self.0
     }
+}
+
+/// Appends `message` to `frames` as tungstenite frames it (a final text
+/// frame, unmasked as a server's are): once here for every client.
+fn push_frame(frames: &mut Vec<u8>, message: &LiveMessage) {
+    let json = serde_json::to_vec(message).expect("live messages serialize");
+    Frame::message(json, OpCode::Data(Data::Text), true)
+        .format(frames)
+        .expect("a Vec takes any frame");
 }
 
 #[derive(Clone)]
@@ -85,8 +70,9 @@ pub struct Hub {
 
 #[derive(Default)]
 struct Gathered {
-    messages: Vec<Utf8Bytes>,
-    /// A send of `messages` is on its way.
+    /// Their frames, in order.
+    frames: Vec<u8>,
+    /// A send of `frames` is on its way.
     flush_due: bool,
 }
 
@@ -118,14 +104,12 @@ impl Hub {
         if self.sender.receiver_count() == 0 {
             return; // nobody to serialize for
         }
-        let json =
-            Utf8Bytes::from(serde_json::to_string(message).expect("live messages serialize"));
         let mut gathered = self.gathered.lock().expect("hub lock");
         let gather = matches!(message, LiveMessage::Probe(_)) && !self.probe_window.is_zero();
         if gather {
             // The flush needs a runtime to wait on; without one, send now.
             if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                gathered.messages.push(json);
+                push_frame(&mut gathered.frames, message);
                 if !gathered.flush_due {
                     gathered.flush_due = true;
                     let (hub, window) = (self.clone(), self.probe_window);
@@ -137,8 +121,8 @@ impl Hub {
                 return;
             }
         }
-        gathered.messages.push(json);
-        let item = Live::new(std::mem::take(&mut gathered.messages));
+        push_frame(&mut gathered.frames, message);
+        let item = Live(std::mem::take(&mut gathered.frames).into());
         // An error only means nobody is listening.
         let _ = self.sender.send(item);
     }
@@ -147,9 +131,9 @@ impl Hub {
     fn flush(&self) {
         let mut gathered = self.gathered.lock().expect("hub lock");
         gathered.flush_due = false;
-        if !gathered.messages.is_empty() {
-            let messages = std::mem::take(&mut gathered.messages);
-            let _ = self.sender.send(Live::new(messages));
+        if !gathered.frames.is_empty() {
+            let frames = std::mem::take(&mut gathered.frames);
+            let _ = self.sender.send(Live(frames.into()));
         }
     }
 
@@ -209,12 +193,19 @@ impl Drop for ClientGuard {
 mod tests {
     use super::*;
 
-    /// The messages of one item, parsed.
+    /// The messages of one item, parsed from its frames.
     fn messages(item: &Live) -> Vec<serde_json::Value> {
-        item.messages()
-            .iter()
-            .map(|m| serde_json::from_str(m.as_str()).unwrap())
-            .collect()
+        use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+        let mut cursor = std::io::Cursor::new(item.frames().as_ref());
+        let mut parsed = Vec::new();
+        while let Some((header, len)) = FrameHeader::parse(&mut cursor).unwrap() {
+            assert!(header.is_final && header.opcode == OpCode::Data(Data::Text));
+            let start = cursor.position() as usize;
+            let end = start + len as usize;
+            parsed.push(serde_json::from_slice(&item.frames()[start..end]).unwrap());
+            cursor.set_position(end as u64);
+        }
+        parsed
     }
 
     #[tokio::test(start_paused = true)]
@@ -342,10 +333,7 @@ mod tests {
                 [("probe".into(), service.into())]
             );
             // Serialized once: both clients' payloads are the same bytes.
-            assert_eq!(
-                one.messages()[0].as_str().as_ptr(),
-                other.messages()[0].as_str().as_ptr()
-            );
+            assert_eq!(one.frames().as_ptr(), other.frames().as_ptr());
         }
     }
 
