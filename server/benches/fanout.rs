@@ -1,6 +1,6 @@
 //! WebSocket fan-out (issue 6): many live-page clients on one Hale.
 //!
-//! `cargo bench -p server --bench fanout [-- --clients N --stuck K --services S --days D --seconds T --short]`
+//! `cargo bench -p server --bench fanout [-- --clients N --stuck K --services S --days D --seconds T --rounds R --short]`
 //!
 //! Hale runs as `hale serve` in its own process with S services (each with
 //! D days of uptime bars, probed every 30 s against the fake fleet) and a
@@ -20,6 +20,14 @@
 //! reading time is in the figures. Before Hale starts, the loopback floor
 //! (`common::floor`) measures what raw writes and reads take for the same
 //! N connections on this machine.
+//!
+//! The whole measurement runs R times (3; once with `--short`), each
+//! round with its own floor, Hale and clients. On a shared VM one round's
+//! heartbeat p99 over the floor's swung from 1.9× to 2.9× for the same
+//! build, wider than the 10 % the target allows, so the ratio reported is
+//! the median round's, with every round's beside it; every other figure
+//! is the median round's too, and one round that misses a target misses
+//! it for the run.
 
 mod common;
 
@@ -42,6 +50,7 @@ struct Options {
     services: usize,
     days: i64,
     seconds: u64,
+    rounds: u64,
     short: bool,
 }
 
@@ -53,6 +62,7 @@ fn options() -> Options {
         services: args.number("--services", 50, 5) as usize,
         days: args.number("--days", 90, 3) as i64,
         seconds: args.number("--seconds", 40, 6),
+        rounds: args.number("--rounds", 3, 1).max(1),
         short: args.short,
     }
 }
@@ -205,9 +215,59 @@ fn summary(delays: &mut [u32]) -> Option<(f64, f64, f64)> {
     ))
 }
 
+/// What one round measured: its rows, and its heartbeat p99 over the
+/// floor's.
+struct Round {
+    rows: Vec<Row>,
+    ratio: Option<f64>,
+}
+
+/// The figure of the ratio's row (the rounds' median stands for the run).
+const RATIO_FIGURE: &str = "heartbeat p99 over the loopback floor's p99";
+
 async fn run(o: Options) {
-    // First, on an idle machine: what any server could do here.
-    let (clients, rounds) = (o.clients, if o.short { 3 } else { 10 });
+    let mut rounds = Vec::new();
+    for i in 1..=o.rounds {
+        println!("\n-- round {i} of {} --", o.rounds);
+        rounds.push(round(&o).await);
+    }
+    rounds.sort_by(|a, b| {
+        let key = |r: &Round| r.ratio.unwrap_or(f64::INFINITY);
+        key(a).total_cmp(&key(b))
+    });
+    let ratios: Vec<String> = rounds
+        .iter()
+        .map(|r| r.ratio.map_or("none".into(), |x| format!("{x:.2}×")))
+        .collect();
+    let median = rounds.len() / 2;
+    let mut rows = rounds[median].rows.clone();
+    for row in &mut rows {
+        if row.figure.contains(RATIO_FIGURE) {
+            if rounds.len() > 1 {
+                row.measured = format!(
+                    "{} (median of {}: {})",
+                    row.measured,
+                    rounds.len(),
+                    ratios.join(", ")
+                );
+            }
+            continue;
+        }
+        // Any other target missed in any round is missed.
+        let missed = rounds.iter().flat_map(|r| &r.rows).find(|other| {
+            other.figure == row.figure && other.verdict == report::Verdict::Missed
+        });
+        if let Some(other) = missed.filter(|_| row.verdict != report::Verdict::Missed) {
+            row.measured = format!("{} ({} in another round)", row.measured, other.measured);
+            row.verdict = report::Verdict::Missed;
+        }
+    }
+    report::publish("fanout", "cargo bench -p server --bench fanout", &rows);
+}
+
+/// The loopback floor's delivery delays (µs, sorted) on the idle machine,
+/// printed as they are measured.
+async fn floor(clients: usize, rounds: usize, when: &str) -> Vec<u32> {
     let floor = tokio::task::spawn_blocking(move || common::floor::measure(clients, rounds))
         .await
         .unwrap();
@@ -215,14 +275,23 @@ async fn run(o: Options) {
         .iter()
         .map(|&d| d.min(u32::MAX.into()) as u32)
         .collect();
-    let (floor_p50, floor_p99, floor_max) = (
+    println!(
+        "loopback floor {when}, {clients} clients × {rounds} rounds: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         ms(percentile(&floor, 0.5)),
         ms(percentile(&floor, 0.99)),
-        ms(floor[floor.len() - 1]),
+        ms(floor[floor.len() - 1])
     );
-    println!(
-        "loopback floor, {clients} clients × {rounds} rounds: p50 {floor_p50:.1} ms, p99 {floor_p99:.1} ms, max {floor_max:.1} ms"
-    );
+    floor
+}
+
+async fn round(o: &Options) -> Round {
+    // First, on an idle machine: what any server could do here. Measured
+    // again once Hale is gone, and the two pooled: on a shared VM the
+    // floor's p99 moved from 68 to 132 ms between rounds a minute apart,
+    // so one measurement before Hale's window may not be the machine the
+    // window ran on.
+    let floor_rounds = if o.short { 3 } else { 10 };
+    let mut floor_delays = floor(o.clients, floor_rounds, "before Hale").await;
 
     let fleet = Fleet::spawn();
     let db = common::db::temp_db("sqlite").await;
@@ -338,6 +407,15 @@ async fn run(o: Options) {
         }
     }
     drop(stuck);
+    drop(hale);
+    drop(fleet);
+    floor_delays.extend(floor(o.clients, floor_rounds, "after Hale").await);
+    floor_delays.sort_unstable();
+    let (floor_p50, floor_p99, floor_max) = (
+        ms(percentile(&floor_delays, 0.5)),
+        ms(percentile(&floor_delays, 0.99)),
+        ms(floor_delays[floor_delays.len() - 1]),
+    );
     // The heartbeats sent well inside the window (a client notices the
     // window's start and end only at its next message), every 2 s: each
     // client must have all of them.
@@ -437,7 +515,7 @@ async fn run(o: Options) {
     }
     rows.push(Row::reported(
         &format!(
-            "Loopback floor: one 64-byte write to each of {n} sockets (2 threads, no runtime), read by one epoll thread in another process, p99 (p50, max)"
+            "Loopback floor: one 64-byte write to each of {n} sockets (2 threads, no runtime), read by one epoll thread in another process, before and after Hale, p99 (p50, max)"
         ),
         format!("{floor_p99:.1} ms ({floor_p50:.1}, {floor_max:.1})"),
     ));
@@ -450,13 +528,15 @@ async fn run(o: Options) {
         "none",
         dropped == 0 && missed == 0 && gaps_ok && !sent.is_empty(),
     ));
+    let mut ratio_seen = None;
     if let Some(heartbeat_p99) = delays[HEARTBEAT as usize]
         .last()
         .map(|_| ms(percentile(&delays[HEARTBEAT as usize], 0.99)))
     {
         let ratio = heartbeat_p99 / floor_p99.max(0.001);
+        ratio_seen = Some(ratio);
         rows.push(Row::at_most(
-            &format!("WebSocket fan-out: heartbeat p99 over the loopback floor's p99, same run ({n} clients)"),
+            &format!("WebSocket fan-out: {RATIO_FIGURE}, same run ({n} clients)"),
             ratio,
             FLOOR_RATIO_BEFORE * 1.1,
             format!("{ratio:.2}×"),
@@ -501,10 +581,11 @@ async fn run(o: Options) {
             ),
         ));
     }
-    report::publish("fanout", "cargo bench -p server --bench fanout", &rows);
-    drop(hale);
-    drop(fleet);
     db.drop_now().await;
+    Round {
+        rows,
+        ratio: ratio_seen,
+    }
 }
 
 fn main() {

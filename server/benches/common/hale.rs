@@ -7,9 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The `hale` binary cargo built with this benchmark.
+/// The `hale` binary cargo built with this benchmark, or the one
+/// `HALE_BENCH_BINARY` names (to compare two builds on one machine, by
+/// turns, with the same load generator).
 pub fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_hale"))
+    std::env::var_os("HALE_BENCH_BINARY")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_hale")))
 }
 
 /// The built site (`pkg/` with the wasm, JS and CSS), from the workspace.
