@@ -254,9 +254,10 @@ async fn run(o: Options) {
             continue;
         }
         // Any other target missed in any round is missed.
-        let missed = rounds.iter().flat_map(|r| &r.rows).find(|other| {
-            other.figure == row.figure && other.verdict == report::Verdict::Missed
-        });
+        let missed = rounds
+            .iter()
+            .flat_map(|r| &r.rows)
+            .find(|other| other.figure == row.figure && other.verdict == report::Verdict::Missed);
         if let Some(other) = missed.filter(|_| row.verdict != report::Verdict::Missed) {
             row.measured = format!("{} ({} in another round)", row.measured, other.measured);
             row.verdict = report::Verdict::Missed;
@@ -540,7 +541,10 @@ async fn round(o: &Options) -> Round {
             ratio,
             FLOOR_RATIO_BEFORE * 1.1,
             format!("{ratio:.2}×"),
-            &format!("≤ {:.2}× (1.1 × {FLOOR_RATIO_BEFORE}×, the ratio before)", FLOOR_RATIO_BEFORE * 1.1),
+            &format!(
+                "≤ {:.2}× (1.1 × {FLOOR_RATIO_BEFORE}×, the ratio before)",
+                FLOOR_RATIO_BEFORE * 1.1
+            ),
         ));
     }
     rows.push(Row::at_most(
