@@ -32,6 +32,9 @@ test("the page downloads a JSON health report of its services", async ({ page })
 
 test("a custom range downloads as CSV, one row per service", async ({ page }) => {
   await page.goto("/");
+  // The custom range's fields are shown by the form's island: a choice
+  // made before it hydrates is not seen by it.
+  await expect(page.locator('[data-live="connected"]')).toBeVisible();
   const form = page.locator("[data-download-report]");
   await form.locator('select[name="window"]').selectOption("custom");
   const today = new Date().toISOString().slice(0, 10);
