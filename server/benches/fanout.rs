@@ -17,9 +17,9 @@
 //! cut off, and Hale's memory after.
 //!
 //! The clients share the machine's two cores with Hale, so their own
-//! reading time is in the figures. Before Hale starts, the loopback floor
-//! (`common::floor`) measures what raw writes and reads take for the same
-//! N connections on this machine.
+//! reading time is in the figures. Before Hale starts and after it stops,
+//! the loopback floor (`common::floor`) measures what raw writes and reads
+//! take for the same N connections on this machine.
 //!
 //! The whole measurement runs R times (3; once with `--short`), each
 //! round with its own floor, Hale and clients. On a shared VM one round's

@@ -3,9 +3,11 @@
 //! A service's first probe runs within a second of start, so a new page
 //! fills quickly; after that each service keeps a fixed phase within its
 //! interval, derived from its name, so many services with one interval do
-//! not fire together. Phases fall on a quarter-second grid counted from
-//! one epoch, so those that are due together start in one wake-up. A global semaphore caps probes in flight. A hanging
-//! target holds only its own task, and only until its timeout.
+//! not fire together. Phases fall on a grid counted from one epoch (at
+//! most a quarter second, finer the more probes a second), so those that
+//! are due together start in one wake-up. A global semaphore caps probes
+//! in flight. A hanging target holds only its own task, and only until
+//! its timeout.
 //!
 //! Two delays are told apart. *Lateness* is the scheduler's own: how long
 //! after it was due a probe started, waiting for a permit or a busy
@@ -42,7 +44,7 @@ const TIMEOUT_GRACE: Duration = Duration::from_millis(500);
 /// gives groups of this size at the services' rate (at most
 /// [`MAX_GRID`]). With 1,000 services every 20 s, a probe every 20 ms
 /// each woke a sleeping worker thread, and on a VM the wake-ups cost more
-/// than the probes: 0.40 ms of CPU a probe, 0.13 in groups
+/// than the probes: 0.40 ms of CPU a probe, 0.15 in groups
 /// (docs/benchmarks.md). Larger groups, at scale, made the probes' peak
 /// memory and lateness grow for no CPU back: there the runtime never
 /// sleeps.

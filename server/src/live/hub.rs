@@ -48,12 +48,18 @@ impl Live {
     }
 }
 
-/// Appends `message` to `frames` as tungstenite frames it (a final text
-/// frame, unmasked as a server's are): once here for every client.
+/// Appends `message` to `frames` as tungstenite frames it: once here for
+/// every client.
 fn push_frame(frames: &mut Vec<u8>, message: &LiveMessage) {
     let json = serde_json::to_vec(message).expect("live messages serialize");
-    Frame::message(json, OpCode::Data(Data::Text), true)
-        .format(frames)
+    push_text_frame(frames, json);
+}
+
+/// Appends `payload` to `out` as one final text frame, unmasked as a
+/// server's are, formatted by tungstenite.
+pub fn push_text_frame(out: &mut Vec<u8>, payload: impl Into<Bytes>) {
+    Frame::message(payload, OpCode::Data(Data::Text), true)
+        .format(out)
         .expect("a Vec takes any frame");
 }
 

@@ -11,7 +11,7 @@
 //! forbids (1002), text that is not UTF-8 (1007) and a frame too large
 //! for what a page may send (1009).
 
-use crate::live::hub::Live;
+use crate::live::hub::{push_text_frame, Live};
 use axum::body::Bytes;
 use futures_util::{SinkExt, StreamExt};
 use std::future::Future;
@@ -19,8 +19,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
-use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::WebSocketStream;
@@ -146,7 +145,7 @@ where
     IO: AsyncRead + AsyncWrite + Unpin,
 {
     let mut framed = Vec::with_capacity(json.len() + 10);
-    Frame::message(json.clone(), OpCode::Data(Data::Text), true).format(&mut framed)?;
+    push_text_frame(&mut framed, json.clone());
     write_frames(socket, &framed).await
 }
 
