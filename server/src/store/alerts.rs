@@ -213,7 +213,11 @@ macro_rules! alert_store {
                         .push_bind(*at_ms)
                         .push_bind(*at_ms);
                 });
-                insert.build().execute(&mut **tx).await?;
+                insert
+                    .build()
+                    .persistent(super::sql::keep_prepared(messages.len()))
+                    .execute(&mut **tx)
+                    .await?;
                 Ok(())
             }
 
@@ -236,7 +240,13 @@ macro_rules! alert_store {
                         list.push_bind(*id);
                     }
                     list.push_unseparated(")");
-                    update.build().execute(&mut *tx).await?;
+                    // Kept prepared only at the full chunk's size, whose
+                    // text repeats (`keep_prepared`).
+                    update
+                        .build()
+                        .persistent(chunk.len() == IDS_AT_ONCE)
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(())

@@ -30,6 +30,16 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Rows per INSERT: well under SQLite's 32,766 bound parameters.
 const ROWS_PER_INSERT: usize = 1_000;
 
+/// Whether a many-rows statement is worth keeping prepared: only a full
+/// chunk's, whose text repeats. One for each other batch size stayed in
+/// every connection's statement cache (up to 100 each), and SQLite's
+/// prepared form of a 50-row insert is tens of KiB: 3 MiB of the probe
+/// engine's 20 MiB heap at 1,000 services every 20 s (docs/benchmarks.md).
+/// Preparing one again costs microseconds, once a write.
+pub(super) fn keep_prepared(rows: usize) -> bool {
+    rows == ROWS_PER_INSERT
+}
+
 #[derive(sqlx::FromRow)]
 struct ResultRow {
     name: String,
@@ -912,7 +922,10 @@ macro_rules! sql_store {
                     if hourly {
                         q.push(", through_ms = excluded.through_ms");
                     }
-                    q.build().execute(&mut **tx).await?;
+                    q.build()
+                        .persistent(keep_prepared(chunk.len()))
+                        .execute(&mut **tx)
+                        .await?;
                 }
                 Ok(())
             }
@@ -1050,7 +1063,11 @@ macro_rules! sql_store {
                             .push_bind(serde_json::to_string(&r.conditions).expect("outcomes serialize"))
                             .push_bind(r.region.clone());
                     });
-                    insert.build().execute(&mut *tx).await?;
+                    insert
+                        .build()
+                        .persistent(keep_prepared(chunk.len()))
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -1073,7 +1090,11 @@ macro_rules! sql_store {
                             .push_bind(c.to.as_str())
                             .push_bind(text(&c.cause));
                     });
-                    insert.build().execute(&mut *tx).await?;
+                    insert
+                        .build()
+                        .persistent(keep_prepared(chunk.len()))
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(())
