@@ -558,7 +558,7 @@ mod dom {
                 .get_attribute("data-worst")
                 .and_then(|w| ServiceStatus::parse(&w))
                 .unwrap_or_default();
-            let segment = DaySegment(total, ok, 0, worst);
+            let segment = DaySegment::new(total, ok, 0, worst);
             let band = segment.band(&self.bands);
             let _ = rect.set_attribute("data-band", band_name(band));
             let _ = rect.set_attribute("class", band_class(band));
@@ -574,7 +574,7 @@ mod dom {
                 .and_then(|u| u.parse().ok())
                 .unwrap_or(0);
             let date = day.and_then(|d| d.parse().ok());
-            let label = segment_label(date, &DaySegment(total, ok, unknown_ms, worst));
+            let label = segment_label(date, &DaySegment::new(total, ok, unknown_ms, worst));
             let _ = today.set_attribute("aria-label", &label);
             let _ = today.set_attribute("title", &label);
             let _ = today.set_attribute("data-band", band_name(band));

@@ -236,7 +236,7 @@ mod tests {
     use super::*;
 
     fn day(total: u64, ok: u64, unknown_ms: u64, worst: ServiceStatus) -> DaySegment {
-        DaySegment(total, ok, unknown_ms, worst)
+        DaySegment::new(total, ok, unknown_ms, worst)
     }
 
     #[test]

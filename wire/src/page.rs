@@ -79,27 +79,37 @@ impl ServiceView {
 /// `[total, successful, unknown_ms, worst]`, since a page carries 90 of
 /// them per service.
 #[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
+///
+/// A day's counts fit 32 bits (a day is 86,400,000 ms, and holds fewer
+/// probes than that): 16 bytes a segment, where 64-bit counts took 32, for
+/// the 90 that every service's bar holds (docs/benchmarks.md, issue 15).
 pub struct DaySegment(
     /// Probe results that day.
-    pub u64,
+    pub u32,
     /// Successful ones.
-    pub u64,
+    pub u32,
     /// Milliseconds of the day (up to the render, for today) without data:
     /// Hale not running, or the service not yet monitored. Never counted as up.
-    pub u64,
+    pub u32,
     /// The worst status in effect during the day; unknown without data.
     pub ServiceStatus,
 );
 
 impl DaySegment {
+    /// A day's segment from wider counts (a count past 32 bits, which no
+    /// day holds, is kept at the largest).
+    pub fn new(total: u64, successful: u64, unknown_ms: u64, worst: ServiceStatus) -> DaySegment {
+        let narrow = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        DaySegment(narrow(total), narrow(successful), narrow(unknown_ms), worst)
+    }
     pub fn total(&self) -> u64 {
-        self.0
+        u64::from(self.0)
     }
     pub fn successful(&self) -> u64 {
-        self.1
+        u64::from(self.1)
     }
     pub fn unknown_ms(&self) -> u64 {
-        self.2
+        u64::from(self.2)
     }
     pub fn worst(&self) -> ServiceStatus {
         self.3
@@ -107,12 +117,12 @@ impl DaySegment {
 
     /// Successful share in percent; `None` without results.
     pub fn uptime_pct(&self) -> Option<f64> {
-        (self.0 > 0).then(|| self.1 as f64 * 100.0 / self.0 as f64)
+        (self.0 > 0).then(|| f64::from(self.1) * 100.0 / f64::from(self.0))
     }
 
     /// The day's error-rate band; `None` (grey) without results.
     pub fn band(&self, bands: &Bands) -> Option<Band> {
-        (self.0 > 0).then(|| bands.classify((self.0 - self.1) as f64 / self.0 as f64))
+        (self.0 > 0).then(|| bands.classify(f64::from(self.0 - self.1) / f64::from(self.0)))
     }
 }
 
@@ -186,8 +196,8 @@ impl UptimeBar {
     /// Counts a probe result in its day.
     pub fn apply_probe(&mut self, at: DateTime<Utc>, success: bool) {
         if let Some(segment) = self.segment(at.date_naive()) {
-            segment.0 += 1;
-            segment.1 += u64::from(success);
+            segment.0 = segment.0.saturating_add(1);
+            segment.1 = segment.1.saturating_add(u32::from(success));
             if segment.3 == ServiceStatus::Unknown {
                 segment.3 = ServiceStatus::Operational;
             }

@@ -13,16 +13,17 @@ use std::sync::{Arc, RwLock};
 use wire::{GroupView, PageSnapshot, ProbeEvent, ServiceStatus, ServiceView};
 
 struct Entry {
-    service: ServiceConfig,
+    /// The service's idea of slow, all of its config a result needs here
+    /// (a copy of the whole config was a second one of every service's).
+    degraded_latency: Option<std::time::Duration>,
     view: ServiceView,
     tracker: Tracker,
 }
 
 /// What one result says, given the service's idea of slow.
-fn verdict(service: &ServiceConfig, result: &ProbeEvent) -> Verdict {
-    let slow = service
-        .degraded_latency
-        .is_some_and(|limit| result.latency_ms > limit.as_secs_f64() * 1_000.0);
+fn verdict(degraded_latency: Option<std::time::Duration>, result: &ProbeEvent) -> Verdict {
+    let slow =
+        degraded_latency.is_some_and(|limit| result.latency_ms > limit.as_secs_f64() * 1_000.0);
     match (result.success, slow) {
         (false, _) => Verdict::Failed,
         (true, true) => Verdict::Slow,
@@ -84,7 +85,7 @@ impl Entry {
 
 fn entry_for(service: &ServiceConfig) -> Entry {
     Entry {
-        service: service.clone(),
+        degraded_latency: service.degraded_latency,
         view: ServiceView::new(service.name.clone(), service.group.clone()),
         tracker: Tracker::new(service.failure_threshold, service.success_threshold)
             .with_degraded_error_rate(service.degraded_error_rate),
@@ -141,7 +142,7 @@ impl StatusBoard {
                         service.degraded_error_rate,
                     );
                     entry.view.group = service.group.clone();
-                    entry.service = service.clone();
+                    entry.degraded_latency = service.degraded_latency;
                 }
                 None => {
                     entries.insert(service.name.clone(), entry_for(service));
@@ -250,7 +251,7 @@ impl StatusBoard {
         // The same event live clients get, so the render and the live page
         // agree to the digit.
         entry.view.apply_probe(result);
-        let verdict = verdict(&entry.service, result);
+        let verdict = verdict(entry.degraded_latency, result);
         let Some((from, to, cause)) = entry.tracker.observe(verdict, &result.message) else {
             return Ok(None);
         };
