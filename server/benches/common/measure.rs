@@ -56,11 +56,24 @@ pub fn heap() -> String {
         // SAFETY: mallinfo2 takes nothing and returns a plain struct.
         let info = unsafe { libc::mallinfo2() };
         let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
+        // Resident memory by kind: the heap and stacks (anonymous) apart
+        // from the binary's code and data mapped from its file.
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let kib = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
         format!(
-            "heap: {:.1} MiB in use, {:.1} MiB free in arenas, {:.1} MiB mmapped",
+            "heap: {:.1} MiB in use, {:.1} MiB free in arenas, {:.1} MiB mmapped; \
+             resident: {:.1} MiB anonymous, {:.1} MiB from files",
             mib(info.uordblks),
             mib(info.fordblks),
-            mib(info.hblkhd)
+            mib(info.hblkhd),
+            kib("RssAnon:") / 1024.0,
+            kib("RssFile:") / 1024.0
         )
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
