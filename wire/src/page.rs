@@ -78,11 +78,12 @@ impl ServiceView {
 /// One UTC day of a service's uptime bar. On the wire a compact array,
 /// `[total, successful, unknown_ms, worst]`, since a page carries 90 of
 /// them per service.
-#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 ///
 /// A day's counts fit 32 bits (a day is 86,400,000 ms, and holds fewer
 /// probes than that): 16 bytes a segment, where 64-bit counts took 32, for
 /// the 90 that every service's bar holds (docs/benchmarks.md, issue 15).
+/// Sums over days are taken in 64 bits ([`DaySegment::total`]).
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct DaySegment(
     /// Probe results that day.
     pub u32,
@@ -122,7 +123,8 @@ impl DaySegment {
 
     /// The day's error-rate band; `None` (grey) without results.
     pub fn band(&self, bands: &Bands) -> Option<Band> {
-        (self.0 > 0).then(|| bands.classify(f64::from(self.0 - self.1) / f64::from(self.0)))
+        (self.0 > 0)
+            .then(|| bands.classify(f64::from(self.0.saturating_sub(self.1)) / f64::from(self.0)))
     }
 }
 
@@ -157,10 +159,9 @@ impl UptimeBar {
 
     /// Uptime over the whole bar, in percent; `None` without results.
     pub fn uptime_pct(&self) -> Option<f64> {
-        let (total, ok) = self
-            .days
-            .iter()
-            .fold((0, 0), |(t, o), d| (t + d.0, o + d.1));
+        let (total, ok) = self.days.iter().fold((0u64, 0u64), |(t, o), d| {
+            (t + d.total(), o + d.successful())
+        });
         (total > 0).then(|| ok as f64 * 100.0 / total as f64)
     }
 

@@ -213,11 +213,9 @@ macro_rules! alert_store {
                         .push_bind(*at_ms)
                         .push_bind(*at_ms);
                 });
-                insert
-                    .build()
-                    .persistent(super::sql::keep_prepared(messages.len()))
-                    .execute(&mut **tx)
-                    .await?;
+                // Its text changes with the count: not kept prepared (as
+                // the store's many-row inserts, `store/sql.rs`).
+                insert.build().persistent(false).execute(&mut **tx).await?;
                 Ok(())
             }
 
@@ -240,13 +238,8 @@ macro_rules! alert_store {
                         list.push_bind(*id);
                     }
                     list.push_unseparated(")");
-                    // Kept prepared only at the full chunk's size, whose
-                    // text repeats (`keep_prepared`).
-                    update
-                        .build()
-                        .persistent(chunk.len() == IDS_AT_ONCE)
-                        .execute(&mut *tx)
-                        .await?;
+                    // Its text changes with the count: not kept prepared.
+                    update.build().persistent(false).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())

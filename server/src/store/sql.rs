@@ -28,17 +28,14 @@ use wire::{ConditionOutcome, ServiceStatus};
 /// called unreachable (keeps `/api/health` quick when the database is gone).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// Rows per INSERT: well under SQLite's 32,766 bound parameters.
+///
+/// A many-rows statement is not kept prepared (`persistent(false)`): its
+/// text changes with the batch's size, and sqlx kept one for each size in
+/// every connection's statement cache (up to 100 each). SQLite's prepared
+/// form of a 50-row insert is tens of KiB: 3.4 MiB of the probe engine's
+/// 20 MiB heap at 1,000 services every 20 s (docs/benchmarks.md). Preparing
+/// one again is a parse, once a write of up to this many rows.
 const ROWS_PER_INSERT: usize = 1_000;
-
-/// Whether a many-rows statement is worth keeping prepared: only a full
-/// chunk's, whose text repeats. One for each other batch size stayed in
-/// every connection's statement cache (up to 100 each), and SQLite's
-/// prepared form of a 50-row insert is tens of KiB: 3 MiB of the probe
-/// engine's 20 MiB heap at 1,000 services every 20 s (docs/benchmarks.md).
-/// Preparing one again costs microseconds, once a write.
-pub(super) fn keep_prepared(rows: usize) -> bool {
-    rows == ROWS_PER_INSERT
-}
 
 #[derive(sqlx::FromRow)]
 struct ResultRow {
@@ -922,10 +919,8 @@ macro_rules! sql_store {
                     if hourly {
                         q.push(", through_ms = excluded.through_ms");
                     }
-                    q.build()
-                        .persistent(keep_prepared(chunk.len()))
-                        .execute(&mut **tx)
-                        .await?;
+                    // Not kept prepared: see `ROWS_PER_INSERT`.
+                    q.build().persistent(false).execute(&mut **tx).await?;
                 }
                 Ok(())
             }
@@ -1063,11 +1058,8 @@ macro_rules! sql_store {
                             .push_bind(serde_json::to_string(&r.conditions).expect("outcomes serialize"))
                             .push_bind(r.region.clone());
                     });
-                    insert
-                        .build()
-                        .persistent(keep_prepared(chunk.len()))
-                        .execute(&mut *tx)
-                        .await?;
+                    // Not kept prepared: see `ROWS_PER_INSERT`.
+                    insert.build().persistent(false).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())
@@ -1090,11 +1082,8 @@ macro_rules! sql_store {
                             .push_bind(c.to.as_str())
                             .push_bind(text(&c.cause));
                     });
-                    insert
-                        .build()
-                        .persistent(keep_prepared(chunk.len()))
-                        .execute(&mut *tx)
-                        .await?;
+                    // Not kept prepared: see `ROWS_PER_INSERT`.
+                    insert.build().persistent(false).execute(&mut *tx).await?;
                 }
                 tx.commit().await?;
                 Ok(())

@@ -707,7 +707,7 @@ on_both_backends!(kuma_heartbeats_fill_hales_history, |backend| async move {
         assert_eq!(sum.latency_sum_us, latency_us);
         assert_eq!((sum.latency_min_us, sum.latency_max_us), (100_000, 149_000));
         let bars = history.bars(&names, now.timestamp_millis()).await.unwrap();
-        let days: u64 = bars["API"].days.iter().map(|d| d.0).sum();
+        let days: u64 = bars["API"].days.iter().map(|d| d.total()).sum();
         assert_eq!(days, results, "the uptime bars count them");
 
         // The newest result is the last beat; the changes end unknown.
