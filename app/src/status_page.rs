@@ -322,11 +322,12 @@ fn LiveSummary(summary: PageSummary) -> impl IntoView {
 }
 
 /// "Download report": a plain form (it works without JavaScript) asking
-/// `/api/reports` for the page's report over a window or custom dates; an
-/// island of its own for the custom range's fields.
-#[island]
+/// `/api/reports` for the page's report over a window or custom dates.
+/// The custom range's fields show while "custom" is chosen, by CSS
+/// (`style/tailwind.css`): as an island they stayed hidden when it was
+/// chosen before the page hydrated, and without JavaScript.
+#[component]
 fn DownloadReport(slug: String) -> impl IntoView {
-    let custom = RwSignal::new(false);
     view! {
         <form
             method="get"
@@ -340,7 +341,6 @@ fn DownloadReport(slug: String) -> impl IntoView {
                 <select
                     name="window"
                     class="rounded-md border border-slate-300 bg-white px-2 py-1 dark:border-slate-700 dark:bg-slate-800"
-                    on:change=move |ev| custom.set(event_target_value(&ev) == "custom")
                 >
                     <option value="24h" selected>"Last 24 hours"</option>
                     <option value="7d">"Last 7 days"</option>
@@ -349,11 +349,11 @@ fn DownloadReport(slug: String) -> impl IntoView {
                     <option value="custom">"Custom range"</option>
                 </select>
             </label>
-            <label class="flex flex-col gap-1" data-custom-range hidden=move || !custom.get()>
+            <label class="flex flex-col gap-1" data-custom-range>
                 <span class="text-xs font-medium text-slate-500 dark:text-slate-400">"From (UTC)"</span>
                 <input type="date" name="from" class="rounded-md border border-slate-300 bg-white px-2 py-1 dark:border-slate-700 dark:bg-slate-800" />
             </label>
-            <label class="flex flex-col gap-1" data-custom-range hidden=move || !custom.get()>
+            <label class="flex flex-col gap-1" data-custom-range>
                 <span class="text-xs font-medium text-slate-500 dark:text-slate-400">"Until (UTC midnight)"</span>
                 <input type="date" name="to" class="rounded-md border border-slate-300 bg-white px-2 py-1 dark:border-slate-700 dark:bg-slate-800" />
             </label>
