@@ -2,9 +2,9 @@
 //!
 //! A service's first probe runs within a second of start, so a new page
 //! fills quickly, on a finer grid than later probes (as if every service
-//! probed once a second, so in groups of about ten too); after that each service keeps a fixed phase within its
-//! interval, derived from its name, so many services with one interval do
-//! not fire together. Phases fall on a grid counted from one epoch (at
+//! probed once a second, so in groups of about ten too); after that each
+//! service keeps a fixed phase within its interval, derived from its name,
+//! so many services with one interval do not fire together. Phases fall on a grid counted from one epoch (at
 //! most a quarter second, finer the more probes a second), so those that
 //! are due together start in one wake-up. A global semaphore caps probes
 //! in flight. A hanging target holds only its own task, and only until
