@@ -50,6 +50,19 @@ fn ticks_to_time(rest: &str) -> Duration {
 }
 
 /// The allocator's own account: bytes in use and bytes it holds free.
+/// The allocator's heap in use and free in its arenas, in bytes (zeros
+/// where glibc's `mallinfo2` is not there).
+pub fn heap_bytes() -> (u64, u64) {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallinfo2 takes nothing and returns a plain struct.
+        let info = unsafe { libc::mallinfo2() };
+        (info.uordblks as u64, info.fordblks as u64)
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    (0, 0)
+}
+
 pub fn heap() -> String {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
@@ -58,22 +71,16 @@ pub fn heap() -> String {
         let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
         // Resident memory by kind: the heap and stacks (anonymous) apart
         // from the binary's code and data mapped from its file.
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let kib = |key: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
+        let pid = std::process::id();
+        let resident = |key: &str| mib(status_kib(pid, key) as usize * 1024);
         format!(
             "heap: {:.1} MiB in use, {:.1} MiB free in arenas, {:.1} MiB mmapped; \
              resident: {:.1} MiB anonymous, {:.1} MiB from files",
             mib(info.uordblks),
             mib(info.fordblks),
             mib(info.hblkhd),
-            kib("RssAnon:") / 1024.0,
-            kib("RssFile:") / 1024.0
+            resident("RssAnon:"),
+            resident("RssFile:")
         )
     }
     #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
@@ -95,12 +102,18 @@ pub fn cpu_time_of(pid: u32) -> Duration {
 
 /// Another process's resident set size, in bytes (0 once it is gone).
 pub fn rss_of(pid: u32) -> u64 {
+    status_kib(pid, "VmRSS:") * 1024
+}
+
+/// One `kB` line of a process's `/proc/<pid>/status`, such as `VmRSS:`
+/// or `RssAnon:` (0 when missing or once the process is gone).
+pub fn status_kib(pid: u32, key: &str) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(key))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
+        .unwrap_or(0)
 }
 
 /// Raises the open-files limit to its hard maximum (many sockets).
