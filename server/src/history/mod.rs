@@ -55,6 +55,30 @@ impl Resolution {
     }
 }
 
+/// What a bucket counts of a result: when it was checked, whether it
+/// succeeded, and how long it took. The roll-up of the hour under way
+/// reads only these columns; a whole [`ProbeResult`] (message, condition
+/// results) is read where the hour's results are packed.
+pub trait Counted {
+    fn at_ms(&self) -> i64;
+    fn success(&self) -> bool;
+    fn latency_us(&self) -> u64;
+}
+
+impl Counted for ProbeResult {
+    fn at_ms(&self) -> i64 {
+        self.checked_at.timestamp_millis()
+    }
+
+    fn success(&self) -> bool {
+        self.success
+    }
+
+    fn latency_us(&self) -> u64 {
+        u64::try_from(self.latency.as_micros()).unwrap_or(u64::MAX)
+    }
+}
+
 /// What a span of one service's results adds up to.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Bucket {
@@ -84,17 +108,17 @@ impl Bucket {
     /// `[start, end)`). `previous` is the time of the last result before
     /// `start`; each result covers up to `cap_ms` after it, never past
     /// `until` (the span's end, or now for the span under way).
-    pub fn build(
+    pub fn build<R: Counted>(
         start_ms: i64,
         until_ms: i64,
-        results: &[ProbeResult],
+        results: &[R],
         previous_ms: Option<i64>,
         cap_ms: i64,
     ) -> Bucket {
         let mut bucket = Bucket::empty(start_ms);
         let times = previous_ms
             .into_iter()
-            .chain(results.iter().map(|r| r.checked_at.timestamp_millis()));
+            .chain(results.iter().map(Counted::at_ms));
         bucket.known_ms = covered(start_ms, until_ms, times, cap_ms);
         for r in results {
             bucket.add(r);
@@ -102,17 +126,17 @@ impl Bucket {
         bucket
     }
 
-    fn add(&mut self, r: &ProbeResult) {
-        let us = u64::try_from(r.latency.as_micros()).unwrap_or(u64::MAX);
+    fn add<R: Counted>(&mut self, r: &R) {
+        let us = r.latency_us();
         if self.total == 0 || us < self.latency_min_us {
             self.latency_min_us = us;
         }
         self.latency_max_us = self.latency_max_us.max(us);
         self.total += 1;
-        self.successful += u64::from(r.success);
+        self.successful += u64::from(r.success());
         self.latency_sum_us = self.latency_sum_us.saturating_add(us);
         self.sketch.record(us);
-        let at = r.checked_at.timestamp_millis();
+        let at = r.at_ms();
         self.last_at_ms = Some(self.last_at_ms.map_or(at, |last| last.max(at)));
     }
 
@@ -375,7 +399,7 @@ mod tests {
         let hour: Vec<_> = (0..120)
             .map(|i| result(i * 30_000, i % 40 != 0, 10 + i as u64 % 5))
             .collect();
-        let bucket = Bucket::build(0, HOUR_MS, &hour, None, 60_000);
+        let bucket = Bucket::build(0, HOUR_MS, &hour[..], None, 60_000);
         assert_eq!(bucket.total, 120);
         assert_eq!(bucket.successful, 117);
         assert_eq!(bucket.known_ms, HOUR_MS);

@@ -8,7 +8,7 @@ use crate::event::ProbeResult;
 use crate::event::StatusChange;
 use crate::history::sketch::Sketch;
 use crate::history::{
-    floor_to, pack, Bucket, Resolution, RollupPlan, RollupReport, DAY_MS, HOUR_MS,
+    floor_to, pack, Bucket, Counted, Resolution, RollupPlan, RollupReport, DAY_MS, HOUR_MS,
 };
 use crate::store::{Detail, HistoryData, HistoryRead};
 use async_trait::async_trait;
@@ -161,6 +161,32 @@ impl HotRow {
             region: self.region,
         })
         .map(|r| ProbeResult { service: name, ..r })
+    }
+}
+
+/// A hot row as the roll-up of the hour under way counts it. A minute
+/// at 10,000 services every 10 s is 60,000 rows: read whole, as
+/// [`HotRow`]s made into results, they took about 120 MiB for the second
+/// the roll-up ran (docs/benchmarks.md, the soak).
+#[derive(sqlx::FromRow)]
+struct CountedRow {
+    service_id: i64,
+    checked_at_ms: i64,
+    success: bool,
+    latency_us: i64,
+}
+
+impl Counted for CountedRow {
+    fn at_ms(&self) -> i64 {
+        self.checked_at_ms
+    }
+
+    fn success(&self) -> bool {
+        self.success
+    }
+
+    fn latency_us(&self) -> u64 {
+        u64::try_from(self.latency_us).unwrap_or(0)
     }
 }
 
@@ -332,8 +358,10 @@ const UPSERT_HOUR: &str = "
         histogram = excluded.histogram, through_ms = excluded.through_ms";
 
 /// Reads the hour under way's hot rows up to a time, leaving them hot.
-const READ_HOUR: &str = "
-    SELECT service_id, checked_at_ms, success, latency_us, status_code, message, conditions, region
+/// What the roll-up of the hour under way counts of its new hot rows: no
+/// message or condition results, which it does not need.
+const COUNT_HOUR: &str = "
+    SELECT service_id, checked_at_ms, success, latency_us
     FROM probe_results WHERE checked_at_ms >= $1 AND checked_at_ms < $2";
 
 /// Hot rows checked before the watermark are all counted in buckets
@@ -720,7 +748,7 @@ macro_rules! sql_store {
                     }
                     fresh.sort_by_key(|r| r.checked_at);
                     let prev = previous.get(&id).copied().flatten();
-                    let mut bucket = Bucket::build(hour, hour + HOUR_MS, fresh, prev, plan.cap(&name));
+                    let mut bucket = Bucket::build(hour, hour + HOUR_MS, &fresh[..], prev, plan.cap(&name));
                     // Past the raw window (an old bucket without its results)
                     // late results are counted but not kept raw.
                     let blob = (keep_raw && carried.is_none()).then(|| pack::pack(fresh));
@@ -777,12 +805,12 @@ macro_rules! sql_store {
                 .await?;
                 // The last run's mark, when it was in this hour.
                 let since = mark.filter(|m| *m > hour && *m <= through);
-                let rows: Vec<HotRow> = sqlx::query_as(READ_HOUR)
+                let rows: Vec<CountedRow> = sqlx::query_as(COUNT_HOUR)
                     .bind(since.unwrap_or(hour))
                     .bind(through)
                     .fetch_all(&mut *tx)
                     .await?;
-                let mut by_service = self.by_service(rows, names).await?;
+                let mut by_service = self.grouped(rows, |r| r.service_id, names).await?;
                 if by_service.is_empty() {
                     sqlx::query(SET_WATERMARK).bind(through).execute(&mut *tx).await?;
                     tx.commit().await?;
@@ -813,17 +841,17 @@ macro_rules! sql_store {
                 let mut days_to_sum = Vec::new();
                 for (&id, fresh) in by_service.iter_mut() {
                     let cap = plan.cap(&names[&id]);
-                    fresh.sort_by_key(|r| r.checked_at);
+                    fresh.sort_by_key(|r| r.checked_at_ms);
                     let (bucket, added) = match (since, counted.remove(&id)) {
                         (Some(since), Some(mut bucket)) => {
-                            let added = Bucket::build(since, through, fresh, bucket.last_at_ms, cap);
+                            let added = Bucket::build(since, through, &fresh[..], bucket.last_at_ms, cap);
                             bucket.merge(&added);
                             (bucket, added)
                         }
                         // The service's first rows this hour.
                         _ => {
                             let prev = previous.get(&id).copied().flatten();
-                            let bucket = Bucket::build(hour, through, fresh, prev, cap);
+                            let bucket = Bucket::build(hour, through, &fresh[..], prev, cap);
                             (bucket.clone(), bucket)
                         }
                     };
@@ -931,15 +959,36 @@ macro_rules! sql_store {
                 rows: Vec<HotRow>,
                 names: &mut HashMap<i64, Arc<str>>,
             ) -> Result<HashMap<i64, Vec<ProbeResult>>, StoreError> {
-                if rows.iter().any(|r| !names.contains_key(&r.service_id)) {
+                let grouped = self.grouped(rows, |r| r.service_id, names).await?;
+                grouped
+                    .into_iter()
+                    .map(|(id, rows)| {
+                        let name = &names[&id];
+                        let results = rows.into_iter().map(|r| r.into_result(name.clone()));
+                        Ok((id, results.collect::<Result<Vec<_>, _>>()?))
+                    })
+                    .collect()
+            }
+
+            /// `rows` by their service's id, every id named in `names`
+            /// (read again when a service is new to it); a row of a
+            /// service that has no name is corrupt.
+            async fn grouped<R: Send>(
+                &self,
+                rows: Vec<R>,
+                id_of: fn(&R) -> i64,
+                names: &mut HashMap<i64, Arc<str>>,
+            ) -> Result<HashMap<i64, Vec<R>>, StoreError> {
+                if rows.iter().any(|r| !names.contains_key(&id_of(r))) {
                     *names = self.names().await?;
                 }
-                let mut by_service: HashMap<i64, Vec<ProbeResult>> = HashMap::new();
+                let mut by_service: HashMap<i64, Vec<R>> = HashMap::new();
                 for row in rows {
-                    let name = names.get(&row.service_id).cloned().ok_or_else(|| {
-                        StoreError::Corrupt(format!("result of unknown service {}", row.service_id))
-                    })?;
-                    by_service.entry(row.service_id).or_default().push(row.into_result(name)?);
+                    let id = id_of(&row);
+                    if !names.contains_key(&id) {
+                        return Err(StoreError::Corrupt(format!("result of unknown service {id}")));
+                    }
+                    by_service.entry(id).or_default().push(row);
                 }
                 Ok(by_service)
             }
