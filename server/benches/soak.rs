@@ -133,7 +133,7 @@ async fn run(fleet: &Fleet, o: &Options) -> Vec<Row> {
         o.services, o.interval, o.minutes
     );
     let figure = format!(
-        "RSS after the first {:.0} min: highest against the highest from {:.0} to {:.0} min ({case})",
+        "RSS after the first {:.1} min: highest against the highest from {:.1} to {:.1} min ({case})",
         o.settled_after.as_secs_f64() / 60.0,
         o.warmed_after.as_secs_f64() / 60.0,
         o.settled_after.as_secs_f64() / 60.0
