@@ -49,7 +49,6 @@ fn ticks_to_time(rest: &str) -> Duration {
     Duration::from_millis((ticks(11) + ticks(12)) * 1_000 / hz)
 }
 
-/// The allocator's own account: bytes in use and bytes it holds free.
 /// The allocator's heap in use and free in its arenas, in bytes (zeros
 /// where glibc's `mallinfo2` is not there).
 pub fn heap_bytes() -> (u64, u64) {
@@ -63,6 +62,8 @@ pub fn heap_bytes() -> (u64, u64) {
     (0, 0)
 }
 
+/// The allocator's own account (bytes in use and bytes it holds free)
+/// and resident memory by kind, as one line.
 pub fn heap() -> String {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {

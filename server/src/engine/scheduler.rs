@@ -4,11 +4,11 @@
 //! fills quickly, on a finer grid than later probes (as if every service
 //! probed once a second, so in groups of about ten too); after that each
 //! service keeps a fixed phase within its interval, derived from its name,
-//! so many services with one interval do not fire together. Phases fall on a grid counted from one epoch (at
-//! most a quarter second, finer the more probes a second), so those that
-//! are due together start in one wake-up. A global semaphore caps probes
-//! in flight. A hanging target holds only its own task, and only until
-//! its timeout.
+//! so many services with one interval do not fire together. Phases fall
+//! on a grid counted from one epoch (at most a quarter second, finer the
+//! more probes a second), so those that are due together start in one
+//! wake-up. A global semaphore caps probes in flight. A hanging target
+//! holds only its own task, and only until its timeout.
 //!
 //! Two delays are told apart. *Lateness* is the scheduler's own: how long
 //! after it was due a probe started, waiting for a permit or a busy

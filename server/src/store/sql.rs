@@ -357,9 +357,8 @@ const UPSERT_HOUR: &str = "
         latency_max_us = excluded.latency_max_us, last_at_ms = excluded.last_at_ms,
         histogram = excluded.histogram, through_ms = excluded.through_ms";
 
-/// Reads the hour under way's hot rows up to a time, leaving them hot.
-/// What the roll-up of the hour under way counts of its new hot rows: no
-/// message or condition results, which it does not need.
+/// Reads the hour under way's hot rows up to a time, leaving them hot:
+/// only what the roll-up counts, no message or condition results.
 const COUNT_HOUR: &str = "
     SELECT service_id, checked_at_ms, success, latency_us
     FROM probe_results WHERE checked_at_ms >= $1 AND checked_at_ms < $2";
