@@ -6,7 +6,7 @@ use crate::on_both_backends;
 use chrono::{TimeZone, Utc};
 use server::event::ProbeResult;
 use server::history::HistorySettings;
-use server::history::{figures, Resolution, Retention, RollupPlan, DAY_MS, HOUR_MS};
+use server::history::{figures, Bucket, Resolution, Retention, RollupPlan, DAY_MS, HOUR_MS};
 use server::store::History;
 use server::store::{self, Store};
 use std::collections::HashMap;
@@ -524,8 +524,7 @@ on_both_backends!(
             .cloned()
             .collect();
         let previous = before.last().map(|r| r.checked_at.timestamp_millis());
-        let expected =
-            server::history::Bucket::build(hour, through, &counted, previous, 2 * STEP_MS);
+        let expected = Bucket::build(hour, through, &counted, previous, 2 * STEP_MS);
         let hours = store
             .buckets(Resolution::Hour, &[], hour, hour + HOUR_MS)
             .await
@@ -541,7 +540,7 @@ on_both_backends!(
             .buckets(Resolution::Hour, &[], day, hour)
             .await
             .unwrap();
-        let mut sum = server::history::Bucket::empty(day);
+        let mut sum = Bucket::empty(day);
         for (_, bucket) in &finished {
             sum.merge(bucket);
         }
@@ -601,6 +600,79 @@ on_both_backends!(
                 .unwrap();
             assert_eq!(kept.len(), per_service as usize, "svc-{s}");
         }
+    }
+);
+
+on_both_backends!(
+    the_hour_under_way_of_many_services_is_counted_for_each,
+    |backend| async move {
+        // More services than one roll-up group (250), counted a minute at
+        // a time: each service's provisional hour and day must be its own
+        // rows, counted once. Every fifth service starts three minutes
+        // late, so some groups meet a service's first rows mid-hour.
+        let db = TestDb::new(backend).await;
+        let store = store::connect(&db.url).await.unwrap();
+        let day = synthetic_day();
+        let hour = day + 10 * HOUR_MS;
+        let services = 600_i64;
+        let minutes = 6;
+        let probed = |s: i64, minute: i64| s % 5 != 0 || minute >= 3;
+        let result = |s: i64, minute: i64| ProbeResult {
+            service: Arc::from(format!("svc-{s}")),
+            checked_at: Utc
+                .timestamp_millis_opt(hour + minute * 60_000 + s * 50)
+                .unwrap(),
+            success: (s + minute) % 7 != 0,
+            latency: Duration::from_micros((1_000 + s * 37 + minute * 5) as u64),
+            status_code: Some(200),
+            message: "HTTP 200".into(),
+            conditions: vec![],
+            region: None,
+            certificate_expiration: None,
+        };
+        for minute in 0..minutes {
+            let arriving: Vec<_> = (0..services)
+                .filter(|&s| probed(s, minute))
+                .map(|s| result(s, minute))
+                .collect();
+            store.insert_results(&arriving).await.unwrap();
+            // The grace is two minutes: this counts through the minute's end.
+            let report = store
+                .roll_up(&plan(hour + (minute + 3) * 60_000, Retention::default()))
+                .await
+                .unwrap();
+            assert_eq!(report.provisional, arriving.len() as u64, "minute {minute}");
+        }
+        let through = hour + minutes * 60_000;
+        let hours: HashMap<String, Bucket> = store
+            .buckets(Resolution::Hour, &[], hour, hour + HOUR_MS)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        let days: HashMap<String, Bucket> = store
+            .buckets(Resolution::Day, &[], day, day + DAY_MS)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        assert_eq!(
+            (hours.len(), days.len()),
+            (services as usize, services as usize)
+        );
+        for s in 0..services {
+            let name = format!("svc-{s}");
+            let own: Vec<_> = (0..minutes)
+                .filter(|&m| probed(s, m))
+                .map(|m| result(s, m))
+                .collect();
+            let expected = Bucket::build(hour, through, &own, None, 120_000);
+            assert_eq!(hours[&name], expected, "{name}'s hour");
+            let mut sum = Bucket::empty(day);
+            sum.merge(&expected);
+            assert_eq!(days[&name], sum, "{name}'s day");
+        }
+        store.close().await;
     }
 );
 
