@@ -329,7 +329,8 @@ const BUCKET_COLUMNS: &str = "s.name, b.start_ms, b.total, b.successful, b.known
 const HOT_COLUMNS: &str = "s.name, r.checked_at_ms, r.success, r.latency_us, r.status_code, \
     r.message, r.conditions, r.region";
 
-/// How many services' finished hour one roll-up transaction takes.
+/// How many services a roll-up holds at once: a finished hour's group is
+/// its own transaction; the hour under way's groups share one.
 const ROLLUP_GROUP: usize = 250;
 
 /// Takes one hour's hot rows of the services with ids in `[$3, $4)` out,
